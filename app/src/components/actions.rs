@@ -1,0 +1,279 @@
+//! Per-row catalog actions: which buttons a row gets (a pure rule, tested
+//! here) and the button that calls the API, with its in-flight state.
+//!
+//! The rule follows the reference with its defect D7 fixed: local files are
+//! `local` sources, never `manifest` ones, so they are offered neither Evict
+//! nor Delete entry.
+
+use leptos::prelude::*;
+
+use super::browser;
+use super::icons::{Glyph, Icon};
+use super::layout::use_flash;
+use crate::api;
+use crate::model::CatalogRow;
+
+/// One button in a row's Action cell.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RowAction {
+    /// Hash a local file that has no SHA yet; holds the row's first name.
+    Hash(String),
+    /// Download the bytes into the cache; holds the row's first name.
+    Fetch(String),
+    /// Drop the cached bytes, keep the entry; holds the row's first name.
+    Evict(String),
+    /// Delete the remote entry; holds its source URL.
+    DeleteEntry(String),
+}
+
+/// The buttons a row gets, in display order:
+/// - no SHA and a local file: Hash;
+/// - otherwise, bytes not held here: Fetch;
+/// - cached and a remote source: Evict;
+/// - a remote source: Delete entry (of the first remote source).
+pub fn row_actions(row: &CatalogRow) -> Vec<RowAction> {
+    let name = row.name().to_string();
+    let remote = row.remote_source();
+    let mut actions = Vec::new();
+    if row.sha256.is_none() && row.is_local() {
+        actions.push(RowAction::Hash(name.clone()));
+    } else if !row.cached {
+        actions.push(RowAction::Fetch(name.clone()));
+    }
+    if row.cached && remote.is_some() {
+        actions.push(RowAction::Evict(name));
+    }
+    if let Some(source) = remote {
+        actions.push(RowAction::DeleteEntry(source.location.clone()));
+    }
+    actions
+}
+
+impl RowAction {
+    /// The class end-to-end tests and the reference's scripts find it by.
+    pub fn hook_class(&self) -> &'static str {
+        match self {
+            RowAction::Hash(_) => "bty-hash-btn",
+            RowAction::Fetch(_) => "bty-fetch-btn",
+            RowAction::Evict(_) => "bty-cache-delete-btn",
+            RowAction::DeleteEntry(_) => "bty-catalog-entry-delete-btn",
+        }
+    }
+
+    /// The button's words.
+    pub fn label(&self) -> &'static str {
+        match self {
+            RowAction::Hash(_) => "Hash",
+            RowAction::Fetch(_) => "Fetch",
+            RowAction::Evict(_) => "Evict",
+            RowAction::DeleteEntry(_) => "Delete entry",
+        }
+    }
+
+    fn glyph(&self) -> Glyph {
+        match self {
+            RowAction::Hash(_) => Glyph::Hash,
+            RowAction::Fetch(_) => Glyph::Download,
+            RowAction::Evict(_) => Glyph::MinusCircle,
+            RowAction::DeleteEntry(_) => Glyph::Trash,
+        }
+    }
+
+    /// The outline colour: destructive actions are red.
+    fn tone(&self) -> &'static str {
+        match self {
+            RowAction::Hash(_) | RowAction::Fetch(_) => "btn-outline-primary",
+            RowAction::Evict(_) => "btn-outline-warning",
+            RowAction::DeleteEntry(_) => "btn-outline-danger",
+        }
+    }
+
+    /// The name it acts on (`data-name`), for all but Delete entry.
+    pub fn name(&self) -> Option<String> {
+        match self {
+            RowAction::Hash(name) | RowAction::Fetch(name) | RowAction::Evict(name) => {
+                Some(name.clone())
+            }
+            RowAction::DeleteEntry(_) => None,
+        }
+    }
+
+    /// The source URL it acts on (`data-src`), for Delete entry.
+    pub fn src(&self) -> Option<String> {
+        match self {
+            RowAction::DeleteEntry(src) => Some(src.clone()),
+            _ => None,
+        }
+    }
+
+    /// The question asked first, for actions that remove something.
+    pub fn confirmation(&self) -> Option<String> {
+        match self {
+            RowAction::Evict(name) => Some(format!(
+                "Evict the cached bytes of '{name}'? The entry stays and can be fetched again."
+            )),
+            RowAction::DeleteEntry(src) => Some(format!("Delete the catalog entry for {src}?")),
+            RowAction::Hash(_) | RowAction::Fetch(_) => None,
+        }
+    }
+
+    /// Calls the API. The result shows up through the live stream.
+    pub async fn run(self) -> Result<(), String> {
+        match self {
+            RowAction::Hash(name) => api::enqueue_hash(&name).await,
+            RowAction::Fetch(name) => api::enqueue_download(&name).await,
+            RowAction::Evict(name) => api::evict_cache(&name).await,
+            RowAction::DeleteEntry(src) => api::delete_entry(&src).await,
+        }
+    }
+
+    /// Says which action on what failed, for the flash slot.
+    fn failure(&self, error: &str) -> String {
+        let target = self.name().or_else(|| self.src()).unwrap_or_default();
+        format!("{} {target} failed: {error}", self.label())
+    }
+}
+
+/// A small outlined button that runs one action, disabled while its
+/// request is in flight; a failure goes to the flash slot.
+#[component]
+pub fn ActionButton(
+    /// What the button does.
+    action: RowAction,
+) -> impl IntoView {
+    let pending = RwSignal::new(false);
+    let flash = use_flash();
+    let class = format!("btn btn-sm {} {}", action.tone(), action.hook_class());
+    let (name, src, label, glyph) = (action.name(), action.src(), action.label(), action.glyph());
+    let on_click = move |_| {
+        if pending.get_untracked() {
+            return;
+        }
+        if let Some(question) = action.confirmation() {
+            if !browser::confirm(&question) {
+                return;
+            }
+        }
+        pending.set(true);
+        let action = action.clone();
+        leptos::task::spawn_local(async move {
+            let result = action.clone().run().await;
+            // The row may have been redrawn meanwhile; then this is a no-op.
+            let _ = pending.try_set(false);
+            match (result, flash) {
+                (Err(error), Some(flash)) => flash.show(action.failure(&error)),
+                (Err(error), None) => leptos::logging::warn!("{}", action.failure(&error)),
+                (Ok(()), Some(flash)) => flash.clear(),
+                (Ok(()), None) => {}
+            }
+        });
+    };
+    view! {
+        <button
+            type="button"
+            class=class
+            data-name=name
+            data-src=src
+            disabled=move || pending.get()
+            aria-busy=move || pending.get().then_some("true")
+            on:click=on_click
+        >
+            <Icon glyph/>
+            <span>{label}</span>
+        </button>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Source, SourceKind};
+
+    fn row(sha: Option<&str>, cached: bool, sources: &[(SourceKind, &str)]) -> CatalogRow {
+        CatalogRow {
+            image_ref: "ref".into(),
+            sha256: sha.map(str::to_string),
+            names: vec!["disk.img".into(), "alias.img".into()],
+            format: Some("img".into()),
+            size_bytes: None,
+            sources: sources
+                .iter()
+                .map(|(kind, location)| Source {
+                    kind: *kind,
+                    location: location.to_string(),
+                })
+                .collect(),
+            cached,
+        }
+    }
+
+    const LOCAL: (SourceKind, &str) = (SourceKind::Local, "/srv/images/disk.img");
+    const URL: (SourceKind, &str) = (SourceKind::Url, "https://example.test/disk.img");
+    const MANIFEST: (SourceKind, &str) = (SourceKind::Manifest, "https://example.test/m.img");
+
+    #[test]
+    fn an_unhashed_local_file_offers_hash_only() {
+        let actions = row_actions(&row(None, true, &[LOCAL]));
+        assert_eq!(actions, [RowAction::Hash("disk.img".into())]);
+    }
+
+    #[test]
+    fn a_hashed_local_file_offers_nothing() {
+        assert!(row_actions(&row(Some("ab"), true, &[LOCAL])).is_empty());
+    }
+
+    #[test]
+    fn an_uncached_remote_entry_offers_fetch_and_delete() {
+        let actions = row_actions(&row(Some("ab"), false, &[MANIFEST, URL]));
+        assert_eq!(
+            actions,
+            [
+                RowAction::Fetch("disk.img".into()),
+                RowAction::DeleteEntry(MANIFEST.1.into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unhashed_remote_entry_can_be_fetched() {
+        let actions = row_actions(&row(None, false, &[URL]));
+        assert_eq!(actions[0], RowAction::Fetch("disk.img".into()));
+    }
+
+    #[test]
+    fn a_cached_remote_entry_offers_evict_and_delete() {
+        let actions = row_actions(&row(Some("ab"), true, &[URL]));
+        assert_eq!(
+            actions,
+            [
+                RowAction::Evict("disk.img".into()),
+                RowAction::DeleteEntry(URL.1.into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn delete_entry_targets_the_first_remote_source_not_the_local_file() {
+        let actions = row_actions(&row(Some("ab"), true, &[LOCAL, URL]));
+        assert_eq!(actions.last(), Some(&RowAction::DeleteEntry(URL.1.into())));
+        assert!(actions.iter().all(|a| a.src().as_deref() != Some(LOCAL.1)));
+    }
+
+    #[test]
+    fn buttons_carry_the_reference_hooks() {
+        let hash = RowAction::Hash("a".into());
+        assert_eq!(hash.hook_class(), "bty-hash-btn");
+        assert_eq!(hash.name().as_deref(), Some("a"));
+        assert_eq!(hash.confirmation(), None);
+        let delete = RowAction::DeleteEntry("https://x".into());
+        assert_eq!(delete.hook_class(), "bty-catalog-entry-delete-btn");
+        assert_eq!(delete.name(), None);
+        assert_eq!(delete.src().as_deref(), Some("https://x"));
+        assert!(delete.confirmation().is_some());
+        assert_eq!(
+            RowAction::Evict("a".into()).hook_class(),
+            "bty-cache-delete-btn"
+        );
+        assert_eq!(RowAction::Fetch("a".into()).hook_class(), "bty-fetch-btn");
+    }
+}

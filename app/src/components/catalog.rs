@@ -1,0 +1,194 @@
+//! The unified catalog table of the List section: one row per image, with
+//! its names, content SHA, format, sources, cache state and actions.
+
+use leptos::prelude::*;
+
+use super::actions::{row_actions, ActionButton};
+use super::browser;
+use super::format::short_sha;
+use super::icons::{Glyph, Icon};
+use super::layout::Card;
+use crate::live::LiveState;
+use crate::model::{CatalogRow, Source, SourceKind};
+
+/// The file types the image root takes, as the empty-state help lists them.
+pub const SUPPORTED_FORMATS: &str = ".img, .img.gz, .img.xz, .img.zst, .img.bz2, .qcow2";
+
+/// The table, redrawn as the live catalog changes.
+#[component]
+pub fn CatalogTable(
+    /// The state the rows come from.
+    live: LiveState,
+) -> impl IntoView {
+    let rows = move || live.catalog.with(|catalog| catalog.rows.clone());
+    view! {
+        <Card glyph=Glyph::Database title="Unified catalog" class="bty-catalog-card card-table">
+            <div class="table-responsive">
+                <table class="table table-striped bty-catalog-table">
+                    <thead>
+                        <tr>
+                            <th>"Name(s)"</th>
+                            <th>"Content SHA"</th>
+                            <th>"Format"</th>
+                            <th>"Sources"</th>
+                            <th>"Cached"</th>
+                            <th>"Action"</th>
+                        </tr>
+                    </thead>
+                    <tbody class="bty-catalog-tbody">
+                        // A row's whole content is its key: a changed row is
+                        // drawn again, the others stay (catalog updates are rare).
+                        <For each=rows key=|row| format!("{row:?}") let:row>
+                            <CatalogRowView row/>
+                        </For>
+                    </tbody>
+                </table>
+            </div>
+        </Card>
+    }
+}
+
+/// One catalog row.
+#[component]
+pub fn CatalogRowView(
+    /// The row drawn.
+    row: CatalogRow,
+) -> impl IntoView {
+    let actions = row_actions(&row);
+    let names = row
+        .names
+        .iter()
+        .enumerate()
+        .map(|(index, name)| {
+            let name = name.clone();
+            if index == 0 {
+                view! { <strong class="bty-name">{name}</strong> }.into_any()
+            } else {
+                view! { <span class="bty-name bty-name-alias">{name}</span> }.into_any()
+            }
+        })
+        .collect_view();
+    let sources = row
+        .sources
+        .iter()
+        .map(|source| view! { <SourceLine source=source.clone()/> })
+        .collect_view();
+
+    view! {
+        <tr class="bty-catalog-row" data-ref=row.image_ref.clone()>
+            <td class="bty-names">{names}</td>
+            <td class="bty-sha-cell">
+                {match row.sha256.clone() {
+                    Some(sha) => view! { <ShaCell sha/> }.into_any(),
+                    None => view! { <span class="badge badge-unhashed">"unhashed"</span> }.into_any(),
+                }}
+            </td>
+            <td>
+                {match row.format.clone() {
+                    Some(format) => view! { <span class="badge badge-format">{format}</span> }.into_any(),
+                    None => view! { <span class="text-muted">"?"</span> }.into_any(),
+                }}
+            </td>
+            <td class="bty-sources">{sources}</td>
+            <td>
+                {if row.cached {
+                    view! { <span class="badge badge-cached">"cached"</span> }
+                } else {
+                    view! { <span class="badge badge-available">"available"</span> }
+                }}
+            </td>
+            <td class="bty-actions">
+                {if actions.is_empty() {
+                    view! { <span class="text-muted">"-"</span> }.into_any()
+                } else {
+                    actions
+                        .into_iter()
+                        .map(|action| view! { <ActionButton action/> })
+                        .collect_view()
+                        .into_any()
+                }}
+            </td>
+        </tr>
+    }
+}
+
+/// A shortened SHA with the full value in its title, and a copy button.
+#[component]
+fn ShaCell(sha: String) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let on_copy = {
+        let sha = sha.clone();
+        move |_| {
+            if browser::copy_text(&sha) {
+                copied.set(true);
+                #[cfg(feature = "hydrate")]
+                set_timeout(
+                    move || {
+                        let _ = copied.try_set(false);
+                    },
+                    std::time::Duration::from_millis(1500),
+                );
+            }
+        }
+    };
+    view! {
+        <code class="bty-sha" title=sha.clone()>{short_sha(&sha)}</code>
+        <button
+            type="button"
+            class="btn btn-icon bty-copy-sha"
+            class:copied=move || copied.get()
+            data-sha=sha
+            title="Copy SHA-256"
+            aria-label="Copy SHA-256"
+            on:click=on_copy
+        >
+            {move || {
+                if copied.get() {
+                    view! { <Icon glyph=Glyph::Check/> }
+                } else {
+                    view! { <Icon glyph=Glyph::Copy/> }
+                }
+            }}
+        </button>
+    }
+}
+
+/// One source of a row, with the picture of its kind.
+#[component]
+fn SourceLine(source: Source) -> impl IntoView {
+    let glyph = match source.kind {
+        SourceKind::Local => Glyph::HardDrive,
+        SourceKind::Url => Glyph::CloudPlus,
+        SourceKind::Manifest => Glyph::Cloud,
+    };
+    view! {
+        <div class="bty-source" data-kind=source.kind.as_str() title=source.kind.as_str()>
+            <Icon glyph/>
+            <span class="bty-source-location">{source.location}</span>
+        </div>
+    }
+}
+
+/// What the List section shows while the catalog is empty.
+#[component]
+pub fn EmptyCatalog(
+    /// The state whose image root is named.
+    live: LiveState,
+) -> impl IntoView {
+    let image_root = move || live.catalog.with(|catalog| catalog.image_root.clone());
+    view! {
+        <div class="alert alert-secondary bty-empty-catalog">
+            <Icon glyph=Glyph::Inbox/>
+            <div>
+                <strong>"No images yet."</strong>
+                " Drop image files into the image root "
+                <code>{image_root}</code>
+                ", or use "
+                <a href="/ui/images?section=upload-image">"Upload image"</a>
+                ". Supported formats: "
+                {SUPPORTED_FORMATS}
+                ". New files appear here by themselves and are hashed automatically."
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,81 @@
+//! The "Recent image-catalog activity" card: the latest image and catalog
+//! audit events, newest first, with new ones arriving live.
+
+use leptos::prelude::*;
+
+use super::format::encode_query_value;
+use super::layout::{Card, HeaderLink};
+use super::icons::Glyph;
+use crate::live::LiveState;
+use crate::model::Event;
+
+/// The card, drawn only while there is something to show.
+#[component]
+pub fn EventsCard(
+    /// The state the events come from.
+    live: LiveState,
+) -> impl IntoView {
+    let has_events = move || live.events.with(|events| !events.is_empty());
+    view! {
+        <Show when=has_events>
+            <Card
+                glyph=Glyph::Clock
+                title="Recent image-catalog activity"
+                class="card-table bty-events-card"
+                link=HeaderLink {
+                    href: "/ui/events?subject_kind=image".to_string(),
+                    label: "All image events",
+                }
+            >
+                <div class="table-responsive">
+                    <table class="table table-striped bty-events-table">
+                        <thead>
+                            <tr>
+                                <th>"When"</th>
+                                <th>"Kind"</th>
+                                <th>"Summary"</th>
+                                <th>"Source IP"</th>
+                            </tr>
+                        </thead>
+                        <tbody class="bty-events-tbody">
+                            <For each=move || live.events.get() key=|event| event.id let:event>
+                                <EventRow event/>
+                            </For>
+                        </tbody>
+                    </table>
+                </div>
+            </Card>
+        </Show>
+    }
+}
+
+/// One audit event.
+#[component]
+fn EventRow(event: Event) -> impl IntoView {
+    let kind_class = if event.is_failure() {
+        "badge badge-danger bty-event-kind"
+    } else {
+        "badge badge-kind bty-event-kind"
+    };
+    let source_ip = event.source_ip.clone().filter(|ip| !ip.is_empty());
+    view! {
+        <tr class="bty-event-row" data-event-id=event.id.to_string()>
+            <td class="text-nowrap">{event.when()}</td>
+            <td>
+                <span class=kind_class>{event.kind.clone()}</span>
+            </td>
+            <td>{event.summary.clone()}</td>
+            <td>
+                {source_ip
+                    .map(|ip| {
+                        let href = format!("/ui/events?source_ip={}", encode_query_value(&ip));
+                        view! {
+                            <a href=href rel="external">
+                                {ip}
+                            </a>
+                        }
+                    })}
+            </td>
+        </tr>
+    }
+}

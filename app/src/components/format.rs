@@ -1,0 +1,189 @@
+//! Pure text helpers for the page: byte counts, rates, ETAs, SHA
+//! shortening and counts. Kept free of Leptos so they are unit-tested.
+
+/// Binary units for sizes, as operators read disk images ("1.2 GiB").
+const BYTE_UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+
+/// Decimal units for transfer rates, as network tools show them ("350 MB/s").
+const RATE_UNITS: [&str; 6] = ["kB/s", "MB/s", "GB/s", "TB/s", "PB/s", "EB/s"];
+
+/// How many hex characters of a SHA-256 the table shows.
+pub const SHORT_SHA_LEN: usize = 12;
+
+/// A byte count in binary units: `512 B`, `1.5 KiB`, `4.0 GiB`.
+pub fn format_bytes(bytes: u64) -> String {
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < BYTE_UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", BYTE_UNITS[unit])
+}
+
+/// Bytes done over the total, or just the bytes done while the total is
+/// unknown: `1.2 GiB / 4.0 GiB`.
+pub fn format_progress_bytes(done: u64, total: Option<u64>) -> String {
+    match total {
+        Some(total) => format!("{} / {}", format_bytes(done), format_bytes(total)),
+        None => format_bytes(done),
+    }
+}
+
+/// A transfer rate in decimal units: `350 MB/s`, `1.2 GB/s`, `12 B/s`.
+/// One decimal below ten units, none above, so the figure does not jitter.
+pub fn format_rate(bytes_per_second: f64) -> String {
+    let rate = if bytes_per_second.is_finite() {
+        bytes_per_second.max(0.0)
+    } else {
+        0.0
+    };
+    if rate < 1000.0 {
+        return format!("{rate:.0} B/s");
+    }
+    let mut value = rate / 1000.0;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < RATE_UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if value < 10.0 {
+        format!("{value:.1} {}", RATE_UNITS[unit])
+    } else {
+        format!("{value:.0} {}", RATE_UNITS[unit])
+    }
+}
+
+/// Time left as a clock: `0:42`, `12:05`, `1:02:03`. Partial seconds round
+/// up, so a job never claims to be done early.
+pub fn format_eta(seconds: f64) -> String {
+    let total = if seconds.is_finite() && seconds > 0.0 {
+        seconds.ceil() as u64
+    } else {
+        0
+    };
+    let (hours, minutes, secs) = (total / 3600, total / 60 % 60, total % 60);
+    if hours > 0 {
+        format!("{hours}:{minutes:02}:{secs:02}")
+    } else {
+        format!("{minutes}:{secs:02}")
+    }
+}
+
+/// The first twelve hex characters of a SHA-256 and `...`, as the reference
+/// table shows it; the full value goes into a `title`.
+pub fn short_sha(sha: &str) -> String {
+    let head: String = sha.chars().take(SHORT_SHA_LEN).collect();
+    format!("{head}...")
+}
+
+/// `1 entry`, `2 entries`: the count on the right of the sub-nav.
+pub fn entry_count(count: usize) -> String {
+    if count == 1 {
+        "1 entry".to_string()
+    } else {
+        format!("{count} entries")
+    }
+}
+
+/// The first `limit` characters of a text (not bytes, so a multi-byte
+/// character is never split), as the reference clips job errors.
+pub fn first_chars(text: &str, limit: usize) -> String {
+    text.chars().take(limit).collect()
+}
+
+/// Percent-encodes a query-string value (RFC 3986 unreserved characters
+/// stay as they are), for links built on both the server and the browser.
+pub fn encode_query_value(value: &str) -> String {
+    let mut encoded = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                encoded.push(char::from(byte))
+            }
+            _ => encoded.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    encoded
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_sizes_are_shown_in_bytes() {
+        assert_eq!(format_bytes(0), "0 B");
+        assert_eq!(format_bytes(1023), "1023 B");
+    }
+
+    #[test]
+    fn larger_sizes_use_binary_units_with_one_decimal() {
+        assert_eq!(format_bytes(1024), "1.0 KiB");
+        assert_eq!(format_bytes(1536), "1.5 KiB");
+        assert_eq!(format_bytes(5 * 1024 * 1024), "5.0 MiB");
+        assert_eq!(format_bytes(1_288_490_189), "1.2 GiB");
+        assert_eq!(format_bytes(4 * 1024 * 1024 * 1024), "4.0 GiB");
+        assert_eq!(format_bytes(u64::MAX), "16.0 EiB");
+    }
+
+    #[test]
+    fn progress_shows_the_total_only_when_known() {
+        assert_eq!(
+            format_progress_bytes(1_288_490_189, Some(4 * 1024 * 1024 * 1024)),
+            "1.2 GiB / 4.0 GiB"
+        );
+        assert_eq!(format_progress_bytes(2048, None), "2.0 KiB");
+    }
+
+    #[test]
+    fn rates_use_decimal_units() {
+        assert_eq!(format_rate(12.0), "12 B/s");
+        assert_eq!(format_rate(350_000_000.0), "350 MB/s");
+        assert_eq!(format_rate(1_200_000_000.0), "1.2 GB/s");
+        assert_eq!(format_rate(5_500.0), "5.5 kB/s");
+        assert_eq!(format_rate(f64::NAN), "0 B/s");
+        assert_eq!(format_rate(-3.0), "0 B/s");
+    }
+
+    #[test]
+    fn eta_is_a_clock_with_hours_only_when_needed() {
+        assert_eq!(format_eta(42.0), "0:42");
+        assert_eq!(format_eta(41.2), "0:42");
+        assert_eq!(format_eta(725.0), "12:05");
+        assert_eq!(format_eta(3723.0), "1:02:03");
+        assert_eq!(format_eta(0.0), "0:00");
+        assert_eq!(format_eta(f64::INFINITY), "0:00");
+    }
+
+    #[test]
+    fn sha_is_shortened_to_twelve_characters_and_dots() {
+        let sha = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        assert_eq!(short_sha(sha), "0123456789ab...");
+        assert_eq!(short_sha("abc"), "abc...");
+    }
+
+    #[test]
+    fn entry_count_is_singular_only_for_one() {
+        assert_eq!(entry_count(0), "0 entries");
+        assert_eq!(entry_count(1), "1 entry");
+        assert_eq!(entry_count(2), "2 entries");
+    }
+
+    #[test]
+    fn long_errors_are_cut_at_a_character_boundary() {
+        assert_eq!(first_chars("short", 60), "short");
+        assert_eq!(first_chars("ééééé", 3), "ééé");
+        assert_eq!(first_chars(&"x".repeat(61), 60), "x".repeat(60));
+    }
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(encode_query_value("10.0.0.1"), "10.0.0.1");
+        assert_eq!(encode_query_value("::1"), "%3A%3A1");
+        assert_eq!(encode_query_value("a b&c"), "a%20b%26c");
+    }
+}

@@ -1,0 +1,315 @@
+//! The Downloads and Hashes panes: one live row per job (the latest per
+//! name), with a progress bar, bytes, rate, ETA and a Cancel button.
+
+use std::collections::HashMap;
+
+use leptos::prelude::*;
+
+use super::format::{first_chars, format_eta, format_progress_bytes, format_rate};
+use super::icons::{Glyph, Icon};
+use super::layout::{use_flash, Card};
+use crate::api;
+use crate::live::LiveState;
+use crate::model::{Job, JobKind, JobStatus};
+
+/// How much of a failed job's error the row shows; the rest is in the title.
+pub const ERROR_PREVIEW_CHARS: usize = 60;
+
+/// The jobs a pane lists: those of its kind, the latest (highest id) per
+/// name, running first, then queued, failed, cancelled, completed; newest
+/// first within a status.
+pub fn pane_jobs(jobs: &[Job], kind: JobKind) -> Vec<Job> {
+    let mut latest: HashMap<&str, &Job> = HashMap::new();
+    for job in jobs.iter().filter(|job| job.kind == kind) {
+        let slot = latest.entry(job.name.as_str()).or_insert(job);
+        if job.id > slot.id {
+            *slot = job;
+        }
+    }
+    let mut listed: Vec<Job> = latest.into_values().cloned().collect();
+    listed.sort_by_key(|job| (job.status.sort_rank(), std::cmp::Reverse(job.id)));
+    listed
+}
+
+/// The bar's fill: the known percentage, or full once a job of unknown
+/// size has completed. `None` draws the striped "size unknown" bar.
+pub fn display_percent(job: &Job) -> Option<f64> {
+    job.percent()
+        .or((job.status == JobStatus::Completed).then_some(100.0))
+}
+
+/// The bar's colour for a status.
+fn status_tone(status: JobStatus) -> &'static str {
+    match status {
+        JobStatus::Running | JobStatus::Completed => "bg-success",
+        JobStatus::Queued | JobStatus::Cancelled => "bg-secondary",
+        JobStatus::Failed => "bg-danger",
+    }
+}
+
+/// One pane. `caption` is the line under the title.
+#[component]
+pub fn JobsPane(
+    /// Which jobs.
+    kind: JobKind,
+    /// The state the jobs come from.
+    live: LiveState,
+    /// Shown under the header.
+    #[prop(optional, into)]
+    caption: Option<String>,
+) -> impl IntoView {
+    let (title, glyph, tbody_class, empty_text) = match kind {
+        JobKind::Download => (
+            "Downloads",
+            Glyph::Download,
+            "bty-downloads-tbody",
+            "No downloads.",
+        ),
+        JobKind::Hash => ("Hashes", Glyph::Hash, "bty-hashes-tbody", "No hash jobs."),
+    };
+    let listed = Memo::new(move |_| live.jobs.with(|jobs| pane_jobs(jobs, kind)));
+    let is_empty = move || listed.with(Vec::is_empty);
+
+    view! {
+        <Card glyph title class=format!("card-table bty-{}-card", kind.as_str())>
+            {caption.map(|caption| view! { <p class="card-caption">{caption}</p> })}
+            <div class="table-responsive">
+                <table class="table table-striped bty-jobs-table">
+                    <thead>
+                        <tr>
+                            <th>"Name"</th>
+                            <th>"Status"</th>
+                            <th class="col-progress">"Progress"</th>
+                            <th>"Bytes"</th>
+                            <th>"Rate"</th>
+                            <th>"ETA"</th>
+                            <th></th>
+                        </tr>
+                    </thead>
+                    <tbody class=tbody_class>
+                        <Show when=is_empty>
+                            <tr class="bty-jobs-empty">
+                                <td colspan="7" class="text-muted">{empty_text}</td>
+                            </tr>
+                        </Show>
+                        <For each=move || listed.get() key=|job| job.id let:job>
+                            <JobRow initial=job listed/>
+                        </For>
+                    </tbody>
+                </table>
+            </div>
+        </Card>
+    }
+}
+
+/// One job, redrawn in place as its updates arrive, so a Cancel button
+/// under the pointer is never replaced mid-click.
+#[component]
+fn JobRow(
+    /// The job as first listed; its id, kind and name never change.
+    initial: Job,
+    /// The pane's jobs, where the row finds its updates.
+    listed: Memo<Vec<Job>>,
+) -> impl IntoView {
+    let (id, kind, name) = (initial.id, initial.kind, initial.name.clone());
+    let job = Memo::new(move |previous: Option<&Job>| {
+        listed
+            .with(|jobs| jobs.iter().find(|job| job.id == id).cloned())
+            // A row about to be removed keeps its last state.
+            .or_else(|| previous.cloned())
+            .unwrap_or_else(|| initial.clone())
+    });
+    let field = move |read: fn(&Job) -> String| move || job.with(read);
+    let status = Memo::new(move |_| job.with(|j| j.status));
+    let error = Memo::new(move |_| job.with(|j| j.error.clone()));
+    let percent = Signal::derive(move || job.with(display_percent));
+    let tone = Signal::derive(move || status_tone(status.get()));
+    let cancel_name = name.clone();
+
+    view! {
+        <tr
+            class="bty-job-row"
+            data-job-id=id.to_string()
+            data-name=name.clone()
+            data-status=move || status.get().as_str()
+        >
+            <td class="bty-job-name">
+                <span>{name.clone()}</span>
+                {move || {
+                    error
+                        .get()
+                        .map(|error| {
+                            view! {
+                                <div class="bty-job-error" title=error.clone()>
+                                    {first_chars(&error, ERROR_PREVIEW_CHARS)}
+                                </div>
+                            }
+                        })
+                }}
+            </td>
+            <td>
+                <span class=move || {
+                    format!("badge bty-job-status badge-status-{}", status.get().as_str())
+                }>{move || status.get().as_str()}</span>
+            </td>
+            <td class="col-progress">
+                <ProgressBar percent tone/>
+            </td>
+            <td class="bty-job-bytes">{field(|j| format_progress_bytes(j.bytes_done, j.bytes_total))}</td>
+            <td class="bty-job-rate">
+                {field(|j| {
+                    j.rate_bps
+                        .filter(|_| j.status == JobStatus::Running)
+                        .map(format_rate)
+                        .unwrap_or_default()
+                })}
+            </td>
+            <td class="bty-job-eta">{field(|j| j.eta_seconds().map(format_eta).unwrap_or_default())}</td>
+            <td class="bty-job-actions">
+                {move || {
+                    status
+                        .get()
+                        .is_active()
+                        .then(|| view! { <CancelButton kind name=cancel_name.clone()/> })
+                }}
+            </td>
+        </tr>
+    }
+}
+
+/// Cancels a queued or running job by name.
+#[component]
+fn CancelButton(kind: JobKind, name: String) -> impl IntoView {
+    let pending = RwSignal::new(false);
+    let flash = use_flash();
+    let on_click = {
+        let name = name.clone();
+        move |_| {
+            if pending.get_untracked() {
+                return;
+            }
+            pending.set(true);
+            let name = name.clone();
+            leptos::task::spawn_local(async move {
+                let result = match kind {
+                    JobKind::Hash => api::cancel_hash(&name).await,
+                    JobKind::Download => api::cancel_download(&name).await,
+                };
+                let _ = pending.try_set(false);
+                if let (Err(error), Some(flash)) = (result, flash) {
+                    flash.show(format!("Cancel {name} failed: {error}"));
+                }
+            });
+        }
+    };
+    view! {
+        <button
+            type="button"
+            class="btn btn-sm btn-outline-danger bty-job-cancel"
+            data-name=name
+            disabled=move || pending.get()
+            on:click=on_click
+        >
+            <Icon glyph=Glyph::X/>
+            <span>"Cancel"</span>
+        </button>
+    }
+}
+
+/// A green bar with the percentage inside; striped and moving while the
+/// total is unknown.
+#[component]
+pub fn ProgressBar(
+    /// The fill, 0 to 100, when known.
+    #[prop(into)]
+    percent: Signal<Option<f64>>,
+    /// A colour class for the fill (`bg-success`, `bg-danger`, ...).
+    #[prop(into)]
+    tone: Signal<&'static str>,
+) -> impl IntoView {
+    let rounded = move || percent.get().map(|p| p.clamp(0.0, 100.0).round() as u8);
+    view! {
+        <div
+            class="progress"
+            role="progressbar"
+            aria-label="Progress"
+            aria-valuemin="0"
+            aria-valuemax="100"
+            aria-valuenow=rounded
+        >
+            <div
+                class=move || {
+                    let striped = if percent.get().is_none() {
+                        " progress-bar-striped progress-bar-animated"
+                    } else {
+                        ""
+                    };
+                    format!("progress-bar {}{striped}", tone.get())
+                }
+                style=move || {
+                    let width = percent.get().map_or(100.0, |p| p.clamp(0.0, 100.0));
+                    format!("width: {width:.1}%")
+                }
+            >
+                {move || rounded().map(|p| format!("{p}%")).unwrap_or_default()}
+            </div>
+        </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(id: i64, kind: JobKind, name: &str, status: JobStatus) -> Job {
+        Job {
+            id,
+            kind,
+            name: name.into(),
+            status,
+            bytes_done: 50,
+            bytes_total: Some(200),
+            sha256: None,
+            error: None,
+            started_at: None,
+            finished_at: None,
+            rate_bps: None,
+        }
+    }
+
+    #[test]
+    fn a_pane_lists_only_its_kind_and_the_latest_job_per_name() {
+        let jobs = [
+            job(1, JobKind::Hash, "a.img", JobStatus::Failed),
+            job(2, JobKind::Download, "b.img", JobStatus::Running),
+            job(3, JobKind::Hash, "a.img", JobStatus::Completed),
+        ];
+        let listed = pane_jobs(&jobs, JobKind::Hash);
+        assert_eq!(listed.iter().map(|j| j.id).collect::<Vec<_>>(), [3]);
+    }
+
+    #[test]
+    fn running_jobs_come_first_then_newest_first() {
+        let jobs = [
+            job(1, JobKind::Hash, "a.img", JobStatus::Completed),
+            job(2, JobKind::Hash, "b.img", JobStatus::Queued),
+            job(3, JobKind::Hash, "c.img", JobStatus::Running),
+            job(4, JobKind::Hash, "d.img", JobStatus::Queued),
+            job(5, JobKind::Hash, "e.img", JobStatus::Failed),
+        ];
+        let listed = pane_jobs(&jobs, JobKind::Hash);
+        assert_eq!(listed.iter().map(|j| j.id).collect::<Vec<_>>(), [3, 4, 2, 5, 1]);
+    }
+
+    #[test]
+    fn the_bar_is_full_for_a_completed_job_of_unknown_size() {
+        let mut done = job(1, JobKind::Download, "a.img", JobStatus::Completed);
+        done.bytes_total = None;
+        assert_eq!(display_percent(&done), Some(100.0));
+        let mut running = job(2, JobKind::Download, "b.img", JobStatus::Running);
+        running.bytes_total = None;
+        assert_eq!(display_percent(&running), None);
+        running.bytes_total = Some(200);
+        assert_eq!(display_percent(&running), Some(25.0));
+    }
+}

@@ -1,0 +1,20 @@
+//! The building blocks of the pages: frame, navigation, catalog table,
+//! job panes, activity card, icons, and the pure text helpers they share.
+
+pub mod actions;
+pub mod browser;
+pub mod catalog;
+pub mod events;
+pub mod format;
+pub mod icons;
+pub mod jobs;
+pub mod layout;
+pub mod subnav;
+
+pub use actions::{ActionButton, RowAction};
+pub use catalog::{CatalogRowView, CatalogTable, EmptyCatalog};
+pub use events::EventsCard;
+pub use icons::{Glyph, Icon};
+pub use jobs::{JobsPane, ProgressBar};
+pub use layout::{Card, Flash, HeaderLink, Layout, LiveIndicator};
+pub use subnav::SubNav;

@@ -1,0 +1,396 @@
+//! Wire types shared by the server and the browser: JSON bodies of the API,
+//! the payloads of the live stream, and the data a page is rendered from.
+//! Plain serde types only; the database has its own entities on the server.
+
+use serde::{Deserialize, Serialize};
+
+/// Where a catalog row's bytes or metadata come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    /// A file in the image root.
+    Local,
+    /// An image URL an operator added.
+    Url,
+    /// An entry imported from a `catalog.toml`.
+    Manifest,
+}
+
+impl SourceKind {
+    /// The lowercase name used on the wire and in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Local => "local",
+            SourceKind::Url => "url",
+            SourceKind::Manifest => "manifest",
+        }
+    }
+
+    /// Parses the wire / database name.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "local" => Some(SourceKind::Local),
+            "url" => Some(SourceKind::Url),
+            "manifest" => Some(SourceKind::Manifest),
+            _ => None,
+        }
+    }
+}
+
+/// One origin of a unified catalog row.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    pub kind: SourceKind,
+    /// The absolute path of a local file, or the `src` URL of a remote entry.
+    pub location: String,
+}
+
+/// One row of the unified catalog: every entry that shares a content SHA-256
+/// or a `bty_image_ref` collapses into one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogRow {
+    #[serde(rename = "ref")]
+    pub image_ref: String,
+    pub sha256: Option<String>,
+    pub names: Vec<String>,
+    pub format: Option<String>,
+    pub size_bytes: Option<i64>,
+    pub sources: Vec<Source>,
+    /// The bytes are held here: a local file, or a cached download.
+    pub cached: bool,
+}
+
+impl CatalogRow {
+    /// The display name: the first of the row's names.
+    pub fn name(&self) -> &str {
+        self.names.first().map(String::as_str).unwrap_or("")
+    }
+
+    /// True when one of the row's sources is a file in the image root.
+    pub fn is_local(&self) -> bool {
+        self.sources.iter().any(|s| s.kind == SourceKind::Local)
+    }
+
+    /// The first remote (operator-added or imported) source, if any.
+    pub fn remote_source(&self) -> Option<&Source> {
+        self.sources.iter().find(|s| s.kind != SourceKind::Local)
+    }
+}
+
+/// The unified catalog as the Images page and the live stream carry it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogView {
+    pub image_root: String,
+    pub rows: Vec<CatalogRow>,
+}
+
+/// Life cycle of a background job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Completed,
+    Cancelled,
+    Failed,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Completed => "completed",
+            JobStatus::Cancelled => "cancelled",
+            JobStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "queued" => Some(JobStatus::Queued),
+            "running" => Some(JobStatus::Running),
+            "completed" => Some(JobStatus::Completed),
+            "cancelled" => Some(JobStatus::Cancelled),
+            "failed" => Some(JobStatus::Failed),
+            _ => None,
+        }
+    }
+
+    /// Queued or running: the job can still be cancelled.
+    pub fn is_active(self) -> bool {
+        matches!(self, JobStatus::Queued | JobStatus::Running)
+    }
+
+    /// Display order in the job panes: running first, finished last.
+    pub fn sort_rank(self) -> u8 {
+        match self {
+            JobStatus::Running => 0,
+            JobStatus::Queued => 1,
+            JobStatus::Failed => 2,
+            JobStatus::Cancelled => 3,
+            JobStatus::Completed => 4,
+        }
+    }
+}
+
+/// What a job does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobKind {
+    Hash,
+    Download,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Hash => "hash",
+            JobKind::Download => "download",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "hash" => Some(JobKind::Hash),
+            "download" => Some(JobKind::Download),
+            _ => None,
+        }
+    }
+}
+
+/// A background job as the live stream and the job panes show it. Byte
+/// counts are absolute, so any single update is enough to redraw.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: i64,
+    pub kind: JobKind,
+    pub name: String,
+    pub status: JobStatus,
+    pub bytes_done: u64,
+    pub bytes_total: Option<u64>,
+    pub sha256: Option<String>,
+    pub error: Option<String>,
+    /// Unix epoch seconds.
+    pub started_at: Option<f64>,
+    /// Unix epoch seconds.
+    pub finished_at: Option<f64>,
+    /// Average bytes per second since the job started, while it runs.
+    pub rate_bps: Option<f64>,
+}
+
+impl Job {
+    /// Progress in percent, when the total is known.
+    pub fn percent(&self) -> Option<f64> {
+        match self.bytes_total {
+            Some(0) => Some(100.0),
+            Some(total) => Some((self.bytes_done as f64 * 100.0 / total as f64).min(100.0)),
+            None => None,
+        }
+    }
+
+    /// Seconds left at the current rate, while the job runs.
+    pub fn eta_seconds(&self) -> Option<f64> {
+        let rate = self.rate_bps.filter(|r| *r > 0.0)?;
+        let total = self.bytes_total?;
+        (self.status == JobStatus::Running)
+            .then(|| total.saturating_sub(self.bytes_done) as f64 / rate)
+    }
+}
+
+/// `GET /catalog/hashes` item: the reference's `HashState`, field for field.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HashState {
+    pub name: String,
+    pub path: String,
+    pub status: JobStatus,
+    pub bytes_hashed: u64,
+    pub bytes_total: Option<u64>,
+    pub sha256: Option<String>,
+    pub started_at: Option<f64>,
+    pub finished_at: Option<f64>,
+    pub error: Option<String>,
+}
+
+/// `GET /catalog/hashes` body.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HashList {
+    pub image_root: String,
+    pub max_parallel: u32,
+    pub hashes: Vec<HashState>,
+}
+
+/// `POST /catalog/hashes` (and later `/catalog/downloads`) body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnqueueRequest {
+    pub name: String,
+}
+
+/// One audit-log entry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: i64,
+    pub ts: String,
+    pub kind: String,
+    pub subject_kind: Option<String>,
+    pub subject_id: Option<String>,
+    pub actor: Option<String>,
+    pub source_ip: Option<String>,
+    pub summary: String,
+    pub details: Option<serde_json::Value>,
+}
+
+impl Event {
+    /// Failure kinds (`*.failed`, `*_failed`) are shown in red.
+    pub fn is_failure(&self) -> bool {
+        self.kind.ends_with("failed")
+    }
+
+    /// `YYYY-MM-DD HH:MM:SS UTC`, as the reference's activity card shows it.
+    pub fn when(&self) -> String {
+        match self.ts.get(..19) {
+            Some(head) => format!("{} UTC", head.replace('T', " ")),
+            None => self.ts.clone(),
+        }
+    }
+}
+
+/// `GET /events` body.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventList {
+    pub events: Vec<Event>,
+}
+
+/// The first message of the live stream, and the one sent again to a client
+/// that fell behind: everything a page needs to redraw.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LiveSnapshot {
+    pub jobs: Vec<Job>,
+    pub catalog: CatalogView,
+}
+
+/// Names of the live stream's SSE events; the `data` of each is JSON.
+pub mod live_event {
+    /// [`super::LiveSnapshot`]
+    pub const SNAPSHOT: &str = "snapshot";
+    /// [`super::Job`]
+    pub const JOB: &str = "job";
+    /// [`super::CatalogView`]
+    pub const CATALOG: &str = "catalog";
+    /// [`super::Event`]
+    pub const EVENT: &str = "event";
+}
+
+/// The sections of `/ui/images`, named by `?section=`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ImagesSection {
+    List,
+    Fetch,
+    UploadCatalog,
+    UploadImage,
+    UploadImageFromUrl,
+}
+
+impl ImagesSection {
+    pub const ALL: [ImagesSection; 5] = [
+        ImagesSection::List,
+        ImagesSection::Fetch,
+        ImagesSection::UploadCatalog,
+        ImagesSection::UploadImage,
+        ImagesSection::UploadImageFromUrl,
+    ];
+
+    /// Any value other than a known section means the list, as in the reference.
+    pub fn parse(value: Option<&str>) -> Self {
+        match value {
+            Some("fetch") => ImagesSection::Fetch,
+            Some("upload-catalog") => ImagesSection::UploadCatalog,
+            Some("upload-image") => ImagesSection::UploadImage,
+            Some("upload-image-from-url") => ImagesSection::UploadImageFromUrl,
+            _ => ImagesSection::List,
+        }
+    }
+
+    pub fn slug(self) -> &'static str {
+        match self {
+            ImagesSection::List => "list",
+            ImagesSection::Fetch => "fetch",
+            ImagesSection::UploadCatalog => "upload-catalog",
+            ImagesSection::UploadImage => "upload-image",
+            ImagesSection::UploadImageFromUrl => "upload-image-from-url",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ImagesSection::List => "List",
+            ImagesSection::Fetch => "Fetch catalog",
+            ImagesSection::UploadCatalog => "Upload catalog",
+            ImagesSection::UploadImage => "Upload image",
+            ImagesSection::UploadImageFromUrl => "Upload image (from URL)",
+        }
+    }
+}
+
+/// Everything `/ui/images` is rendered from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ImagesPage {
+    pub operator: String,
+    pub catalog: CatalogView,
+    pub jobs: Vec<Job>,
+    pub recent_events: Vec<Event>,
+    pub hash_max_parallel: u32,
+    pub release_repo: String,
+    pub manifest_path: String,
+}
+
+/// What the login page shows after a failed attempt.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginNotice {
+    pub username: String,
+    pub error: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_sections_fall_back_to_the_list() {
+        assert_eq!(ImagesSection::parse(Some("bogus")), ImagesSection::List);
+        assert_eq!(ImagesSection::parse(None), ImagesSection::List);
+        for section in ImagesSection::ALL {
+            assert_eq!(ImagesSection::parse(Some(section.slug())), section);
+        }
+    }
+
+    #[test]
+    fn running_jobs_sort_before_queued_and_finished_ones() {
+        let mut statuses = [
+            JobStatus::Completed,
+            JobStatus::Queued,
+            JobStatus::Running,
+            JobStatus::Failed,
+        ];
+        statuses.sort_by_key(|s| s.sort_rank());
+        assert_eq!(statuses[0], JobStatus::Running);
+        assert_eq!(statuses[3], JobStatus::Completed);
+    }
+
+    #[test]
+    fn event_time_is_shown_to_the_second_in_utc() {
+        let event = Event {
+            id: 1,
+            ts: "2026-05-17T20:21:09.155109+00:00".into(),
+            kind: "image.hashed".into(),
+            subject_kind: None,
+            subject_id: None,
+            actor: None,
+            source_ip: None,
+            summary: String::new(),
+            details: None,
+        };
+        assert_eq!(event.when(), "2026-05-17 20:21:09 UTC");
+    }
+}

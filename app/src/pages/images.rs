@@ -1,0 +1,163 @@
+//! `/ui/images`: the unified catalog, the job panes and the recent image
+//! activity, rendered whole on the server and kept live in the browser.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::components::{
+    Card, CatalogTable, EmptyCatalog, EventsCard, Glyph, Icon, JobsPane, Layout, SubNav,
+};
+use crate::live::{self, LiveState};
+use crate::model::{self, ImagesSection, JobKind};
+
+/// Loads the page data for the operator of the request being rendered.
+/// The request's context is read before the future is returned, while the
+/// resource's owner is still current.
+#[cfg(feature = "ssr")]
+fn load_images_page(
+) -> impl std::future::Future<Output = Result<model::ImagesPage, String>> + Send + 'static {
+    let operator = crate::ssr::current_operator();
+    let page_data = crate::ssr::page_data();
+    async move {
+        let operator = operator.ok_or_else(|| "login required".to_string())?;
+        let page_data = page_data.ok_or_else(|| "page data is not available".to_string())?;
+        page_data.images_page(operator).await
+    }
+}
+
+/// In the browser the server's value is reused when hydrating; the page is
+/// never loaded client-side (links to it reload the document).
+#[cfg(not(feature = "ssr"))]
+fn load_images_page(
+) -> impl std::future::Future<Output = Result<model::ImagesPage, String>> + Send + 'static {
+    async { Err("the Images page is rendered by the server".to_string()) }
+}
+
+/// The caption of the Hashes pane, as the reference words it.
+pub fn hash_caption(max_parallel: u32) -> String {
+    format!("{max_parallel} at a time (default 1) so small hardware (Pi / NUC) stays responsive")
+}
+
+/// The `/ui/images` route.
+#[component]
+pub fn ImagesPage() -> impl IntoView {
+    let data = Resource::new_blocking(|| (), |_| load_images_page());
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(page) => view! { <ImagesScreen page/> }.into_any(),
+                    Err(error) => view! { <LoadFailure error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The page once its data is there.
+#[component]
+fn ImagesScreen(page: model::ImagesPage) -> impl IntoView {
+    let live = LiveState::new(&page);
+    provide_context(live);
+    live::connect(live);
+
+    let query = use_query_map();
+    let section = Memo::new(move |_| ImagesSection::parse(query.read().get_str("section")));
+    let caption = hash_caption(page.hash_max_parallel);
+
+    view! {
+        <Layout operator=Some(page.operator.clone()) live>
+            <SubNav section live/>
+            <IntroBox/>
+            {move || match section.get() {
+                ImagesSection::List => view! { <ListSection live caption=caption.clone()/> }.into_any(),
+                other => view! { <SectionPending section=other/> }.into_any(),
+            }}
+            <EventsCard live/>
+        </Layout>
+    }
+}
+
+/// What the page is for.
+#[component]
+fn IntroBox() -> impl IntoView {
+    view! {
+        <div class="alert alert-info bty-intro">
+            <Icon glyph=Glyph::Info/>
+            <div>
+                <strong>"Images"</strong>
+                " is the unified catalog of the disk images the flasher writes onto target disks: "
+                "files in the image root, entries imported from a "
+                <code>"catalog.toml"</code>
+                " and images added by URL, one row per image. Local files in the image root are "
+                "hashed automatically; an image is offered to flash clients once its SHA-256 is known."
+            </div>
+        </div>
+    }
+}
+
+/// The List section: the table and the job panes, or the empty-state help.
+/// Drawn from the live state, so the first file appears without a reload.
+#[component]
+fn ListSection(live: LiveState, caption: String) -> impl IntoView {
+    let has_rows = move || live.catalog.with(|catalog| !catalog.rows.is_empty());
+    view! {
+        <Show when=has_rows fallback=move || view! { <EmptyCatalog live/> }>
+            <CatalogTable live/>
+            <div class="job-panes">
+                <JobsPane kind=JobKind::Download live/>
+                <JobsPane kind=JobKind::Hash live caption=caption.clone()/>
+            </div>
+        </Show>
+    }
+}
+
+/// A section this build does not offer yet.
+#[component]
+fn SectionPending(section: ImagesSection) -> impl IntoView {
+    view! {
+        <Card
+            glyph=crate::components::subnav::section_glyph(section)
+            title=section.label()
+            class=format!("bty-section bty-section-{}", section.slug())
+        >
+            <p class="text-muted bty-section-pending">
+                "This action is not available in this build yet. "
+                "The "
+                <a href="/ui/images">"List"</a>
+                " shows the catalog and its live jobs."
+            </p>
+        </Card>
+    }
+}
+
+/// The page data could not be loaded (for instance the session ended).
+#[component]
+fn LoadFailure(error: String) -> impl IntoView {
+    view! {
+        <Layout operator=None>
+            <Card glyph=Glyph::AlertTriangle title="Images unavailable" class="bty-load-failure">
+                <div class="alert alert-danger">{error}</div>
+                <p>
+                    <a class="btn btn-primary" href="/ui/login" rel="external">
+                        <Icon glyph=Glyph::LogIn/>
+                        <span>"Log in"</span>
+                    </a>
+                </p>
+            </Card>
+        </Layout>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hashes_caption_names_the_parallelism() {
+        assert_eq!(
+            hash_caption(1),
+            "1 at a time (default 1) so small hardware (Pi / NUC) stays responsive"
+        );
+    }
+}

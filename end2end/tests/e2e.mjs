@@ -1,0 +1,278 @@
+// End-to-end acceptance test of the Images page, against a running bty-web:
+// playwright-core drives Debian's /usr/bin/chromium (no browser download).
+//
+//   BASE_URL=http://127.0.0.1:8080 BTY_IMAGE_ROOT=/path/to/images \
+//   BTY_ADMIN_PASSWORD=... node end2end/tests/e2e.mjs
+//
+// scripts/test.sh starts the server with a fresh, empty state dir and runs
+// this. Each check is named; failures are collected (with a screenshot in
+// end2end/results/) and the last line is `e2e: N passed, M failed`.
+import { chromium } from 'playwright-core';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const BASE = (process.env.BASE_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
+const IMAGE_ROOT = process.env.BTY_IMAGE_ROOT;
+const PASSWORD = process.env.BTY_ADMIN_PASSWORD;
+const USERNAME = process.env.BTY_ADMIN_USER ?? 'admin';
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const RESULTS = fileURLToPath(new URL('../results/', import.meta.url));
+const IMAGE_NAME = 'e2e-disk.img';
+const IMAGE_BYTES = 64 * 1024 * 1024;
+const WATCHDOG_MS = Number(process.env.E2E_TIMEOUT_MS ?? 300_000);
+
+const t0 = Date.now();
+const log = (...a) => console.log(`[e2e +${((Date.now() - t0) / 1000).toFixed(1)}s]`, ...a);
+const pathOf = (url) => new URL(url, BASE).pathname;
+
+if (!IMAGE_ROOT || !PASSWORD) {
+  console.error('BTY_IMAGE_ROOT and BTY_ADMIN_PASSWORD must be set (scripts/test.sh sets them)');
+  console.log('e2e: 0 passed, 1 failed');
+  process.exit(2);
+}
+
+// Never hang CI: whatever happens, stop after WATCHDOG_MS.
+const watchdog = setTimeout(() => {
+  console.error(`e2e: watchdog: still running after ${WATCHDOG_MS} ms, giving up`);
+  console.log(`e2e: ${passed.length} passed, ${failed.length + 1} failed`);
+  process.exit(1);
+}, WATCHDOG_MS);
+watchdog.unref();
+
+fs.rmSync(RESULTS, { recursive: true, force: true });
+fs.mkdirSync(RESULTS, { recursive: true });
+
+const passed = [];
+const failed = [];
+const details = {};
+let page; // the one browser tab the checks share
+
+// Run one named check. `needs` names checks that must have passed first;
+// without them this one fails at once instead of timing out in turn.
+async function check(name, fn, { needs = [] } = {}) {
+  const missing = needs.filter((n) => !passed.includes(n));
+  if (missing.length) {
+    failed.push(name);
+    details[name] = `not run: needs ${missing.join(', ')}`;
+    log('FAIL', name, '-', details[name]);
+    return;
+  }
+  const start = Date.now();
+  try {
+    const result = await fn();
+    passed.push(name);
+    details[name] = result ?? 'ok';
+    log('PASS', name, `(${Date.now() - start} ms)`, result === undefined ? '' : JSON.stringify(result));
+  } catch (e) {
+    failed.push(name);
+    details[name] = `FAIL: ${e.message}`;
+    log('FAIL', name, `(${Date.now() - start} ms)`);
+    console.log(String(e.stack ?? e).replace(/^/gm, '    '));
+    if (page && !page.isClosed()) {
+      const file = path.join(RESULTS, `${name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.png`);
+      try {
+        await page.screenshot({ path: file, fullPage: true });
+        log('     screenshot:', path.relative(process.cwd(), file), 'at', page.url());
+      } catch (err) {
+        log('     (no screenshot:', err.message, ')');
+      }
+    }
+  }
+}
+
+// A file of random bytes, written outside the image root and renamed in, so
+// the server's watcher only ever sees the complete file. Returns its sha256.
+function writeRandomImage(root, name, size) {
+  const staging = path.join(path.dirname(root), `.${name}.e2e-partial`);
+  const hash = crypto.createHash('sha256');
+  const fd = fs.openSync(staging, 'w');
+  try {
+    for (let done = 0; done < size; ) {
+      const chunk = crypto.randomBytes(Math.min(1 << 20, size - done));
+      hash.update(chunk);
+      fs.writeSync(fd, chunk);
+      done += chunk.length;
+    }
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  const target = path.join(root, name);
+  try {
+    fs.renameSync(staging, target);
+  } catch (e) {
+    if (e.code !== 'EXDEV') throw e;
+    fs.copyFileSync(staging, target); // another file system: copy instead
+    fs.rmSync(staging);
+  }
+  return { file: target, sha256: hash.digest('hex') };
+}
+
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const browserErrors = [];
+try {
+  const context = await browser.newContext({ baseURL: BASE });
+  context.setDefaultTimeout(15_000);
+  page = await context.newPage();
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    const where = m.location()?.url;
+    if (where && pathOf(where) === '/favicon.ico') return; // the browser's own guess, not the page's
+    browserErrors.push(`console: ${m.text()}${where ? ` (${where})` : ''}`);
+  });
+  page.on('pageerror', (e) => browserErrors.push(`pageerror: ${e.message}`));
+  page.on('requestfailed', (r) => {
+    // Requests a navigation or a page close cut short are not errors.
+    const why = r.failure()?.errorText ?? '';
+    if (!/ERR_ABORTED/.test(why)) browserErrors.push(`request failed: ${r.method()} ${r.url()} ${why}`);
+  });
+  page.on('response', (r) => { if (r.status() >= 400) browserErrors.push(`http ${r.status()}: ${r.request().method()} ${r.url()}`); });
+  let mainFrameNavigations = 0;
+  page.on('framenavigated', (f) => { if (f === page.mainFrame()) mainFrameNavigations += 1; });
+
+  await check('site assets are served', async () => {
+    const want = { js: /javascript/, wasm: /^application\/wasm/, css: /^text\/css/ };
+    const got = {};
+    for (const [ext, type] of Object.entries(want)) {
+      const r = await fetch(`${BASE}/pkg/bty-web.${ext}`);
+      const ct = r.headers.get('content-type') ?? '';
+      assert.equal(r.status, 200, `/pkg/bty-web.${ext}: HTTP ${r.status}`);
+      assert.match(ct, type, `/pkg/bty-web.${ext}: content-type ${ct}`);
+      got[ext] = (await r.arrayBuffer()).byteLength;
+    }
+    return got;
+  });
+
+  // (a) The page needs a login.
+  await check('logged out, /ui/images redirects to /ui/login', async () => {
+    const r = await fetch(`${BASE}/ui/images`, { redirect: 'manual' });
+    assert.ok([302, 303, 307].includes(r.status), `GET /ui/images: HTTP ${r.status}, want a redirect`);
+    const location = r.headers.get('location') ?? '';
+    assert.equal(pathOf(location), '/ui/login', `Location: ${location}`);
+    await page.goto('/ui/images');
+    assert.equal(pathOf(page.url()), '/ui/login', `the browser ended on ${page.url()}`);
+    await page.locator('input[name=password]').waitFor();
+    return { status: r.status, location };
+  });
+
+  // (b) Log in through the form; an empty image root shows "No images yet".
+  await check('log in through the form and land on /ui/images', async () => {
+    if (pathOf(page.url()) !== '/ui/login') await page.goto('/ui/login');
+    const form = page.locator('form:has(input[name=password])');
+    await form.locator('input[name=username]').fill(USERNAME);
+    await form.locator('input[name=password]').fill(PASSWORD);
+    await Promise.all([
+      page.waitForURL((u) => u.pathname === '/ui/images', { timeout: 20_000 }),
+      form.locator('[type=submit]').first().click(),
+    ]).catch((e) => {
+      throw new Error(`after submitting the login form the browser is at ${page.url()}: ${e.message.split('\n')[0]}`);
+    });
+    await page.waitForLoadState('load');
+    // No reload may happen from here on (checked in (d)).
+    await page.evaluate(() => { window.__marker = 1; });
+    mainFrameNavigations = 0;
+    return { url: page.url() };
+  }, { needs: ['logged out, /ui/images redirects to /ui/login'] });
+
+  await check('server-rendered /ui/images says "No images yet"', async () => {
+    // The HTML exactly as the server renders it (before any WASM runs), with
+    // the browser's session cookie.
+    const r = await page.request.get('/ui/images', { maxRedirects: 0 });
+    assert.equal(r.status(), 200, `GET /ui/images with the session: HTTP ${r.status()}`);
+    const html = await r.text();
+    assert.ok(html.includes('No images yet'), 'the server-rendered HTML has no "No images yet"');
+    assert.ok(html.includes('/pkg/bty-web.js'), 'the page does not load /pkg/bty-web.js');
+    await page.getByText('No images yet').first().waitFor();
+    return { html_bytes: html.length };
+  }, { needs: ['log in through the form and land on /ui/images'] });
+
+  // (c) Hydrated, and the live stream is open.
+  await check('page hydrates and the live stream opens (#bty-live[data-state=open])', async () => {
+    const start = Date.now();
+    await page.locator('#bty-live[data-state=open]').waitFor({ state: 'attached', timeout: 30_000 });
+    return { ms: Date.now() - start };
+  }, { needs: ['log in through the form and land on /ui/images'] });
+
+  // (d) A file dropped into the image root shows up, hashed, without a reload.
+  let image;
+  await check(`a new ${IMAGE_NAME} appears hashed, live, without a reload`, async () => {
+    assert.ok(fs.existsSync(IMAGE_ROOT), `the image root ${IMAGE_ROOT} does not exist (the server should create it)`);
+    image = writeRandomImage(IMAGE_ROOT, IMAGE_NAME, IMAGE_BYTES);
+    log(`     wrote ${IMAGE_BYTES} random bytes to ${image.file}, sha256 ${image.sha256}`);
+    const start = Date.now();
+    const handle = await page.waitForFunction(({ name, sha }) => {
+      const firstName = (row) =>
+        row.dataset.name
+        ?? row.querySelector('.bty-name')?.textContent.trim()
+        ?? row.querySelector('td')?.textContent.trim().split(/\s+/)[0];
+      for (const row of document.querySelectorAll('tr.bty-catalog-row')) {
+        const code = row.querySelector('code.bty-sha');
+        if (firstName(row) === name && code?.getAttribute('title') === sha) {
+          return { text: code.textContent.trim() };
+        }
+      }
+      return null;
+    }, { name: IMAGE_NAME, sha: image.sha256 }, { timeout: 60_000, polling: 250 });
+    const { text } = await handle.jsonValue();
+    const seconds = (Date.now() - start) / 1000;
+    assert.equal(text, `${image.sha256.slice(0, 12)}...`, 'the visible sha is not its first 12 hex characters and "..."');
+    const job = page.locator(`tbody.bty-hashes-tbody tr.bty-job-row[data-name="${IMAGE_NAME}"][data-status=completed]`);
+    await job.first().waitFor({ state: 'attached', timeout: 10_000 });
+    assert.equal(await page.evaluate(() => window.__marker), 1, 'the page was reloaded (window.__marker is gone)');
+    assert.equal(mainFrameNavigations, 0, `the page navigated ${mainFrameNavigations} time(s)`);
+    return { sha256: image.sha256, seconds_until_row: seconds };
+  }, { needs: ['page hydrates and the live stream opens (#bty-live[data-state=open])'] });
+
+  // (e) ...and that sha is what sha256sum says.
+  await check('the sha shown equals sha256sum of the file', async () => {
+    // The sha the page showed was checked against node:crypto's in (d).
+    assert.ok(image, 'no image was written');
+    const out = execFileSync('sha256sum', [image.file], { encoding: 'utf8' });
+    const sum = out.split(/\s+/)[0];
+    assert.equal(sum, image.sha256, `sha256sum says ${sum}`);
+    return { sha256sum: sum };
+  });
+
+  // (f) Log out: back to the login page, and the session is gone.
+  await check('"Log out" lands on /ui/login and /ui/images needs a login again', async () => {
+    const cookies = await page.context().cookies(BASE);
+    const cookieHeader = cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+    const button = page.getByRole('button', { name: 'Log out' });
+    const form = await button.evaluate((b) => b.form && { action: b.form.action, method: b.form.method });
+    assert.ok(form, 'the "Log out" button is not in a form');
+    assert.deepEqual([pathOf(form.action), form.method], ['/ui/logout', 'post'], 'the "Log out" form does not POST to /ui/logout');
+    await Promise.all([
+      page.waitForURL((u) => u.pathname === '/ui/login', { timeout: 20_000 }),
+      button.click(),
+    ]);
+    await page.goto('/ui/images');
+    assert.equal(pathOf(page.url()), '/ui/login', `after logging out, /ui/images shows ${page.url()}`);
+    // The old session cookie must be dead on the server, not just dropped by the browser.
+    const r = await fetch(`${BASE}/ui/images`, { redirect: 'manual', headers: { cookie: cookieHeader } });
+    assert.ok([302, 303, 307].includes(r.status), `the old session cookie still gets HTTP ${r.status}`);
+    assert.equal(pathOf(r.headers.get('location') ?? ''), '/ui/login');
+    return { cookies: cookies.map((c) => c.name) };
+  }, { needs: ['log in through the form and land on /ui/images'] });
+
+  await check('no browser console errors', async () => {
+    assert.deepEqual(browserErrors, [], `${browserErrors.length} error(s):\n  ${browserErrors.join('\n  ')}`);
+  });
+} finally {
+  await browser.close().catch(() => {});
+  if (IMAGE_ROOT) fs.rmSync(path.join(path.dirname(IMAGE_ROOT), `.${IMAGE_NAME}.e2e-partial`), { force: true });
+}
+
+if (browserErrors.length) log('browser errors:', browserErrors);
+fs.writeFileSync(path.join(RESULTS, 'e2e-results.json'),
+  JSON.stringify({ base: BASE, passed, failed, details, browserErrors }, null, 2));
+if (failed.length) log('failed checks:', failed);
+console.log(`e2e: ${passed.length} passed, ${failed.length} failed`);
+process.exit(failed.length ? 1 : 0);

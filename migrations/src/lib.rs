@@ -1,0 +1,17 @@
+//! The database schema, as sea-orm migrations: the only source of it. They
+//! run at start-up and in tests, on SQLite and PostgreSQL alike, so they keep
+//! to portable sea-query.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_initial;
+
+/// Every migration, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_initial::Migration)]
+    }
+}

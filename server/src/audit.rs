@@ -1,0 +1,144 @@
+//! The audit log: recording events (stored, then pushed to live streams) and
+//! reading them back with the reference's filters.
+
+use app::model::Event;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use serde_json::Value;
+
+use crate::{
+    clock,
+    db::entity::event::{self, Entity as Events},
+    live::Live,
+};
+
+/// Who did it, from where.
+#[derive(Clone, Debug, Default)]
+pub struct Actor {
+    pub actor: Option<String>,
+    pub source_ip: Option<String>,
+}
+
+impl Actor {
+    /// The server itself (workers, the reconciler).
+    pub fn system() -> Self {
+        Actor {
+            actor: Some("system".into()),
+            source_ip: None,
+        }
+    }
+
+    /// A logged-in operator at an address.
+    pub fn operator(source_ip: Option<String>) -> Self {
+        Actor {
+            actor: Some("operator".into()),
+            source_ip,
+        }
+    }
+}
+
+/// An event to record.
+#[derive(Clone, Debug)]
+pub struct NewEvent {
+    pub kind: &'static str,
+    pub subject_kind: &'static str,
+    pub subject_id: String,
+    pub summary: String,
+    pub details: Option<Value>,
+}
+
+/// Stores the event and pushes it to live streams. A failure to record is
+/// logged and does not fail the action that caused it.
+pub async fn record(db: &DatabaseConnection, live: &Live, actor: &Actor, new: NewEvent) {
+    let row = event::ActiveModel {
+        ts: Set(clock::now_iso()),
+        kind: Set(new.kind.to_owned()),
+        subject_kind: Set(Some(new.subject_kind.to_owned())),
+        subject_id: Set(Some(new.subject_id)),
+        actor: Set(actor.actor.clone()),
+        source_ip: Set(actor.source_ip.clone()),
+        summary: Set(new.summary),
+        details: Set(new.details.map(|d| d.to_string())),
+        ..Default::default()
+    };
+    match row.insert(db).await {
+        Ok(model) => live.event(&to_wire(model)),
+        Err(error) => tracing::error!(%error, kind = new.kind, "audit event not recorded"),
+    }
+}
+
+/// `GET /events` filters; all present ones must match.
+#[derive(Clone, Debug, Default)]
+pub struct EventFilter {
+    pub kind: Option<String>,
+    pub subject_kind: Option<String>,
+    pub subject_id: Option<String>,
+    pub actor: Option<String>,
+    pub source_ip: Option<String>,
+    /// Only `*failed` kinds.
+    pub failed: bool,
+    /// Only events older than this id (paging).
+    pub before_id: Option<i64>,
+    /// Clamped to 1..=500.
+    pub limit: u64,
+}
+
+/// Newest first.
+pub async fn list(db: &DatabaseConnection, filter: &EventFilter) -> Result<Vec<Event>, DbErr> {
+    let mut query = Events::find();
+    let exact = [
+        (event::Column::Kind, &filter.kind),
+        (event::Column::SubjectKind, &filter.subject_kind),
+        (event::Column::SubjectId, &filter.subject_id),
+        (event::Column::Actor, &filter.actor),
+        (event::Column::SourceIp, &filter.source_ip),
+    ];
+    for (column, value) in exact {
+        if let Some(value) = value {
+            query = query.filter(column.eq(value.as_str()));
+        }
+    }
+    if filter.failed {
+        query = query.filter(event::Column::Kind.like("%failed"));
+    }
+    if let Some(before) = filter.before_id {
+        query = query.filter(event::Column::Id.lt(before));
+    }
+    let rows = query
+        .order_by_desc(event::Column::Id)
+        .limit(filter.limit.clamp(1, 500))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(to_wire).collect())
+}
+
+/// The newest events about images and the catalog, for the activity card.
+pub async fn recent_image_activity(db: &DatabaseConnection) -> Result<Vec<Event>, DbErr> {
+    let rows = Events::find()
+        .filter(event::Column::SubjectKind.is_in(["image", "catalog"]))
+        .order_by_desc(event::Column::Id)
+        .limit(15)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(to_wire).collect())
+}
+
+fn to_wire(model: event::Model) -> Event {
+    Event {
+        id: model.id,
+        ts: model.ts,
+        kind: model.kind,
+        subject_kind: model.subject_kind,
+        subject_id: model.subject_id,
+        actor: model.actor,
+        source_ip: model.source_ip,
+        summary: model.summary,
+        // Malformed JSON reads back as null, as the reference.
+        details: model
+            .details
+            .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+            .filter(Value::is_object),
+    }
+}

@@ -1,0 +1,248 @@
+//! Identity (reference section 2.3): `bty_image_ref` is the SHA-256 of the
+//! canonical source URL, so provenance stays stable even when a rolling tag
+//! changes content. The content itself is identified by `disk_image_sha`.
+
+use sha2::{Digest, Sha256};
+
+/// Why a source URL has no canonical form.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum IdentityError {
+    #[error("unsupported source scheme in {0:?} (expected file://, http://, https:// or oras://)")]
+    Scheme(String),
+    #[error("file:// source {0:?} is empty, or has a '..' segment or NUL")]
+    FilePath(String),
+    #[error("source {0:?} has no host")]
+    MissingHost(String),
+    #[error("invalid oras reference {0:?}: {1}")]
+    Oras(String, &'static str),
+}
+
+/// The canonical form of a source URL.
+pub fn canonicalise_src(src: &str) -> Result<String, IdentityError> {
+    if let Some(rest) = src.strip_prefix("file://") {
+        return canonical_file(src, rest);
+    }
+    for scheme in ["http", "https"] {
+        let prefix_len = scheme.len() + 3;
+        if src.len() >= prefix_len
+            && src[..prefix_len].eq_ignore_ascii_case(&format!("{scheme}://"))
+        {
+            return canonical_http(src, scheme, &src[prefix_len..]);
+        }
+    }
+    if let Some(rest) = src.strip_prefix("oras://") {
+        return OrasRef::parse(rest)
+            .map(|r| r.to_string())
+            .map_err(|why| IdentityError::Oras(src.to_owned(), why));
+    }
+    Err(IdentityError::Scheme(src.to_owned()))
+}
+
+/// `bty_image_ref`: the hex SHA-256 of the canonical source.
+pub fn image_ref_for_src(src: &str) -> Result<String, IdentityError> {
+    Ok(sha256_hex(canonicalise_src(src)?.as_bytes()))
+}
+
+/// The `file://` source of a file in the image root.
+pub fn local_src(name: &str) -> String {
+    format!("file://{name}")
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(bytes))
+}
+
+/// True for a 64-character lower-case hex string.
+pub fn is_sha256_hex(value: &str) -> bool {
+    value.len() == 64 && value.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+fn canonical_file(src: &str, rest: &str) -> Result<String, IdentityError> {
+    let segments: Vec<&str> = rest
+        .split('/')
+        .filter(|s| !s.is_empty() && *s != ".")
+        .collect();
+    if segments.is_empty() || segments.contains(&"..") || rest.contains('\0') {
+        return Err(IdentityError::FilePath(src.to_owned()));
+    }
+    Ok(format!("file://{}", segments.join("/")))
+}
+
+fn canonical_http(src: &str, scheme: &str, rest: &str) -> Result<String, IdentityError> {
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let mut host = authority.to_ascii_lowercase();
+    let default_port = if scheme == "http" { ":80" } else { ":443" };
+    if let Some(stripped) = host.strip_suffix(default_port) {
+        host = stripped.to_owned();
+    }
+    if host.is_empty() || host.starts_with(':') {
+        return Err(IdentityError::MissingHost(src.to_owned()));
+    }
+    Ok(format!("{scheme}://{host}{tail}"))
+}
+
+/// A parsed `oras://host[:port]/repo(:tag|@sha256:hex)` reference.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrasRef {
+    pub host: String,
+    pub repository: String,
+    pub reference: OrasReference,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OrasReference {
+    Tag(String),
+    Digest(String),
+}
+
+impl OrasRef {
+    /// Parses what follows `oras://`. Host and repository are lower-cased.
+    pub fn parse(rest: &str) -> Result<Self, &'static str> {
+        let (name, reference) = if let Some((name, digest)) = rest.split_once("@sha256:") {
+            if !is_sha256_hex(digest) {
+                return Err("digest must be sha256:<64 lower-case hex>");
+            }
+            (name, OrasReference::Digest(digest.to_owned()))
+        } else {
+            let slash = rest.find('/').ok_or("missing repository")?;
+            let colon = rest[slash..]
+                .rfind(':')
+                .map(|i| i + slash)
+                .ok_or("missing :tag or @sha256:digest")?;
+            let tag = &rest[colon + 1..];
+            let tag_ok = !tag.is_empty()
+                && tag
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+            if !tag_ok {
+                return Err("tag must match [A-Za-z0-9._-]+");
+            }
+            (&rest[..colon], OrasReference::Tag(tag.to_owned()))
+        };
+        let name = name.to_ascii_lowercase();
+        let (host, repository) = name.split_once('/').ok_or("missing repository")?;
+        let (hostname, port) = host.split_once(':').unwrap_or((host, ""));
+        let host_ok = hostname
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+            && hostname
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-'))
+            && port.bytes().all(|b| b.is_ascii_digit())
+            && (port.is_empty() == !host.contains(':'));
+        if !host_ok {
+            return Err("host must match [a-zA-Z0-9][a-zA-Z0-9.-]*[:port]");
+        }
+        let repo_ok = repository
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+            && repository
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'.' | b'-'))
+            && repository.contains('/');
+        if !repo_ok {
+            return Err("repository must match [a-z0-9][a-z0-9/_.-]* and contain '/'");
+        }
+        Ok(OrasRef {
+            host: host.to_owned(),
+            repository: repository.to_owned(),
+            reference,
+        })
+    }
+}
+
+impl std::fmt::Display for OrasRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.reference {
+            OrasReference::Tag(tag) => write!(f, "oras://{}/{}:{tag}", self.host, self.repository),
+            OrasReference::Digest(hex) => {
+                write!(f, "oras://{}/{}@sha256:{hex}", self.host, self.repository)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_sources_drop_empty_and_dot_segments_and_keep_case() {
+        assert_eq!(canonicalise_src("file:///x.img").unwrap(), "file://x.img");
+        assert_eq!(canonicalise_src("file://a//./B.img").unwrap(), "file://a/B.img");
+    }
+
+    #[test]
+    fn file_sources_with_dotdot_nul_or_nothing_are_refused() {
+        for src in ["file://../x.img", "file://a/../b", "file://", "file://a\0b"] {
+            assert!(canonicalise_src(src).is_err(), "{src}");
+        }
+    }
+
+    #[test]
+    fn http_sources_lowercase_scheme_and_host_and_drop_default_ports() {
+        assert_eq!(
+            canonicalise_src("HTTPS://Example.COM:443/Path/X.img?q=1#f").unwrap(),
+            "https://example.com/Path/X.img?q=1#f"
+        );
+        assert_eq!(
+            canonicalise_src("http://h:80/a%20b/").unwrap(),
+            "http://h/a%20b/"
+        );
+        assert_eq!(canonicalise_src("http://h:8080/x").unwrap(), "http://h:8080/x");
+        assert!(canonicalise_src("https:///path").is_err());
+    }
+
+    #[test]
+    fn equivalent_urls_share_a_ref() {
+        assert_eq!(
+            image_ref_for_src("https://h:443/x.img").unwrap(),
+            image_ref_for_src("https://h/x.img").unwrap()
+        );
+        assert_ne!(
+            image_ref_for_src("https://h/x.img").unwrap(),
+            image_ref_for_src("https://h/X.img").unwrap()
+        );
+    }
+
+    #[test]
+    fn oras_references_lowercase_host_and_repo_and_keep_the_tag() {
+        assert_eq!(
+            canonicalise_src("oras://GHCR.io/Safl/nosi/debian:Latest").unwrap(),
+            "oras://ghcr.io/safl/nosi/debian:Latest"
+        );
+        let digest = "a".repeat(64);
+        assert_eq!(
+            canonicalise_src(&format!("oras://127.0.0.1:5000/a/b@sha256:{digest}")).unwrap(),
+            format!("oras://127.0.0.1:5000/a/b@sha256:{digest}")
+        );
+    }
+
+    #[test]
+    fn malformed_oras_references_are_refused() {
+        for src in [
+            "oras://ghcr.io/x:latest",
+            "oras://ghcr.io/a/b",
+            "oras://ghcr.io/a/b@sha256:xyz",
+            "oras://-bad/a/b:1",
+        ] {
+            assert!(canonicalise_src(src).is_err(), "{src}");
+        }
+    }
+
+    #[test]
+    fn other_schemes_are_refused() {
+        assert!(matches!(canonicalise_src("ftp://h/x"), Err(IdentityError::Scheme(_))));
+        assert!(canonicalise_src("").is_err());
+    }
+
+    #[test]
+    fn sha256_hex_is_64_lowercase_hex() {
+        assert!(is_sha256_hex(&"0f".repeat(32)));
+        assert!(!is_sha256_hex(&"0F".repeat(32)));
+        assert!(!is_sha256_hex("abc"));
+    }
+}

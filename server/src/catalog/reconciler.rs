@@ -1,0 +1,297 @@
+//! The image-root reconciler keeps one `local` catalog row per supported
+//! image file: at start-up, whenever the file system reports a change
+//! (inotify through `notify`, not polling), and when asked. New or changed
+//! files are queued for hashing once they have stopped changing; vanished
+//! files lose their row and are never offered again.
+
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    time::{Duration, SystemTime},
+};
+
+use app::model::{JobKind, JobStatus, SourceKind};
+use notify::{RecursiveMode, Watcher};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set,
+};
+use tokio::sync::mpsc;
+
+use super::{
+    format::detect_format,
+    identity::{image_ref_for_src, local_src},
+    sidecar,
+};
+use crate::{
+    atomic_file, clock,
+    db::entity::catalog_entry::{self, Entity as CatalogEntries},
+    state::AppState,
+    workers::jobs,
+};
+
+/// A file modified more recently than this is still being written: it gets
+/// its row at once, its hash when it settles.
+const SETTLE: Duration = Duration::from_secs(1);
+/// Changes arriving this close together are reconciled once.
+const DEBOUNCE: Duration = Duration::from_millis(150);
+
+/// The handle to ask for a reconcile pass.
+#[derive(Clone)]
+pub struct Reconciler {
+    pokes: mpsc::Sender<()>,
+}
+
+/// The receiving side, taken by [`run`].
+pub struct ReconcilerInbox(mpsc::Receiver<()>);
+
+impl Reconciler {
+    pub fn new() -> (Self, ReconcilerInbox) {
+        let (pokes, inbox) = mpsc::channel(1);
+        (Reconciler { pokes }, ReconcilerInbox(inbox))
+    }
+
+    /// Asks for a pass soon; many pokes before it runs make one pass.
+    pub fn poke(&self) {
+        let _ = self.pokes.try_send(());
+    }
+}
+
+/// One file in the image root.
+#[derive(Clone, Debug)]
+struct ImageFile {
+    name: String,
+    size: i64,
+    mtime_ns: i64,
+    modified: SystemTime,
+    /// The sidecar's digest, when it is no older than the file.
+    sidecar_sha: Option<String>,
+}
+
+/// What a pass found.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub changed: bool,
+    /// Some file is still being written: look again then.
+    pub recheck_in: Option<Duration>,
+}
+
+/// Watches the image root and reconciles on every change until shutdown.
+pub async fn run(state: AppState, inbox: ReconcilerInbox) {
+    let ReconcilerInbox(mut inbox) = inbox;
+    let root = state.settings.image_root();
+    let poker = state.reconciler.clone();
+    let mut watcher = match notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if event.is_ok() {
+            poker.poke();
+        }
+    }) {
+        Ok(watcher) => Some(watcher),
+        Err(error) => {
+            tracing::error!(%error, "cannot watch the image root; changes show at the next start");
+            None
+        }
+    };
+    if let Some(watcher) = watcher.as_mut() {
+        if let Err(error) = watcher.watch(&root, RecursiveMode::NonRecursive) {
+            tracing::error!(%error, root = %root.display(), "cannot watch the image root");
+        }
+    }
+    let mut recheck: Option<tokio::time::Instant> = None;
+    loop {
+        let settle = async {
+            match recheck {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = state.shutdown.cancelled() => return,
+            poke = inbox.recv() => if poke.is_none() { return },
+            _ = settle => {}
+        }
+        tokio::time::sleep(DEBOUNCE).await;
+        while inbox.try_recv().is_ok() {}
+        match reconcile(&state).await {
+            Ok(report) => {
+                recheck = report.recheck_in.map(|d| tokio::time::Instant::now() + d);
+            }
+            Err(error) => tracing::error!(%error, "reconciling the image root failed"),
+        }
+    }
+}
+
+/// Makes the `local` rows match the image root; queues hashes for files
+/// whose digest is unknown.
+pub async fn reconcile(state: &AppState) -> Result<Report, DbErr> {
+    let root = state.settings.image_root();
+    let files = match tokio::task::spawn_blocking(move || scan(&root)).await {
+        Ok(Ok(files)) => files,
+        Ok(Err(error)) => {
+            tracing::error!(%error, "cannot list the image root");
+            return Ok(Report::default());
+        }
+        Err(error) => {
+            tracing::error!(%error, "image root scan failed");
+            return Ok(Report::default());
+        }
+    };
+    let db = &state.db;
+    let mut rows: HashMap<String, catalog_entry::Model> = CatalogEntries::find()
+        .filter(catalog_entry::Column::SourceKind.eq(SourceKind::Local.as_str()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| (row.name.clone(), row))
+        .collect();
+    let latest_jobs: HashMap<String, _> = jobs::latest_per_name(db, Some(JobKind::Hash))
+        .await?
+        .into_iter()
+        .map(|job| (job.name.clone(), job))
+        .collect();
+
+    let mut report = Report::default();
+    let now = SystemTime::now();
+    for file in &files {
+        let row = rows.remove(&file.name);
+        let sha = match row {
+            None => {
+                insert_row(db, file).await?;
+                report.changed = true;
+                file.sidecar_sha.clone()
+            }
+            Some(row) if row.size_bytes != Some(file.size) || row.file_mtime_ns != Some(file.mtime_ns) => {
+                update_changed_row(state, row, file).await?;
+                report.changed = true;
+                file.sidecar_sha.clone()
+            }
+            Some(row) => row.disk_image_sha,
+        };
+        if sha.is_some() {
+            continue;
+        }
+        let age = now.duration_since(file.modified).unwrap_or_default();
+        if age < SETTLE {
+            let wait = SETTLE - age + Duration::from_millis(50);
+            report.recheck_in = Some(report.recheck_in.map_or(wait, |w| w.min(wait)));
+            continue;
+        }
+        if needs_hash(latest_jobs.get(&file.name), file) {
+            if let Err(error) = state.hashes.enqueue(state, &file.name).await {
+                tracing::warn!(%error, name = file.name, "hash not queued");
+            }
+        }
+    }
+    // Rows left have no file any more: they stop being listed.
+    for (_, row) in rows {
+        CatalogEntries::delete_by_id(row.bty_image_ref).exec(db).await?;
+        report.changed = true;
+    }
+    if report.changed {
+        state.live.catalog_changed();
+    }
+    Ok(report)
+}
+
+/// Hash unless a job is under way, or the newest one already saw this
+/// version of the file and ended (a failure is not retried in a loop; the
+/// operator's Hash button retries).
+fn needs_hash(latest: Option<&crate::db::entity::job::Model>, file: &ImageFile) -> bool {
+    let Some(job) = latest else { return true };
+    let status = JobStatus::parse(&job.status).unwrap_or(JobStatus::Failed);
+    if status.is_active() {
+        return false;
+    }
+    let saw_this_version = job.created_at * 1e9 >= file.mtime_ns as f64;
+    !(saw_this_version && matches!(status, JobStatus::Failed | JobStatus::Cancelled))
+}
+
+async fn insert_row(db: &DatabaseConnection, file: &ImageFile) -> Result<(), DbErr> {
+    let src = local_src(&file.name);
+    let Ok(image_ref) = image_ref_for_src(&src) else {
+        return Ok(());
+    };
+    let hashed = file.sidecar_sha.is_some();
+    catalog_entry::ActiveModel {
+        bty_image_ref: Set(image_ref),
+        src: Set(src),
+        disk_image_sha: Set(file.sidecar_sha.clone()),
+        name: Set(file.name.clone()),
+        sha_url: Set(None),
+        format: Set(detect_format(&file.name).map(str::to_owned)),
+        size_bytes: Set(Some(file.size)),
+        description: Set(None),
+        added_at: Set(clock::now_iso()),
+        source_kind: Set(SourceKind::Local.as_str().to_owned()),
+        file_mtime_ns: Set(Some(file.mtime_ns)),
+        hashed_size: Set(hashed.then_some(file.size)),
+        hashed_mtime_ns: Set(hashed.then_some(file.mtime_ns)),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// The file changed size or time: its digest is stale (reference defect
+/// D2), unless a sidecar written after the change vouches for it.
+async fn update_changed_row(
+    state: &AppState,
+    row: catalog_entry::Model,
+    file: &ImageFile,
+) -> Result<(), DbErr> {
+    let still_valid = row.hashed_size == Some(file.size) && row.hashed_mtime_ns == Some(file.mtime_ns);
+    let sha = if still_valid {
+        row.disk_image_sha.clone()
+    } else {
+        file.sidecar_sha.clone()
+    };
+    if sha.is_none() {
+        let image = state.settings.image_root().join(&file.name);
+        if let Err(error) = tokio::task::spawn_blocking(move || sidecar::remove(&image)).await {
+            tracing::warn!(%error, "stale sidecar not removed");
+        }
+    }
+    let hashed = sha.is_some();
+    let mut active: catalog_entry::ActiveModel = row.into();
+    active.size_bytes = Set(Some(file.size));
+    active.file_mtime_ns = Set(Some(file.mtime_ns));
+    active.disk_image_sha = Set(sha);
+    active.hashed_size = Set(hashed.then_some(file.size));
+    active.hashed_mtime_ns = Set(hashed.then_some(file.mtime_ns));
+    active.update(&state.db).await?;
+    Ok(())
+}
+
+/// Lists the supported image files in `root` (not recursive; symlinks,
+/// sidecars, temporary and unsupported files are skipped).
+fn scan(root: &Path) -> std::io::Result<Vec<ImageFile>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(root)? {
+        let entry = entry?;
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        if atomic_file::is_temp_name(&name) || detect_format(&name).is_none() {
+            continue;
+        }
+        let Ok(metadata) = std::fs::symlink_metadata(entry.path()) else {
+            continue;
+        };
+        if !metadata.is_file() {
+            continue;
+        }
+        let path: PathBuf = entry.path();
+        let modified = metadata.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+        let sidecar_fresh = std::fs::metadata(sidecar::path_for(&path))
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t >= modified);
+        files.push(ImageFile {
+            size: i64::try_from(metadata.len()).unwrap_or(i64::MAX),
+            mtime_ns: clock::mtime_ns(&metadata),
+            modified,
+            sidecar_sha: sidecar_fresh.then(|| sidecar::read(&path)).flatten(),
+            name,
+        });
+    }
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(files)
+}

@@ -1,0 +1,29 @@
+//! `catalog_entries`: one row per image source, keyed by `bty_image_ref`.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "catalog_entries")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub bty_image_ref: String,
+    #[sea_orm(unique)]
+    pub src: String,
+    pub disk_image_sha: Option<String>,
+    pub name: String,
+    pub sha_url: Option<String>,
+    pub format: Option<String>,
+    pub size_bytes: Option<i64>,
+    pub description: Option<String>,
+    pub added_at: String,
+    /// `local`, `url` or `manifest` ([`app::model::SourceKind`]).
+    pub source_kind: String,
+    pub file_mtime_ns: Option<i64>,
+    pub hashed_size: Option<i64>,
+    pub hashed_mtime_ns: Option<i64>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

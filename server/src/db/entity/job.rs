@@ -1,0 +1,29 @@
+//! `jobs`: every hash and download job, the truth behind the job panes.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "jobs")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    /// `hash` or `download` ([`app::model::JobKind`]).
+    pub kind: String,
+    pub name: String,
+    pub path: Option<String>,
+    pub src: Option<String>,
+    /// [`app::model::JobStatus`] as text.
+    pub status: String,
+    pub bytes_done: i64,
+    pub bytes_total: Option<i64>,
+    pub sha256: Option<String>,
+    pub error: Option<String>,
+    pub created_at: f64,
+    pub started_at: Option<f64>,
+    pub finished_at: Option<f64>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

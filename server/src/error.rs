@@ -1,0 +1,93 @@
+//! The one error type at the HTTP edge: every handler returns it, and its
+//! `IntoResponse` maps it to a status and a `{"detail": …}` body in one
+//! place. Details of 5xx errors are logged, never sent.
+
+use axum::{
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde_json::{json, Value};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No session and no token: `401 {"detail":"login required"}`.
+    #[error("login required")]
+    LoginRequired,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    /// 422 with a FastAPI-shaped detail: a plain string, or a list of
+    /// `{type, loc, msg, input}` items.
+    #[error("validation failed: {0}")]
+    Unprocessable(Value),
+    #[error("{0}")]
+    TooManyRequests(String, u64),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    /// A 422 for one bad field, shaped like pydantic's errors.
+    pub fn invalid_field(location: &[&str], message: &str, input: impl Into<Value>) -> Self {
+        ApiError::Unprocessable(json!([{
+            "type": "value_error",
+            "loc": location,
+            "msg": message,
+            "input": input.into(),
+        }]))
+    }
+
+    /// A 422 with a plain-string detail.
+    pub fn unprocessable(message: impl Into<String>) -> Self {
+        ApiError::Unprocessable(Value::String(message.into()))
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::LoginRequired => StatusCode::UNAUTHORIZED,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyRequests(..) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(error: sea_orm::DbErr) -> Self {
+        ApiError::Internal(error.into())
+    }
+}
+
+impl From<std::io::Error> for ApiError {
+    fn from(error: std::io::Error) -> Self {
+        ApiError::Internal(error.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let detail = match &self {
+            ApiError::Internal(error) => {
+                tracing::error!(error = format!("{error:#}"), "request failed");
+                Value::String("internal server error".into())
+            }
+            ApiError::Unprocessable(detail) => detail.clone(),
+            other => Value::String(other.to_string()),
+        };
+        let mut response = (status, Json(json!({ "detail": detail }))).into_response();
+        if let ApiError::TooManyRequests(_, retry_after) = self {
+            if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
+        response
+    }
+}

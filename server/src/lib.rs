@@ -1,0 +1,18 @@
+//! bty-web images: the server. `main` stays short; everything it uses is
+//! here so tests build the application exactly the way `main` does.
+
+pub mod atomic_file;
+pub mod audit;
+pub mod auth;
+pub mod catalog;
+pub mod clock;
+pub mod db;
+pub mod error;
+pub mod live;
+pub mod pages;
+pub mod routes;
+pub mod settings;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod workers;

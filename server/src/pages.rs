@@ -1,0 +1,53 @@
+//! Server-side rendering's data: the page service the Leptos components call
+//! in-process, over the same functions the JSON routes use.
+
+use app::{
+    model::{ImagesPage, JobKind},
+    ssr::{BoxFuture, PageData},
+};
+
+use crate::{audit, catalog::unified, state::AppState, workers::jobs};
+
+/// [`PageData`] over the application state.
+pub struct Pages(pub AppState);
+
+impl PageData for Pages {
+    fn images_page(&self, operator: String) -> BoxFuture<Result<ImagesPage, String>> {
+        let state = self.0.clone();
+        Box::pin(async move {
+            images_page(&state, operator).await.map_err(|error| {
+                tracing::error!(%error, "images page data");
+                "the catalog could not be read; see the server log".to_owned()
+            })
+        })
+    }
+}
+
+async fn images_page(state: &AppState, operator: String) -> Result<ImagesPage, sea_orm::DbErr> {
+    let settings = &state.settings;
+    Ok(ImagesPage {
+        operator,
+        catalog: catalog_view(state).await?,
+        jobs: live_jobs(state).await?,
+        recent_events: audit::recent_image_activity(&state.db).await?,
+        hash_max_parallel: settings.hash_max_parallel,
+        release_repo: settings.release_repo(),
+        manifest_path: settings.catalog_file().display().to_string(),
+    })
+}
+
+/// The unified catalog now.
+pub async fn catalog_view(state: &AppState) -> Result<app::model::CatalogView, sea_orm::DbErr> {
+    unified::load(&state.db, &state.settings.image_root(), &state.settings.cache_dir()).await
+}
+
+/// The newest job per name and kind, as the job panes show them.
+pub async fn live_jobs(state: &AppState) -> Result<Vec<app::model::Job>, sea_orm::DbErr> {
+    let mut jobs: Vec<_> = jobs::latest_per_name(&state.db, None)
+        .await?
+        .iter()
+        .map(jobs::to_wire)
+        .collect();
+    jobs.sort_by_key(|job| (job.kind == JobKind::Download, job.id));
+    Ok(jobs)
+}

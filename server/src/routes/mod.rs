@@ -1,0 +1,25 @@
+//! The HTTP surface: one module per resource, each with its own `router()`,
+//! merged here behind the authentication middleware.
+
+pub mod events;
+pub mod hashes;
+pub mod health;
+pub mod live;
+pub mod ui;
+
+use axum::{middleware, response::Redirect, routing::get, Router};
+
+use crate::{auth, state::AppState};
+
+/// The whole application's routes.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/ui/images") }))
+        .merge(health::router())
+        .merge(hashes::router())
+        .merge(events::router())
+        .merge(live::router())
+        .merge(ui::router(&state))
+        .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
+        .with_state(state)
+}

@@ -1,0 +1,140 @@
+//! Building and running the application: directories, database, first
+//! operator, crash recovery, workers, the reconciler and the HTTP server.
+//! `main` and the tests build it the same way.
+
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use axum::Router;
+use leptos::prelude::LeptosOptions;
+use tokio::net::TcpListener;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use crate::{
+    atomic_file,
+    auth::{bootstrap, throttle::LoginThrottle},
+    catalog::reconciler::{self, Reconciler},
+    db,
+    live::Live,
+    pages,
+    routes,
+    settings::Settings,
+    state::AppState,
+    workers::{hashes::HashWorkers, jobs},
+};
+
+/// Coalesces bursts of catalog changes into one push.
+const CATALOG_PUSH_DELAY: Duration = Duration::from_millis(100);
+
+/// A built application, bound to its port, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    admin: bootstrap::AdminPassword,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        settings.validate()?;
+        let image_root = settings.image_root();
+        let cache_dir = settings.cache_dir();
+        for dir in [&settings.state_dir, &image_root, &cache_dir] {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        let db = db::connect(&settings.database_url())
+            .await
+            .context("cannot open the database")?;
+        let admin = bootstrap::ensure_admin(&db, &settings)
+            .await
+            .context("cannot create the first operator")?;
+        for dir in [&image_root, &cache_dir] {
+            let swept = atomic_file::sweep(dir).with_context(|| format!("cannot sweep {}", dir.display()))?;
+            if swept > 0 {
+                tracing::info!(swept, dir = %dir.display(), "removed temporary files left by a crash");
+            }
+        }
+        let requeued = jobs::requeue_interrupted(&db).await?;
+        if requeued > 0 {
+            tracing::info!(requeued, "jobs interrupted by a stop are queued again");
+        }
+
+        let listener = TcpListener::bind(SocketAddr::new(settings.web_host, settings.web_port))
+            .await
+            .with_context(|| format!("cannot listen on {}:{}", settings.web_host, settings.web_port))?;
+        let address = listener.local_addr()?;
+        let leptos_options = LeptosOptions::builder()
+            .output_name(app::OUTPUT_NAME)
+            .site_root(settings.site_root.display().to_string())
+            .site_pkg_dir("pkg")
+            .site_addr(address)
+            .build();
+        let (reconciler, inbox) = Reconciler::new();
+        let state = AppState {
+            settings: Arc::new(settings),
+            db,
+            live: Live::default(),
+            hashes: HashWorkers::default(),
+            reconciler,
+            login_throttle: LoginThrottle::default(),
+            leptos_options,
+            shutdown: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+        };
+
+        reconciler::reconcile(&state).await.context("cannot read the image root")?;
+        state.hashes.start(&state);
+        state.tasks.spawn(reconciler::run(state.clone(), inbox));
+        state.tasks.spawn(publish_catalog(state.clone()));
+        let router = routes::router(state.clone());
+        Ok(Application { listener, router, state, admin })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Where the first operator's password is.
+    pub fn admin_password(&self) -> &bootstrap::AdminPassword {
+        &self.admin
+    }
+
+    /// Serves until `stop` resolves, then stops the workers and waits for them.
+    pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let Application { listener, router, state, .. } = self;
+        let shutdown = state.shutdown.clone();
+        let signal = async move {
+            tokio::select! {
+                _ = stop => {}
+                _ = shutdown.cancelled() => {}
+            }
+            shutdown.cancel();
+        };
+        let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(signal)
+            .await;
+        state.shutdown.cancel();
+        state.tasks.close();
+        state.tasks.wait().await;
+        served
+    }
+}
+
+/// Pushes the unified catalog to live streams whenever it changed.
+async fn publish_catalog(state: AppState) {
+    loop {
+        tokio::select! {
+            _ = state.shutdown.cancelled() => return,
+            _ = state.live.catalog_change() => {}
+        }
+        tokio::time::sleep(CATALOG_PUSH_DELAY).await;
+        match pages::catalog_view(&state).await {
+            Ok(view) => state.live.catalog(&view),
+            Err(error) => tracing::error!(%error, "catalog not pushed to live streams"),
+        }
+    }
+}

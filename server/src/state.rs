@@ -1,0 +1,28 @@
+//! The one state every handler, worker and page shares: cheap to clone.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::prelude::LeptosOptions;
+use sea_orm::DatabaseConnection;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use crate::{
+    auth::throttle::LoginThrottle, catalog::reconciler::Reconciler, live::Live,
+    settings::Settings, workers::hashes::HashWorkers,
+};
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub db: DatabaseConnection,
+    pub live: Live,
+    pub hashes: HashWorkers,
+    pub reconciler: Reconciler,
+    pub login_throttle: LoginThrottle,
+    pub leptos_options: LeptosOptions,
+    /// Cancelled on shutdown; every worker loop watches it.
+    pub shutdown: CancellationToken,
+    /// Every background task, so shutdown can wait for them.
+    pub tasks: TaskTracker,
+}

@@ -1,0 +1,211 @@
+//! Job rows: creating, claiming, progressing and finishing them. The row is
+//! the truth; channels only notify. A job left `running` by a crash is put
+//! back in the queue at start-up.
+
+use std::collections::HashMap;
+
+use app::model::{Job, JobKind, JobStatus};
+use sea_orm::{
+    sea_query::Expr, ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+};
+
+use crate::{
+    clock,
+    db::entity::job::{self, Entity as Jobs},
+};
+
+/// How many recent jobs the panes and snapshots carry.
+const RECENT_JOBS: u64 = 500;
+
+/// Creates a queued job.
+pub async fn create(
+    db: &DatabaseConnection,
+    kind: JobKind,
+    name: &str,
+    path: Option<String>,
+    bytes_total: Option<u64>,
+) -> Result<job::Model, DbErr> {
+    job::ActiveModel {
+        kind: Set(kind.as_str().to_owned()),
+        name: Set(name.to_owned()),
+        path: Set(path),
+        src: Set(None),
+        status: Set(JobStatus::Queued.as_str().to_owned()),
+        bytes_done: Set(0),
+        bytes_total: Set(bytes_total.map(to_i64)),
+        sha256: Set(None),
+        error: Set(None),
+        created_at: Set(clock::now_epoch()),
+        started_at: Set(None),
+        finished_at: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
+
+pub async fn get(db: &DatabaseConnection, id: i64) -> Result<Option<job::Model>, DbErr> {
+    Jobs::find_by_id(id).one(db).await
+}
+
+/// The newest job of this kind for this name.
+pub async fn latest_for(
+    db: &DatabaseConnection,
+    kind: JobKind,
+    name: &str,
+) -> Result<Option<job::Model>, DbErr> {
+    Jobs::find()
+        .filter(job::Column::Kind.eq(kind.as_str()))
+        .filter(job::Column::Name.eq(name))
+        .order_by_desc(job::Column::Id)
+        .one(db)
+        .await
+}
+
+/// The newest job per name, for one kind (or all kinds), oldest name first.
+pub async fn latest_per_name(
+    db: &DatabaseConnection,
+    kind: Option<JobKind>,
+) -> Result<Vec<job::Model>, DbErr> {
+    let mut query = Jobs::find();
+    if let Some(kind) = kind {
+        query = query.filter(job::Column::Kind.eq(kind.as_str()));
+    }
+    let rows = query
+        .order_by_desc(job::Column::Id)
+        .limit(RECENT_JOBS)
+        .all(db)
+        .await?;
+    let mut seen = HashMap::new();
+    let mut latest: Vec<job::Model> = Vec::new();
+    for row in rows {
+        if seen.insert((row.kind.clone(), row.name.clone()), ()).is_none() {
+            latest.push(row);
+        }
+    }
+    latest.reverse();
+    Ok(latest)
+}
+
+/// Marks the oldest queued job of `kind` running and returns it. Safe
+/// against other workers: only one `UPDATE … WHERE status = 'queued'` wins.
+pub async fn claim_next(db: &DatabaseConnection, kind: JobKind) -> Result<Option<job::Model>, DbErr> {
+    loop {
+        let Some(candidate) = Jobs::find()
+            .filter(job::Column::Kind.eq(kind.as_str()))
+            .filter(job::Column::Status.eq(JobStatus::Queued.as_str()))
+            .order_by_asc(job::Column::Id)
+            .one(db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let claimed = Jobs::update_many()
+            .col_expr(job::Column::Status, Expr::value(JobStatus::Running.as_str()))
+            .col_expr(job::Column::StartedAt, Expr::value(clock::now_epoch()))
+            .col_expr(job::Column::BytesDone, Expr::value(0i64))
+            .filter(job::Column::Id.eq(candidate.id))
+            .filter(job::Column::Status.eq(JobStatus::Queued.as_str()))
+            .exec(db)
+            .await?;
+        if claimed.rows_affected == 1 {
+            return get(db, candidate.id).await;
+        }
+    }
+}
+
+/// Records progress (absolute byte counts).
+pub async fn progress(
+    db: &DatabaseConnection,
+    id: i64,
+    bytes_done: u64,
+    bytes_total: Option<u64>,
+) -> Result<(), DbErr> {
+    Jobs::update_many()
+        .col_expr(job::Column::BytesDone, Expr::value(to_i64(bytes_done)))
+        .col_expr(job::Column::BytesTotal, Expr::value(bytes_total.map(to_i64)))
+        .filter(job::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// How a job ended.
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    Completed { sha256: String, bytes: u64 },
+    Failed(String),
+    Cancelled(Option<String>),
+}
+
+/// Writes the terminal state of a running (or queued) job; returns the row
+/// as it is afterwards. A job that already ended keeps its first ending.
+pub async fn finish(
+    db: &DatabaseConnection,
+    id: i64,
+    outcome: &Outcome,
+) -> Result<Option<job::Model>, DbErr> {
+    let now = clock::now_epoch();
+    let mut update = Jobs::update_many()
+        .col_expr(job::Column::FinishedAt, Expr::value(now))
+        .filter(job::Column::Id.eq(id))
+        .filter(job::Column::Status.is_in([JobStatus::Queued.as_str(), JobStatus::Running.as_str()]));
+    update = match outcome {
+        Outcome::Completed { sha256, bytes } => update
+            .col_expr(job::Column::Status, Expr::value(JobStatus::Completed.as_str()))
+            .col_expr(job::Column::Sha256, Expr::value(sha256.clone()))
+            .col_expr(job::Column::BytesDone, Expr::value(to_i64(*bytes)))
+            .col_expr(job::Column::BytesTotal, Expr::value(to_i64(*bytes))),
+        Outcome::Failed(error) => update
+            .col_expr(job::Column::Status, Expr::value(JobStatus::Failed.as_str()))
+            .col_expr(job::Column::Error, Expr::value(error.clone())),
+        Outcome::Cancelled(reason) => update
+            .col_expr(job::Column::Status, Expr::value(JobStatus::Cancelled.as_str()))
+            .col_expr(job::Column::Error, Expr::value(reason.clone())),
+    };
+    update.exec(db).await?;
+    get(db, id).await
+}
+
+/// Puts jobs a crash left `running` back in the queue; returns how many.
+pub async fn requeue_interrupted(db: &DatabaseConnection) -> Result<u64, DbErr> {
+    let result = Jobs::update_many()
+        .col_expr(job::Column::Status, Expr::value(JobStatus::Queued.as_str()))
+        .col_expr(job::Column::BytesDone, Expr::value(0i64))
+        .col_expr(job::Column::StartedAt, Expr::value(Option::<f64>::None))
+        .filter(job::Column::Status.eq(JobStatus::Running.as_str()))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}
+
+/// The wire form of a job row.
+pub fn to_wire(model: &job::Model) -> Job {
+    let status = JobStatus::parse(&model.status).unwrap_or(JobStatus::Failed);
+    let bytes_done = u64::try_from(model.bytes_done).unwrap_or_default();
+    let rate_bps = match (status, model.started_at) {
+        (JobStatus::Running, Some(started)) => {
+            let elapsed = clock::now_epoch() - started;
+            (elapsed > 0.5).then(|| bytes_done as f64 / elapsed)
+        }
+        _ => None,
+    };
+    Job {
+        id: model.id,
+        kind: JobKind::parse(&model.kind).unwrap_or(JobKind::Hash),
+        name: model.name.clone(),
+        status,
+        bytes_done,
+        bytes_total: model.bytes_total.and_then(|t| u64::try_from(t).ok()),
+        sha256: model.sha256.clone(),
+        error: model.error.clone(),
+        started_at: model.started_at,
+        finished_at: model.finished_at,
+        rate_bps,
+    }
+}
+
+fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
