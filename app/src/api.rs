@@ -29,11 +29,7 @@ pub async fn enqueue_download(name: &str) -> Result<(), String> {
 
 /// Cancels a queued or running download (`DELETE /catalog/downloads/{name}`, 200).
 pub async fn cancel_download(name: &str) -> Result<(), String> {
-    transport::delete(&format!(
-        "/catalog/downloads/{}",
-        transport::encode(name)
-    ))
-    .await
+    transport::delete(&format!("/catalog/downloads/{}", transport::encode(name))).await
 }
 
 /// Drops the cached bytes of an entry and keeps its metadata
@@ -140,12 +136,16 @@ mod tests {
     #[test]
     fn a_string_detail_is_shown_as_it_is() {
         let body = r#"{"detail":"no image file at /srv/images/x.img"}"#;
-        assert_eq!(error_message(404, body), "no image file at /srv/images/x.img");
+        assert_eq!(
+            error_message(404, body),
+            "no image file at /srv/images/x.img"
+        );
     }
 
     #[test]
     fn validation_errors_show_their_messages() {
-        let body = r#"{"detail":[{"loc":["body","name"],"msg":"field required"},{"msg":"too long"}]}"#;
+        let body =
+            r#"{"detail":[{"loc":["body","name"],"msg":"field required"},{"msg":"too long"}]}"#;
         assert_eq!(error_message(422, body), "field required; too long");
     }
 

@@ -103,7 +103,10 @@ impl MigrationTrait for Migration {
         for (name, cols) in [
             ("idx_events_ts", vec![Events::Ts]),
             ("idx_events_kind", vec![Events::Kind]),
-            ("idx_events_subject", vec![Events::SubjectKind, Events::SubjectId]),
+            (
+                "idx_events_subject",
+                vec![Events::SubjectKind, Events::SubjectId],
+            ),
         ] {
             let mut index = Index::create();
             index.name(name).table(Events::Table);

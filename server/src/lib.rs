@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! bty-web images: the server. `main` stays short; everything it uses is
 //! here so tests build the application exactly the way `main` does.
 

@@ -17,7 +17,11 @@ async fn main() -> anyhow::Result<()> {
         ip => ip.to_string(),
     };
     let login = format!("http://{host}:{}/ui/login", application.port());
-    tracing::info!("bty-web listening on {}:{}", settings.web_host, application.port());
+    tracing::info!(
+        "bty-web listening on {}:{}",
+        settings.web_host,
+        application.port()
+    );
     match application.admin_password() {
         AdminPassword::InFile(path) => tracing::info!(
             "log in at {login} as 'admin'; the generated password is in {} (mode 0600)",

@@ -38,7 +38,12 @@ async fn images_page(state: &AppState, operator: String) -> Result<ImagesPage, s
 
 /// The unified catalog now.
 pub async fn catalog_view(state: &AppState) -> Result<app::model::CatalogView, sea_orm::DbErr> {
-    unified::load(&state.db, &state.settings.image_root(), &state.settings.cache_dir()).await
+    unified::load(
+        &state.db,
+        &state.settings.image_root(),
+        &state.settings.cache_dir(),
+    )
+    .await
 }
 
 /// The newest job per name and kind, as the job panes show them.

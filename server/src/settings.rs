@@ -10,7 +10,11 @@ pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 200 * 1024 * 1024 * 1024;
 
 /// Everything `bty-web` can be configured with.
 #[derive(Clone, Debug, Parser)]
-#[command(name = "bty-web", version, about = "bty-web images: the catalog of disk images a bare-metal flasher writes")]
+#[command(
+    name = "bty-web",
+    version,
+    about = "bty-web images: the catalog of disk images a bare-metal flasher writes"
+)]
 pub struct Settings {
     /// Address to listen on.
     #[arg(long, env = "BTY_WEB_HOST", default_value = "0.0.0.0")]
@@ -108,12 +112,17 @@ impl Settings {
             let rest = url
                 .strip_prefix("https://")
                 .or_else(|| url.strip_prefix("http://"));
-            if rest.is_none_or(|r| r.is_empty() || r.starts_with('/') || r.contains(char::is_whitespace)) {
+            if rest.is_none_or(|r| {
+                r.is_empty() || r.starts_with('/') || r.contains(char::is_whitespace)
+            }) {
                 return Err(SettingsError::PublicUrl(url.clone()));
             }
         }
         if let Some(url) = &self.database_url {
-            if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            if !(url.starts_with("sqlite:")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://"))
+            {
                 return Err(SettingsError::DatabaseUrl(url.clone()));
             }
         }
@@ -158,7 +167,10 @@ impl Settings {
 
     pub fn database_url(&self) -> String {
         self.database_url.clone().unwrap_or_else(|| {
-            format!("sqlite://{}?mode=rwc", self.state_dir.join("state.db").display())
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.state_dir.join("state.db").display()
+            )
         })
     }
 
@@ -192,7 +204,10 @@ mod tests {
         assert_eq!(settings.max_upload_bytes, 214_748_364_800);
         assert_eq!(settings.image_root(), PathBuf::from("/var/lib/bty/images"));
         assert_eq!(settings.release_repo(), "safl/bty");
-        assert_eq!(settings.database_url(), "sqlite:///var/lib/bty/state.db?mode=rwc");
+        assert_eq!(
+            settings.database_url(),
+            "sqlite:///var/lib/bty/state.db?mode=rwc"
+        );
         settings.validate().expect("defaults are valid");
     }
 

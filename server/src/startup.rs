@@ -16,8 +16,7 @@ use crate::{
     catalog::reconciler::{self, Reconciler},
     db,
     live::Live,
-    pages,
-    routes,
+    pages, routes,
     settings::Settings,
     state::AppState,
     workers::{hashes::HashWorkers, jobs},
@@ -40,7 +39,8 @@ impl Application {
         let image_root = settings.image_root();
         let cache_dir = settings.cache_dir();
         for dir in [&settings.state_dir, &image_root, &cache_dir] {
-            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
         }
         let db = db::connect(&settings.database_url())
             .await
@@ -49,7 +49,8 @@ impl Application {
             .await
             .context("cannot create the first operator")?;
         for dir in [&image_root, &cache_dir] {
-            let swept = atomic_file::sweep(dir).with_context(|| format!("cannot sweep {}", dir.display()))?;
+            let swept = atomic_file::sweep(dir)
+                .with_context(|| format!("cannot sweep {}", dir.display()))?;
             if swept > 0 {
                 tracing::info!(swept, dir = %dir.display(), "removed temporary files left by a crash");
             }
@@ -61,7 +62,12 @@ impl Application {
 
         let listener = TcpListener::bind(SocketAddr::new(settings.web_host, settings.web_port))
             .await
-            .with_context(|| format!("cannot listen on {}:{}", settings.web_host, settings.web_port))?;
+            .with_context(|| {
+                format!(
+                    "cannot listen on {}:{}",
+                    settings.web_host, settings.web_port
+                )
+            })?;
         let address = listener.local_addr()?;
         let leptos_options = LeptosOptions::builder()
             .output_name(app::OUTPUT_NAME)
@@ -82,16 +88,29 @@ impl Application {
             tasks: TaskTracker::new(),
         };
 
-        reconciler::reconcile(&state).await.context("cannot read the image root")?;
+        let watcher = reconciler::watch(&state.settings.image_root(), &state.reconciler);
+        reconciler::reconcile(&state)
+            .await
+            .context("cannot read the image root")?;
         state.hashes.start(&state);
-        state.tasks.spawn(reconciler::run(state.clone(), inbox));
+        state
+            .tasks
+            .spawn(reconciler::run(state.clone(), inbox, watcher));
         state.tasks.spawn(publish_catalog(state.clone()));
         let router = routes::router(state.clone());
-        Ok(Application { listener, router, state, admin })
+        Ok(Application {
+            listener,
+            router,
+            state,
+            admin,
+        })
     }
 
     pub fn port(&self) -> u16 {
-        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+        self.listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_default()
     }
 
     pub fn state(&self) -> &AppState {
@@ -104,8 +123,16 @@ impl Application {
     }
 
     /// Serves until `stop` resolves, then stops the workers and waits for them.
-    pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let Application { listener, router, state, .. } = self;
+    pub async fn run_until(
+        self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let Application {
+            listener,
+            router,
+            state,
+            ..
+        } = self;
         let shutdown = state.shutdown.clone();
         let signal = async move {
             tokio::select! {
@@ -114,9 +141,12 @@ impl Application {
             }
             shutdown.cancel();
         };
-        let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(signal)
-            .await;
+        let served = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(signal)
+        .await;
         state.shutdown.cancel();
         state.tasks.close();
         state.tasks.wait().await;

@@ -8,8 +8,8 @@ use sea_orm::DatabaseConnection;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
-    auth::throttle::LoginThrottle, catalog::reconciler::Reconciler, live::Live,
-    settings::Settings, workers::hashes::HashWorkers,
+    auth::throttle::LoginThrottle, catalog::reconciler::Reconciler, live::Live, settings::Settings,
+    workers::hashes::HashWorkers,
 };
 
 #[derive(Clone, FromRef)]

@@ -182,6 +182,7 @@ pub fn ActionButton(
             <span>{label}</span>
         </button>
     }
+    .into_any()
 }
 
 #[cfg(test)]

@@ -46,6 +46,7 @@ pub fn CatalogTable(
             </div>
         </Card>
     }
+    .into_any()
 }
 
 /// One catalog row.
@@ -110,6 +111,7 @@ pub fn CatalogRowView(
             </td>
         </tr>
     }
+    .into_any()
 }
 
 /// A shortened SHA with the full value in its title, and a copy button.
@@ -151,6 +153,7 @@ fn ShaCell(sha: String) -> impl IntoView {
             }}
         </button>
     }
+    .into_any()
 }
 
 /// One source of a row, with the picture of its kind.
@@ -167,6 +170,7 @@ fn SourceLine(source: Source) -> impl IntoView {
             <span class="bty-source-location">{source.location}</span>
         </div>
     }
+    .into_any()
 }
 
 /// What the List section shows while the catalog is empty.
@@ -191,4 +195,5 @@ pub fn EmptyCatalog(
             </div>
         </div>
     }
+    .into_any()
 }

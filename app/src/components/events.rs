@@ -4,8 +4,8 @@
 use leptos::prelude::*;
 
 use super::format::encode_query_value;
-use super::layout::{Card, HeaderLink};
 use super::icons::Glyph;
+use super::layout::{Card, HeaderLink};
 use crate::live::LiveState;
 use crate::model::Event;
 
@@ -47,6 +47,7 @@ pub fn EventsCard(
             </Card>
         </Show>
     }
+    .into_any()
 }
 
 /// One audit event.
@@ -78,4 +79,5 @@ fn EventRow(event: Event) -> impl IntoView {
             </td>
         </tr>
     }
+    .into_any()
 }

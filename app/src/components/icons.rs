@@ -138,4 +138,5 @@ pub fn Icon(
             inner_html=glyph.body()
         ></svg>
     }
+    .into_any()
 }

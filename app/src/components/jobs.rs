@@ -100,6 +100,7 @@ pub fn JobsPane(
             </div>
         </Card>
     }
+    .into_any()
 }
 
 /// One job, redrawn in place as its updates arrive, so a Cancel button
@@ -175,6 +176,7 @@ fn JobRow(
             </td>
         </tr>
     }
+    .into_any()
 }
 
 /// Cancels a queued or running job by name.
@@ -214,6 +216,7 @@ fn CancelButton(kind: JobKind, name: String) -> impl IntoView {
             <span>"Cancel"</span>
         </button>
     }
+    .into_any()
 }
 
 /// A green bar with the percentage inside; striped and moving while the
@@ -255,6 +258,7 @@ pub fn ProgressBar(
             </div>
         </div>
     }
+    .into_any()
 }
 
 #[cfg(test)]
@@ -298,7 +302,10 @@ mod tests {
             job(5, JobKind::Hash, "e.img", JobStatus::Failed),
         ];
         let listed = pane_jobs(&jobs, JobKind::Hash);
-        assert_eq!(listed.iter().map(|j| j.id).collect::<Vec<_>>(), [3, 4, 2, 5, 1]);
+        assert_eq!(
+            listed.iter().map(|j| j.id).collect::<Vec<_>>(),
+            [3, 4, 2, 5, 1]
+        );
     }
 
     #[test]

@@ -118,6 +118,7 @@ pub fn Layout(
             {children()}
         </main>
     }
+    .into_any()
 }
 
 /// The top bar's stream indicator: a dot and a word, `data-state` for tests.
@@ -138,6 +139,7 @@ pub fn LiveIndicator(
             <span class="live-label">{move || state().label()}</span>
         </span>
     }
+    .into_any()
 }
 
 /// A link in a card's header.
@@ -181,4 +183,5 @@ pub fn Card(
             <div class="card-body">{children()}</div>
         </section>
     }
+    .into_any()
 }

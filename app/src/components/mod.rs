@@ -18,3 +18,6 @@ pub use icons::{Glyph, Icon};
 pub use jobs::{JobsPane, ProgressBar};
 pub use layout::{Card, Flash, HeaderLink, Layout, LiveIndicator};
 pub use subnav::SubNav;
+
+#[cfg(all(test, feature = "ssr"))]
+mod render_tests;

@@ -70,6 +70,7 @@ pub fn SubNav(
             </div>
         </nav>
     }
+    .into_any()
 }
 
 #[cfg(test)]

@@ -28,9 +28,8 @@ fn load_images_page(
 /// In the browser the server's value is reused when hydrating; the page is
 /// never loaded client-side (links to it reload the document).
 #[cfg(not(feature = "ssr"))]
-fn load_images_page(
-) -> impl std::future::Future<Output = Result<model::ImagesPage, String>> + Send + 'static {
-    async { Err("the Images page is rendered by the server".to_string()) }
+async fn load_images_page() -> Result<model::ImagesPage, String> {
+    Err("the Images page is rendered by the server".to_string())
 }
 
 /// The caption of the Hashes pane, as the reference words it.
@@ -52,6 +51,7 @@ pub fn ImagesPage() -> impl IntoView {
             })}
         </Suspense>
     }
+    .into_any()
 }
 
 /// The page once its data is there.
@@ -76,6 +76,7 @@ fn ImagesScreen(page: model::ImagesPage) -> impl IntoView {
             <EventsCard live/>
         </Layout>
     }
+    .into_any()
 }
 
 /// What the page is for.
@@ -94,6 +95,7 @@ fn IntroBox() -> impl IntoView {
             </div>
         </div>
     }
+    .into_any()
 }
 
 /// The List section: the table and the job panes, or the empty-state help.
@@ -110,6 +112,7 @@ fn ListSection(live: LiveState, caption: String) -> impl IntoView {
             </div>
         </Show>
     }
+    .into_any()
 }
 
 /// A section this build does not offer yet.
@@ -129,6 +132,7 @@ fn SectionPending(section: ImagesSection) -> impl IntoView {
             </p>
         </Card>
     }
+    .into_any()
 }
 
 /// The page data could not be loaded (for instance the session ended).
@@ -147,6 +151,7 @@ fn LoadFailure(error: String) -> impl IntoView {
             </Card>
         </Layout>
     }
+    .into_any()
 }
 
 #[cfg(test)]

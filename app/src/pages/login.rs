@@ -39,6 +39,7 @@ pub fn LoginPage() -> impl IntoView {
             })}
         </Suspense>
     }
+    .into_any()
 }
 
 /// The centred card with the form.
@@ -87,4 +88,5 @@ fn LoginForm(notice: LoginNotice) -> impl IntoView {
             </div>
         </Layout>
     }
+    .into_any()
 }

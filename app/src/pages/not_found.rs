@@ -17,4 +17,5 @@ pub fn NotFound() -> impl IntoView {
             </Card>
         </Layout>
     }
+    .into_any()
 }

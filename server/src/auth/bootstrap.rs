@@ -23,7 +23,10 @@ pub enum AdminPassword {
 pub const ADMIN: &str = "admin";
 
 /// Creates `admin` when there is no operator yet.
-pub async fn ensure_admin(db: &DatabaseConnection, settings: &Settings) -> anyhow::Result<AdminPassword> {
+pub async fn ensure_admin(
+    db: &DatabaseConnection,
+    settings: &Settings,
+) -> anyhow::Result<AdminPassword> {
     let file = settings.admin_password_file();
     if operator::Entity::find().count(db).await? > 0 {
         return Ok(if file.is_file() {

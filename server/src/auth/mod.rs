@@ -37,7 +37,11 @@ const API_AUTH_UI_PATHS: [&str; 2] = ["/ui/catalog/upload", "/ui/catalog/fetch-r
 pub struct SessionToken(pub String);
 
 /// Resolves the caller, gates pages, and slides the session cookie.
-pub async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn authenticate(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let path = request.uri().path().to_owned();
     let client_ip = client_ip(&request, state.settings.trusted_proxy);
     request.extensions_mut().insert(ClientIp(client_ip));
@@ -95,7 +99,9 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
             .iter()
             .any(|v| v.to_str().is_ok_and(|v| v.starts_with(sessions::COOKIE)));
         if !sets_cookie {
-            if let Ok(value) = HeaderValue::from_str(&sessions::cookie(&token, state.settings.secure_cookies())) {
+            if let Ok(value) =
+                HeaderValue::from_str(&sessions::cookie(&token, state.settings.secure_cookies()))
+            {
                 response.headers_mut().append(header::SET_COOKIE, value);
             }
         }
@@ -119,7 +125,11 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts.extensions.get::<ClientIp>().cloned().unwrap_or(ClientIp(None)))
+        Ok(parts
+            .extensions
+            .get::<ClientIp>()
+            .cloned()
+            .unwrap_or(ClientIp(None)))
     }
 }
 
@@ -167,7 +177,8 @@ pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
 fn bearer_token(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim().to_owned())
+    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty())
+        .then(|| token.trim().to_owned())
 }
 
 #[cfg(test)]
@@ -177,7 +188,10 @@ mod tests {
     #[test]
     fn cookies_are_found_among_others() {
         let mut headers = HeaderMap::new();
-        headers.insert(header::COOKIE, HeaderValue::from_static("a=1; bty-token=xyz; b=2"));
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; bty-token=xyz; b=2"),
+        );
         assert_eq!(cookie_value(&headers, "bty-token").as_deref(), Some("xyz"));
         assert_eq!(cookie_value(&headers, "missing"), None);
     }
@@ -185,7 +199,10 @@ mod tests {
     #[test]
     fn bearer_tokens_need_the_scheme() {
         let mut headers = HeaderMap::new();
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer t0k"));
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer t0k"),
+        );
         assert_eq!(bearer_token(&headers).as_deref(), Some("t0k"));
         headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
         assert_eq!(bearer_token(&headers), None);

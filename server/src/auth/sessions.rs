@@ -63,7 +63,10 @@ pub async fn resolve(db: &DatabaseConnection, token: &str) -> Result<Option<Oper
     if now - row.last_seen_at > TOUCH_EVERY_SECONDS {
         session::Entity::update_many()
             .col_expr(session::Column::LastSeenAt, Expr::value(now))
-            .col_expr(session::Column::ExpiresAt, Expr::value(now + MAX_AGE_SECONDS as f64))
+            .col_expr(
+                session::Column::ExpiresAt,
+                Expr::value(now + MAX_AGE_SECONDS as f64),
+            )
             .filter(session::Column::TokenHash.eq(hash))
             .exec(db)
             .await?;
@@ -80,7 +83,10 @@ pub async fn revoke(db: &DatabaseConnection, token: &str) -> Result<(), DbErr> {
 }
 
 /// The operator an API bearer token belongs to, unless it was revoked.
-pub async fn resolve_api_token(db: &DatabaseConnection, token: &str) -> Result<Option<Operator>, DbErr> {
+pub async fn resolve_api_token(
+    db: &DatabaseConnection,
+    token: &str,
+) -> Result<Option<Operator>, DbErr> {
     let Some(row) = api_token::Entity::find()
         .filter(api_token::Column::TokenHash.eq(sha256_hex(token.as_bytes())))
         .filter(api_token::Column::RevokedAt.is_null())
@@ -105,7 +111,9 @@ async fn operator_by_id(db: &DatabaseConnection, id: i64) -> Result<Option<Opera
 /// The `Set-Cookie` value that starts or refreshes a session.
 pub fn cookie(token: &str, secure: bool) -> String {
     let secure = if secure { "; Secure" } else { "" };
-    format!("{COOKIE}={token}; Path=/; Max-Age={MAX_AGE_SECONDS}; HttpOnly; SameSite=Strict{secure}")
+    format!(
+        "{COOKIE}={token}; Path=/; Max-Age={MAX_AGE_SECONDS}; HttpOnly; SameSite=Strict{secure}"
+    )
 }
 
 /// The `Set-Cookie` value that removes the cookie.
@@ -121,7 +129,10 @@ mod tests {
     #[test]
     fn session_cookies_are_http_only_strict_and_slide_for_seven_days() {
         let value = cookie("abc", false);
-        assert_eq!(value, "bty-token=abc; Path=/; Max-Age=604800; HttpOnly; SameSite=Strict");
+        assert_eq!(
+            value,
+            "bty-token=abc; Path=/; Max-Age=604800; HttpOnly; SameSite=Strict"
+        );
         assert!(cookie("abc", true).ends_with("; Secure"));
         assert!(clearing_cookie(false).contains("Max-Age=0"));
     }

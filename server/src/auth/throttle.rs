@@ -59,7 +59,10 @@ impl LoginThrottle {
     fn record_failure_at(&self, address: &str, now: Instant) {
         if let Ok(mut failures) = self.failures.lock() {
             failures.retain(|_, f| now.duration_since(f.last) < FORGET_AFTER);
-            let entry = failures.entry(address.to_owned()).or_insert(Failures { count: 0, last: now });
+            let entry = failures.entry(address.to_owned()).or_insert(Failures {
+                count: 0,
+                last: now,
+            });
             entry.count += 1;
             entry.last = now;
         }
@@ -87,8 +90,15 @@ mod tests {
         assert_eq!(throttle.wait_at("1.2.3.4", start), Some(10));
         throttle.record_failure_at("1.2.3.4", start);
         assert_eq!(throttle.wait_at("1.2.3.4", start), Some(20));
-        assert_eq!(throttle.wait_at("5.6.7.8", start), None, "other addresses are unaffected");
-        assert_eq!(throttle.wait_at("1.2.3.4", start + Duration::from_secs(21)), None);
+        assert_eq!(
+            throttle.wait_at("5.6.7.8", start),
+            None,
+            "other addresses are unaffected"
+        );
+        assert_eq!(
+            throttle.wait_at("1.2.3.4", start + Duration::from_secs(21)),
+            None
+        );
     }
 
     #[test]

@@ -24,7 +24,9 @@ async fn main() -> anyhow::Result<()> {
         .map(PathBuf::from)
         .unwrap_or_default();
     // Beside FILE, so a hard link (no copy) can put it in the image root.
-    let work = tempfile::Builder::new().prefix(".bty-bench-").tempdir_in(&parent)?;
+    let work = tempfile::Builder::new()
+        .prefix(".bty-bench-")
+        .tempdir_in(&parent)?;
     let mut settings = Settings::for_state_dir(work.path().join("state"));
     settings.image_root = Some(work.path().join("images"));
     settings.web_host = [127, 0, 0, 1].into();

@@ -54,7 +54,10 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// True for a 64-character lower-case hex string.
 pub fn is_sha256_hex(value: &str) -> bool {
-    value.len() == 64 && value.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    value.len() == 64
+        && value
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 fn canonical_file(src: &str, rest: &str) -> Result<String, IdentityError> {
@@ -131,7 +134,7 @@ impl OrasRef {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-'))
             && port.bytes().all(|b| b.is_ascii_digit())
-            && (port.is_empty() == !host.contains(':'));
+            && (port.is_empty() != host.contains(':'));
         if !host_ok {
             return Err("host must match [a-zA-Z0-9][a-zA-Z0-9.-]*[:port]");
         }
@@ -172,7 +175,10 @@ mod tests {
     #[test]
     fn file_sources_drop_empty_and_dot_segments_and_keep_case() {
         assert_eq!(canonicalise_src("file:///x.img").unwrap(), "file://x.img");
-        assert_eq!(canonicalise_src("file://a//./B.img").unwrap(), "file://a/B.img");
+        assert_eq!(
+            canonicalise_src("file://a//./B.img").unwrap(),
+            "file://a/B.img"
+        );
     }
 
     #[test]
@@ -192,7 +198,10 @@ mod tests {
             canonicalise_src("http://h:80/a%20b/").unwrap(),
             "http://h/a%20b/"
         );
-        assert_eq!(canonicalise_src("http://h:8080/x").unwrap(), "http://h:8080/x");
+        assert_eq!(
+            canonicalise_src("http://h:8080/x").unwrap(),
+            "http://h:8080/x"
+        );
         assert!(canonicalise_src("https:///path").is_err());
     }
 
@@ -235,7 +244,10 @@ mod tests {
 
     #[test]
     fn other_schemes_are_refused() {
-        assert!(matches!(canonicalise_src("ftp://h/x"), Err(IdentityError::Scheme(_))));
+        assert!(matches!(
+            canonicalise_src("ftp://h/x"),
+            Err(IdentityError::Scheme(_))
+        ));
         assert!(canonicalise_src("").is_err());
     }
 

@@ -50,7 +50,13 @@ mod tests {
 
     #[test]
     fn plain_names_pass() {
-        for name in ["disk.img", "foo bar.img.gz", ".hidden.img", "UPPER.IMG", "a..b.img"] {
+        for name in [
+            "disk.img",
+            "foo bar.img.gz",
+            ".hidden.img",
+            "UPPER.IMG",
+            "a..b.img",
+        ] {
             assert_eq!(check_name(name), Ok(()), "{name}");
         }
     }
@@ -70,8 +76,11 @@ mod tests {
         let outside = tempfile::tempdir().expect("tempdir");
         let root = tempfile::tempdir().expect("tempdir");
         std::fs::write(outside.path().join("secret.img"), b"x").expect("write");
-        std::os::unix::fs::symlink(outside.path().join("secret.img"), root.path().join("link.img"))
-            .expect("symlink");
+        std::os::unix::fs::symlink(
+            outside.path().join("secret.img"),
+            root.path().join("link.img"),
+        )
+        .expect("symlink");
         assert_eq!(
             resolve_in_root(root.path(), "link.img"),
             Err(NameError::Escapes)

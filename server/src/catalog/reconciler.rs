@@ -75,27 +75,36 @@ pub struct Report {
     pub recheck_in: Option<Duration>,
 }
 
-/// Watches the image root and reconciles on every change until shutdown.
-pub async fn run(state: AppState, inbox: ReconcilerInbox) {
-    let ReconcilerInbox(mut inbox) = inbox;
-    let root = state.settings.image_root();
-    let poker = state.reconciler.clone();
-    let mut watcher = match notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+/// Starts watching the image root: every change pokes the reconciler. Call
+/// it before the first pass, so no change falls between the two. `None`
+/// when the platform cannot watch (changes then show at the next start).
+pub fn watch(root: &Path, reconciler: &Reconciler) -> Option<notify::RecommendedWatcher> {
+    let poker = reconciler.clone();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if event.is_ok() {
             poker.poke();
         }
-    }) {
-        Ok(watcher) => Some(watcher),
+    })
+    .map_err(|error| tracing::error!(%error, "cannot watch the image root"))
+    .ok()?;
+    match watcher.watch(root, RecursiveMode::NonRecursive) {
+        Ok(()) => Some(watcher),
         Err(error) => {
-            tracing::error!(%error, "cannot watch the image root; changes show at the next start");
+            tracing::error!(%error, root = %root.display(), "cannot watch the image root");
             None
         }
-    };
-    if let Some(watcher) = watcher.as_mut() {
-        if let Err(error) = watcher.watch(&root, RecursiveMode::NonRecursive) {
-            tracing::error!(%error, root = %root.display(), "cannot watch the image root");
-        }
     }
+}
+
+/// Reconciles on every poke (and when a settling file is due) until
+/// shutdown. Holds the watcher so it lives as long as the loop.
+pub async fn run(
+    state: AppState,
+    inbox: ReconcilerInbox,
+    watcher: Option<notify::RecommendedWatcher>,
+) {
+    let _watcher = watcher;
+    let ReconcilerInbox(mut inbox) = inbox;
     let mut recheck: Option<tokio::time::Instant> = None;
     loop {
         let settle = async {
@@ -159,7 +168,10 @@ pub async fn reconcile(state: &AppState) -> Result<Report, DbErr> {
                 report.changed = true;
                 file.sidecar_sha.clone()
             }
-            Some(row) if row.size_bytes != Some(file.size) || row.file_mtime_ns != Some(file.mtime_ns) => {
+            Some(row)
+                if row.size_bytes != Some(file.size)
+                    || row.file_mtime_ns != Some(file.mtime_ns) =>
+            {
                 update_changed_row(state, row, file).await?;
                 report.changed = true;
                 file.sidecar_sha.clone()
@@ -183,7 +195,9 @@ pub async fn reconcile(state: &AppState) -> Result<Report, DbErr> {
     }
     // Rows left have no file any more: they stop being listed.
     for (_, row) in rows {
-        CatalogEntries::delete_by_id(row.bty_image_ref).exec(db).await?;
+        CatalogEntries::delete_by_id(row.bty_image_ref)
+            .exec(db)
+            .await?;
         report.changed = true;
     }
     if report.changed {
@@ -238,7 +252,8 @@ async fn update_changed_row(
     row: catalog_entry::Model,
     file: &ImageFile,
 ) -> Result<(), DbErr> {
-    let still_valid = row.hashed_size == Some(file.size) && row.hashed_mtime_ns == Some(file.mtime_ns);
+    let still_valid =
+        row.hashed_size == Some(file.size) && row.hashed_mtime_ns == Some(file.mtime_ns);
     let sha = if still_valid {
         row.disk_image_sha.clone()
     } else {

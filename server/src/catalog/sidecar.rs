@@ -78,7 +78,13 @@ mod tests {
         let sha = "cd".repeat(32);
         assert_eq!(parse(&format!("{sha}  other.img\n"), "disk.img"), None);
         assert_eq!(parse("nothex  disk.img\n", "disk.img"), None);
-        assert_eq!(parse(&format!("{sha} *./disk.img"), "disk.img"), Some(sha.clone()));
-        assert_eq!(parse(&format!("{}\n", sha.to_uppercase()), "disk.img"), Some(sha));
+        assert_eq!(
+            parse(&format!("{sha} *./disk.img"), "disk.img"),
+            Some(sha.clone())
+        );
+        assert_eq!(
+            parse(&format!("{}\n", sha.to_uppercase()), "disk.img"),
+            Some(sha)
+        );
     }
 }

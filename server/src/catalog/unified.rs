@@ -23,7 +23,9 @@ pub async fn load(
     let image_root_owned = image_root.to_owned();
     // Checking the cache touches the file system: keep it off the executor.
     let rows = tokio::task::spawn_blocking(move || {
-        merge(entries, &image_root_owned, |sha| cache_dir.join(sha).is_file())
+        merge(entries, &image_root_owned, |sha| {
+            cache_dir.join(sha).is_file()
+        })
     })
     .await
     .map_err(|error| DbErr::Custom(format!("catalog merge failed: {error}")))?;
@@ -52,7 +54,10 @@ pub fn merge(
             }
         };
         let source = Source { kind, location };
-        let sha_key = entry.disk_image_sha.as_ref().map(|sha| format!("sha:{sha}"));
+        let sha_key = entry
+            .disk_image_sha
+            .as_ref()
+            .map(|sha| format!("sha:{sha}"));
         let ref_key = format!("ref:{}", entry.bty_image_ref);
         let existing = sha_key
             .as_ref()
@@ -98,9 +103,7 @@ pub fn merge(
             by_key.insert(format!("sha:{sha}"), index);
         }
     }
-    rows.sort_by(|a, b| {
-        (a.sha256.is_none(), a.name()).cmp(&(b.sha256.is_none(), b.name()))
-    });
+    rows.sort_by(|a, b| (a.sha256.is_none(), a.name()).cmp(&(b.sha256.is_none(), b.name())));
     rows
 }
 
@@ -129,7 +132,12 @@ mod tests {
     #[test]
     fn a_local_file_is_one_cached_row_with_only_a_local_source() {
         let rows = merge(
-            vec![entry("demo.qcow2", "file://demo.qcow2", SourceKind::Local, Some(&"a".repeat(64)))],
+            vec![entry(
+                "demo.qcow2",
+                "file://demo.qcow2",
+                SourceKind::Local,
+                Some(&"a".repeat(64)),
+            )],
             Path::new("/images"),
             |_| false,
         );
@@ -137,7 +145,10 @@ mod tests {
         assert!(rows[0].cached);
         assert_eq!(
             rows[0].sources,
-            vec![Source { kind: SourceKind::Local, location: "/images/demo.qcow2".into() }]
+            vec![Source {
+                kind: SourceKind::Local,
+                location: "/images/demo.qcow2".into()
+            }]
         );
     }
 
@@ -146,8 +157,18 @@ mod tests {
         let sha = "b".repeat(64);
         let rows = merge(
             vec![
-                entry("local.img", "file://local.img", SourceKind::Local, Some(&sha)),
-                entry("remote.img", "https://h/remote.img", SourceKind::Manifest, Some(&sha)),
+                entry(
+                    "local.img",
+                    "file://local.img",
+                    SourceKind::Local,
+                    Some(&sha),
+                ),
+                entry(
+                    "remote.img",
+                    "https://h/remote.img",
+                    SourceKind::Manifest,
+                    Some(&sha),
+                ),
             ],
             Path::new("/images"),
             |_| false,
@@ -162,10 +183,20 @@ mod tests {
     fn hashed_rows_come_first_then_unhashed_each_by_name() {
         let rows = merge(
             vec![
-                entry("z.img", "file://z.img", SourceKind::Local, Some(&"c".repeat(64))),
+                entry(
+                    "z.img",
+                    "file://z.img",
+                    SourceKind::Local,
+                    Some(&"c".repeat(64)),
+                ),
                 entry("b.img", "file://b.img", SourceKind::Local, None),
                 entry("a.img", "file://a.img", SourceKind::Local, None),
-                entry("m.img", "file://m.img", SourceKind::Local, Some(&"d".repeat(64))),
+                entry(
+                    "m.img",
+                    "file://m.img",
+                    SourceKind::Local,
+                    Some(&"d".repeat(64)),
+                ),
             ],
             Path::new("/images"),
             |_| false,
@@ -178,7 +209,12 @@ mod tests {
     fn a_remote_row_is_cached_only_when_the_cache_holds_its_sha() {
         let sha = "e".repeat(64);
         let rows = merge(
-            vec![entry("r.img", "https://h/r.img", SourceKind::Url, Some(&sha))],
+            vec![entry(
+                "r.img",
+                "https://h/r.img",
+                SourceKind::Url,
+                Some(&sha),
+            )],
             Path::new("/images"),
             |cached| cached == sha,
         );

@@ -19,14 +19,12 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         // A file database under load: WAL lets readers and the one writer
         // proceed together, and the busy timeout queues writers instead of
         // failing them. A few connections are plenty for one process.
-        options
-            .max_connections(4)
-            .map_sqlx_sqlite_opts(|opts| {
-                opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
-                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
-                    .busy_timeout(Duration::from_secs(30))
-                    .foreign_keys(true)
-            });
+        options.max_connections(4).map_sqlx_sqlite_opts(|opts| {
+            opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(30))
+                .foreign_keys(true)
+        });
     } else {
         options.max_connections(10);
     }

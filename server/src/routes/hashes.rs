@@ -23,7 +23,10 @@ pub fn router() -> Router<AppState> {
         .route("/catalog/hashes/{name}", delete(cancel_hash))
 }
 
-async fn list_hashes(_operator: Operator, State(state): State<AppState>) -> Result<Json<HashList>, ApiError> {
+async fn list_hashes(
+    _operator: Operator,
+    State(state): State<AppState>,
+) -> Result<Json<HashList>, ApiError> {
     let root = state.settings.image_root();
     let hashes = jobs::latest_per_name(&state.db, Some(JobKind::Hash))
         .await?
@@ -69,7 +72,12 @@ async fn cancel_hash(
 fn hash_state(state: &AppState, job: &Job) -> HashState {
     HashState {
         name: job.name.clone(),
-        path: state.settings.image_root().join(&job.name).display().to_string(),
+        path: state
+            .settings
+            .image_root()
+            .join(&job.name)
+            .display()
+            .to_string(),
         status: job.status,
         bytes_hashed: job.bytes_done,
         bytes_total: job.bytes_total,
@@ -84,7 +92,9 @@ fn hash_error(error: HashError, name: &str) -> ApiError {
     match error {
         // `.` and `..` are a 422, not the reference's 500 (defect D4).
         HashError::BadName(reason) => name_error(reason, name),
-        HashError::Unsupported(_) => ApiError::invalid_field(&["body", "name"], &error.to_string(), name),
+        HashError::Unsupported(_) => {
+            ApiError::invalid_field(&["body", "name"], &error.to_string(), name)
+        }
         HashError::NoFile(_) | HashError::NoJob(_) => ApiError::NotFound(error.to_string()),
         HashError::Db(db) => db.into(),
     }
@@ -98,4 +108,3 @@ fn name_error(reason: NameError, name: &str) -> ApiError {
 pub fn json_rejection(rejection: JsonRejection) -> ApiError {
     ApiError::invalid_field(&["body"], &rejection.body_text(), serde_json::Value::Null)
 }
-

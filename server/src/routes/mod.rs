@@ -20,6 +20,9 @@ pub fn router(state: AppState) -> Router {
         .merge(events::router())
         .merge(live::router())
         .merge(ui::router(&state))
-        .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
         .with_state(state)
 }

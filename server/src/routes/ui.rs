@@ -35,7 +35,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/ui/login", post(login))
         .route("/ui/logout", post(logout))
         .leptos_routes_with_context(state, routes, page_context(state), shell(state))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
+            app::shell,
+        ))
 }
 
 /// What every rendered page gets as context: the page data service.
@@ -44,7 +46,9 @@ fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
     move || provide_context(handle.clone())
 }
 
-fn shell(state: &AppState) -> impl Fn() -> leptos::prelude::AnyView + Clone + Send + Sync + 'static {
+fn shell(
+    state: &AppState,
+) -> impl Fn() -> leptos::prelude::AnyView + Clone + Send + Sync + 'static {
     use leptos::prelude::IntoAny;
     let options = state.leptos_options.clone();
     move || app::shell(options.clone()).into_any()
@@ -76,8 +80,10 @@ async fn login(
         source_ip: source_ip.clone(),
     };
     if let Some(wait) = state.login_throttle.wait_for(&address) {
-        let error = format!("Too many failed logins from this address; try again in {wait} seconds.");
-        let mut response = render_login(&state, username, error, StatusCode::TOO_MANY_REQUESTS).await;
+        let error =
+            format!("Too many failed logins from this address; try again in {wait} seconds.");
+        let mut response =
+            render_login(&state, username, error, StatusCode::TOO_MANY_REQUESTS).await;
         if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
@@ -145,7 +151,9 @@ async fn logout(
             tracing::error!(%error, "session not revoked");
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
-        let username = operator.map(|Extension(op)| op.username).unwrap_or_default();
+        let username = operator
+            .map(|Extension(op)| op.username)
+            .unwrap_or_default();
         let event = NewEvent {
             kind: "auth.logout",
             subject_kind: "auth",
@@ -165,7 +173,10 @@ async fn logout(
     )
 }
 
-async fn operator_named(state: &AppState, username: &str) -> Result<Option<operator::Model>, sea_orm::DbErr> {
+async fn operator_named(
+    state: &AppState,
+    username: &str,
+) -> Result<Option<operator::Model>, sea_orm::DbErr> {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     operator::Entity::find()
         .filter(operator::Column::Username.eq(username))
@@ -174,7 +185,12 @@ async fn operator_named(state: &AppState, username: &str) -> Result<Option<opera
 }
 
 /// Renders the login page again, with the attempt's name and error.
-async fn render_login(state: &AppState, username: String, error: String, status: StatusCode) -> Response {
+async fn render_login(
+    state: &AppState,
+    username: String,
+    error: String,
+    status: StatusCode,
+) -> Response {
     let render = leptos_axum::render_app_async_with_context(page_context(state), shell(state));
     let notice = LoginNotice {
         username,

@@ -94,7 +94,10 @@ impl HashWorkers {
         for _ in 0..state.settings.hash_max_parallel {
             let state = state.clone();
             let workers = self.clone();
-            state.tasks.clone().spawn(async move { workers.work(state).await });
+            state
+                .tasks
+                .clone()
+                .spawn(async move { workers.work(state).await });
         }
     }
 
@@ -124,14 +127,33 @@ impl HashWorkers {
             if let Some(latest) = latest.filter(|l| l.sha256.as_deref() == Some(sha.as_str())) {
                 return Ok(jobs::to_wire(&latest));
             }
-            let created = jobs::create(&state.db, JobKind::Hash, name, path_text(&path), Some(stamp.size)).await?;
-            let outcome = Outcome::Completed { sha256: sha, bytes: stamp.size };
-            let done = jobs::finish(&state.db, created.id, &outcome).await?.unwrap_or(created);
+            let created = jobs::create(
+                &state.db,
+                JobKind::Hash,
+                name,
+                path_text(&path),
+                Some(stamp.size),
+            )
+            .await?;
+            let outcome = Outcome::Completed {
+                sha256: sha,
+                bytes: stamp.size,
+            };
+            let done = jobs::finish(&state.db, created.id, &outcome)
+                .await?
+                .unwrap_or(created);
             let job = jobs::to_wire(&done);
             state.live.job(&job);
             return Ok(job);
         }
-        let created = jobs::create(&state.db, JobKind::Hash, name, path_text(&path), Some(stamp.size)).await?;
+        let created = jobs::create(
+            &state.db,
+            JobKind::Hash,
+            name,
+            path_text(&path),
+            Some(stamp.size),
+        )
+        .await?;
         let job = jobs::to_wire(&created);
         state.live.job(&job);
         self.inner.wake.notify_one();
@@ -203,7 +225,13 @@ impl HashWorkers {
     async fn run(&self, state: &AppState, job: job::Model) {
         let token = state.shutdown.child_token();
         if let Ok(mut running) = self.inner.running.lock() {
-            running.insert(job.id, Running { token: token.clone(), cancelled_by: None });
+            running.insert(
+                job.id,
+                Running {
+                    token: token.clone(),
+                    cancelled_by: None,
+                },
+            );
         }
         let path = state.settings.image_root().join(&job.name);
         let result = hash_job(state, &job, &path, &token).await;
@@ -359,14 +387,25 @@ async fn complete(
     }
 }
 
-async fn record_digest(state: &AppState, name: &str, sha: &str, stamp: FileStamp) -> Result<(), DbErr> {
+async fn record_digest(
+    state: &AppState,
+    name: &str,
+    sha: &str,
+    stamp: FileStamp,
+) -> Result<(), DbErr> {
     let size = i64::try_from(stamp.size).unwrap_or(i64::MAX);
     catalog_entry::Entity::update_many()
         .col_expr(catalog_entry::Column::DiskImageSha, Expr::value(sha))
         .col_expr(catalog_entry::Column::HashedSize, Expr::value(size))
-        .col_expr(catalog_entry::Column::HashedMtimeNs, Expr::value(stamp.mtime_ns))
+        .col_expr(
+            catalog_entry::Column::HashedMtimeNs,
+            Expr::value(stamp.mtime_ns),
+        )
         .col_expr(catalog_entry::Column::SizeBytes, Expr::value(size))
-        .col_expr(catalog_entry::Column::FileMtimeNs, Expr::value(stamp.mtime_ns))
+        .col_expr(
+            catalog_entry::Column::FileMtimeNs,
+            Expr::value(stamp.mtime_ns),
+        )
         .filter(catalog_entry::Column::Src.eq(local_src(name)))
         .exec(&state.db)
         .await?;

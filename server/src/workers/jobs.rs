@@ -80,7 +80,10 @@ pub async fn latest_per_name(
     let mut seen = HashMap::new();
     let mut latest: Vec<job::Model> = Vec::new();
     for row in rows {
-        if seen.insert((row.kind.clone(), row.name.clone()), ()).is_none() {
+        if seen
+            .insert((row.kind.clone(), row.name.clone()), ())
+            .is_none()
+        {
             latest.push(row);
         }
     }
@@ -90,7 +93,10 @@ pub async fn latest_per_name(
 
 /// Marks the oldest queued job of `kind` running and returns it. Safe
 /// against other workers: only one `UPDATE … WHERE status = 'queued'` wins.
-pub async fn claim_next(db: &DatabaseConnection, kind: JobKind) -> Result<Option<job::Model>, DbErr> {
+pub async fn claim_next(
+    db: &DatabaseConnection,
+    kind: JobKind,
+) -> Result<Option<job::Model>, DbErr> {
     loop {
         let Some(candidate) = Jobs::find()
             .filter(job::Column::Kind.eq(kind.as_str()))
@@ -102,7 +108,10 @@ pub async fn claim_next(db: &DatabaseConnection, kind: JobKind) -> Result<Option
             return Ok(None);
         };
         let claimed = Jobs::update_many()
-            .col_expr(job::Column::Status, Expr::value(JobStatus::Running.as_str()))
+            .col_expr(
+                job::Column::Status,
+                Expr::value(JobStatus::Running.as_str()),
+            )
             .col_expr(job::Column::StartedAt, Expr::value(clock::now_epoch()))
             .col_expr(job::Column::BytesDone, Expr::value(0i64))
             .filter(job::Column::Id.eq(candidate.id))
@@ -124,7 +133,10 @@ pub async fn progress(
 ) -> Result<(), DbErr> {
     Jobs::update_many()
         .col_expr(job::Column::BytesDone, Expr::value(to_i64(bytes_done)))
-        .col_expr(job::Column::BytesTotal, Expr::value(bytes_total.map(to_i64)))
+        .col_expr(
+            job::Column::BytesTotal,
+            Expr::value(bytes_total.map(to_i64)),
+        )
         .filter(job::Column::Id.eq(id))
         .exec(db)
         .await?;
@@ -150,10 +162,15 @@ pub async fn finish(
     let mut update = Jobs::update_many()
         .col_expr(job::Column::FinishedAt, Expr::value(now))
         .filter(job::Column::Id.eq(id))
-        .filter(job::Column::Status.is_in([JobStatus::Queued.as_str(), JobStatus::Running.as_str()]));
+        .filter(
+            job::Column::Status.is_in([JobStatus::Queued.as_str(), JobStatus::Running.as_str()]),
+        );
     update = match outcome {
         Outcome::Completed { sha256, bytes } => update
-            .col_expr(job::Column::Status, Expr::value(JobStatus::Completed.as_str()))
+            .col_expr(
+                job::Column::Status,
+                Expr::value(JobStatus::Completed.as_str()),
+            )
             .col_expr(job::Column::Sha256, Expr::value(sha256.clone()))
             .col_expr(job::Column::BytesDone, Expr::value(to_i64(*bytes)))
             .col_expr(job::Column::BytesTotal, Expr::value(to_i64(*bytes))),
@@ -161,7 +178,10 @@ pub async fn finish(
             .col_expr(job::Column::Status, Expr::value(JobStatus::Failed.as_str()))
             .col_expr(job::Column::Error, Expr::value(error.clone())),
         Outcome::Cancelled(reason) => update
-            .col_expr(job::Column::Status, Expr::value(JobStatus::Cancelled.as_str()))
+            .col_expr(
+                job::Column::Status,
+                Expr::value(JobStatus::Cancelled.as_str()),
+            )
             .col_expr(job::Column::Error, Expr::value(reason.clone())),
     };
     update.exec(db).await?;

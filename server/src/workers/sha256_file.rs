@@ -122,7 +122,9 @@ mod tests {
 
     #[test]
     fn multi_chunk_input_matches_a_one_shot_digest() {
-        let data: Vec<u8> = (0..(CHUNK * 2 + 12345)).map(|i| (i * 7 % 251) as u8).collect();
+        let data: Vec<u8> = (0..(CHUNK * 2 + 12345))
+            .map(|i| (i * 7 % 251) as u8)
+            .collect();
         let expected = format!("{:x}", Sha256::digest(&data));
         let got = digest_of(&data).unwrap();
         assert_eq!(got.sha256, expected);

@@ -1,0 +1,241 @@
+//! Server-rendering checks: the HTML the components produce carries the
+//! hooks the end-to-end tests and operators' scripts rely on.
+
+use leptos::prelude::*;
+
+use super::{CatalogTable, EmptyCatalog, EventsCard, JobsPane};
+use crate::live::LiveState;
+use crate::model::{
+    CatalogRow, CatalogView, Event, ImagesPage, Job, JobKind, JobStatus, Source, SourceKind,
+};
+
+const SHA: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+fn page(rows: Vec<CatalogRow>, jobs: Vec<Job>, events: Vec<Event>) -> ImagesPage {
+    ImagesPage {
+        operator: "admin".into(),
+        catalog: CatalogView {
+            image_root: "/srv/images".into(),
+            rows,
+        },
+        jobs,
+        recent_events: events,
+        hash_max_parallel: 1,
+        release_repo: "safl/bty".into(),
+        manifest_path: "/var/lib/bty/catalog.toml".into(),
+    }
+}
+
+fn row(name: &str, sha: Option<&str>, cached: bool, source: (SourceKind, &str)) -> CatalogRow {
+    CatalogRow {
+        image_ref: format!("ref-{name}"),
+        sha256: sha.map(str::to_string),
+        names: vec![name.into()],
+        format: Some("img".into()),
+        size_bytes: None,
+        sources: vec![Source {
+            kind: source.0,
+            location: source.1.into(),
+        }],
+        cached,
+    }
+}
+
+fn render(page: &ImagesPage, view: impl FnOnce(LiveState) -> AnyView) -> String {
+    let owner = Owner::new();
+    owner.with(|| {
+        let live = LiveState::new(page);
+        view(live).to_html()
+    })
+}
+
+/// True when some opening tag holds every one of `attributes`, in any order.
+fn has_tag(html: &str, attributes: &[&str]) -> bool {
+    html.split('<')
+        .filter_map(|rest| rest.split('>').next())
+        .any(|tag| attributes.iter().all(|attribute| tag.contains(attribute)))
+}
+
+#[test]
+fn catalog_rows_carry_their_ref_sha_and_action_hooks() {
+    let data = page(
+        vec![
+            row(
+                "local.img",
+                None,
+                true,
+                (SourceKind::Local, "/srv/images/local.img"),
+            ),
+            row(
+                "remote.img",
+                Some(SHA),
+                false,
+                (SourceKind::Url, "https://example.test/r.img"),
+            ),
+            row(
+                "<b>x</b>.img",
+                Some(SHA),
+                true,
+                (SourceKind::Manifest, "https://example.test/m.img"),
+            ),
+        ],
+        vec![],
+        vec![],
+    );
+    let html = render(&data, |live| view! { <CatalogTable live/> }.into_any());
+    assert!(has_tag(
+        &html,
+        &[r#"class="bty-catalog-row""#, r#"data-ref="ref-local.img""#]
+    ));
+    assert!(html.contains(r#"<span class="badge badge-unhashed">unhashed</span>"#));
+    assert!(has_tag(
+        &html,
+        &["bty-hash-btn", r#"data-name="local.img""#]
+    ));
+    assert!(has_tag(
+        &html,
+        &[r#"class="bty-sha""#, &format!(r#"title="{SHA}""#)]
+    ));
+    assert!(html.contains(">0123456789ab...</code>"));
+    assert!(has_tag(
+        &html,
+        &[
+            "bty-copy-sha",
+            &format!(r#"data-sha="{SHA}""#),
+            r#"title="Copy SHA-256""#
+        ]
+    ));
+    assert!(has_tag(
+        &html,
+        &["bty-fetch-btn", r#"data-name="remote.img""#]
+    ));
+    assert!(has_tag(
+        &html,
+        &[
+            "bty-catalog-entry-delete-btn",
+            r#"data-src="https://example.test/r.img""#
+        ]
+    ));
+    assert!(has_tag(
+        &html,
+        &[
+            "bty-cache-delete-btn",
+            r#"data-name="&lt;b&gt;x&lt;/b&gt;.img""#
+        ]
+    ));
+    assert!(html.contains("&lt;b&gt;x&lt;/b&gt;.img</strong>"));
+    assert!(!html.contains("<b>x</b>"));
+}
+
+#[test]
+fn the_empty_catalog_explains_where_images_come_from() {
+    let html = render(&page(vec![], vec![], vec![]), |live| {
+        view! { <EmptyCatalog live/> }.into_any()
+    });
+    assert!(html.contains("No images yet"));
+    assert!(html.contains("<code>/srv/images</code>"));
+    assert!(html.contains(".img.zst"));
+}
+
+#[test]
+fn job_rows_show_status_progress_and_cancel() {
+    let running = Job {
+        id: 7,
+        kind: JobKind::Hash,
+        name: "disk.img".into(),
+        status: JobStatus::Running,
+        bytes_done: 1024 * 1024 * 1024,
+        bytes_total: Some(4 * 1024 * 1024 * 1024),
+        sha256: None,
+        error: None,
+        started_at: Some(1.0),
+        finished_at: None,
+        rate_bps: Some(350_000_000.0),
+    };
+    let failed = Job {
+        id: 8,
+        name: "bad.img".into(),
+        status: JobStatus::Failed,
+        error: Some("e".repeat(80)),
+        rate_bps: None,
+        ..running.clone()
+    };
+    let data = page(vec![], vec![running, failed], vec![]);
+    let html = render(&data, |live| {
+        view! { <JobsPane kind=JobKind::Hash live caption="1 at a time"/> }.into_any()
+    });
+    assert!(html.contains(r#"<tbody class="bty-hashes-tbody">"#));
+    assert!(has_tag(
+        &html,
+        &[
+            r#"class="bty-job-row""#,
+            r#"data-job-id="7""#,
+            r#"data-name="disk.img""#,
+            r#"data-status="running""#
+        ]
+    ));
+    assert!(has_tag(
+        &html,
+        &[
+            r#"class="bty-job-row""#,
+            r#"data-job-id="8""#,
+            r#"data-status="failed""#
+        ]
+    ));
+    assert!(html.contains(r#">running</span>"#));
+    assert!(has_tag(
+        &html,
+        &[r#"role="progressbar""#, r#"aria-valuenow="25""#]
+    ));
+    assert!(html.contains(">25%</div>"));
+    assert!(html.contains("1.0 GiB / 4.0 GiB"));
+    assert!(html.contains("350 MB/s"));
+    assert!(has_tag(
+        &html,
+        &["bty-job-cancel", r#"data-name="disk.img""#]
+    ));
+    let full = format!(r#"title="{}""#, "e".repeat(80));
+    assert!(has_tag(&html, &[r#"class="bty-job-error""#, &full]));
+    assert!(html.contains(&format!(">{}</div>", "e".repeat(60))));
+    assert_eq!(html.matches("bty-job-cancel").count(), 1);
+}
+
+#[test]
+fn an_empty_pane_says_so() {
+    let html = render(&page(vec![], vec![], vec![]), |live| {
+        view! { <JobsPane kind=JobKind::Download live/> }.into_any()
+    });
+    assert!(html.contains(r#"<tbody class="bty-downloads-tbody">"#));
+    assert!(html.contains("No downloads."));
+}
+
+#[test]
+fn events_show_time_kind_and_a_source_ip_link() {
+    let event = Event {
+        id: 3,
+        ts: "2026-05-17T20:21:09.155109+00:00".into(),
+        kind: "image.hash_failed".into(),
+        subject_kind: Some("image".into()),
+        subject_id: Some("disk.img".into()),
+        actor: Some("system".into()),
+        source_ip: Some("::1".into()),
+        summary: "hash failed".into(),
+        details: None,
+    };
+    let html = render(&page(vec![], vec![], vec![event]), |live| {
+        view! { <EventsCard live/> }.into_any()
+    });
+    assert!(html.contains("Recent image-catalog activity"));
+    assert!(html.contains(r#"href="/ui/events?subject_kind=image""#));
+    assert!(html.contains("2026-05-17 20:21:09 UTC"));
+    assert!(html.contains(r#"badge badge-danger bty-event-kind"#));
+    assert!(html.contains(r#"href="/ui/events?source_ip=%3A%3A1""#));
+}
+
+#[test]
+fn no_events_no_card() {
+    let html = render(&page(vec![], vec![], vec![]), |live| {
+        view! { <EventsCard live/> }.into_any()
+    });
+    assert!(!html.contains("Recent image-catalog activity"));
+}

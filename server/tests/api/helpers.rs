@@ -1,0 +1,303 @@
+//! Spawning the application for a test, and talking to it like a client.
+
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use app::model::{CatalogRow, HashState, LiveSnapshot};
+use futures::StreamExt;
+use reqwest::{header, redirect, Client, Response, StatusCode};
+use serde_json::Value;
+use server::{settings::Settings, startup::Application, state::AppState};
+use tempfile::TempDir;
+use tokio::task::JoinHandle;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    pub address: String,
+    pub image_root: PathBuf,
+    pub state: AppState,
+    pub client: Client,
+    /// The `bty-token` cookie after [`TestApp::login`].
+    pub cookie: Option<String>,
+    state_dir: Option<TempDir>,
+    server: Option<JoinHandle<()>>,
+}
+
+/// A fresh application with default settings.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// A fresh application; `adjust` may change the settings first.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let state_dir = tempfile::tempdir().expect("temp state dir");
+    start(state_dir, adjust).await
+}
+
+async fn start(state_dir: TempDir, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut settings = Settings::for_state_dir(state_dir.path());
+    settings.web_host = [127, 0, 0, 1].into();
+    settings.web_port = 0;
+    settings.admin_password = Some(PASSWORD.into());
+    settings.image_root = None;
+    settings.database_url = None;
+    adjust(&mut settings);
+    let application = Application::build(settings)
+        .await
+        .expect("application builds");
+    let port = application.port();
+    let state = application.state().clone();
+    let image_root = state.settings.image_root();
+    let server = tokio::spawn(async move {
+        application
+            .run_until(std::future::pending())
+            .await
+            .expect("server runs");
+    });
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        image_root,
+        state,
+        client: Client::builder()
+            .redirect(redirect::Policy::none())
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("client"),
+        cookie: None,
+        state_dir: Some(state_dir),
+        server: Some(server),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// Logs in as `admin`; keeps the cookie for later requests.
+    pub async fn login(&mut self) {
+        let response = self.post_login("admin", PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        self.cookie = Some(session_cookie(&response).expect("login sets the session cookie"));
+    }
+
+    pub async fn post_login(&self, username: &str, password: &str) -> Response {
+        self.client
+            .post(self.url("/ui/login"))
+            .form(&[("username", username), ("password", password)])
+            .send()
+            .await
+            .expect("login request")
+    }
+
+    fn with_cookie(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.cookie {
+            Some(token) => request.header(header::COOKIE, format!("bty-token={token}")),
+            None => request,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.with_cookie(self.client.get(self.url(path)))
+            .send()
+            .await
+            .expect("GET")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.with_cookie(self.client.post(self.url(path)).json(body))
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.with_cookie(self.client.delete(self.url(path)))
+            .send()
+            .await
+            .expect("DELETE")
+    }
+
+    /// `POST /catalog/hashes`.
+    pub async fn enqueue_hash(&self, name: &str) -> Response {
+        self.post_json("/catalog/hashes", &serde_json::json!({ "name": name }))
+            .await
+    }
+
+    /// `GET /catalog/hashes`, the state of `name`.
+    pub async fn hash_state(&self, name: &str) -> Option<HashState> {
+        let body: Value = self
+            .get("/catalog/hashes")
+            .await
+            .json()
+            .await
+            .expect("hash list");
+        body["hashes"]
+            .as_array()
+            .expect("hashes array")
+            .iter()
+            .map(|h| serde_json::from_value::<HashState>(h.clone()).expect("HashState"))
+            .find(|h| h.name == name)
+    }
+
+    /// The unified catalog, as the live stream's first message shows it.
+    pub async fn catalog(&self) -> Vec<CatalogRow> {
+        let mut stream = self.live().await;
+        let (event, data) = stream.next_event().await.expect("a first event");
+        assert_eq!(event, "snapshot");
+        let snapshot: LiveSnapshot = serde_json::from_str(&data).expect("snapshot JSON");
+        snapshot.catalog.rows
+    }
+
+    /// The catalog row of the file `name`, if listed.
+    pub async fn catalog_row(&self, name: &str) -> Option<CatalogRow> {
+        self.catalog()
+            .await
+            .into_iter()
+            .find(|row| row.names.iter().any(|n| n == name))
+    }
+
+    /// Opens the live stream.
+    pub async fn live(&self) -> LiveStream {
+        let response = self.get("/events/live").await;
+        assert_eq!(response.status(), StatusCode::OK);
+        LiveStream {
+            body: Box::pin(response.bytes_stream()),
+            buffer: String::new(),
+        }
+    }
+
+    /// Writes a file into the image root.
+    pub fn write_image(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.image_root.join(name);
+        std::fs::write(&path, bytes).expect("write image");
+        path
+    }
+
+    /// Waits until `check` returns `Some`, or panics after `seconds`.
+    pub async fn eventually<T, F, Fut>(&self, seconds: u64, what: &str, mut check: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
+        loop {
+            if let Some(value) = check().await {
+                return value;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until the file `name` is listed with a content SHA.
+    pub async fn wait_until_hashed(&self, name: &str) -> CatalogRow {
+        self.eventually(60, &format!("{name} to be hashed"), || async {
+            self.catalog_row(name)
+                .await
+                .filter(|row| row.sha256.is_some())
+        })
+        .await
+    }
+
+    /// Stops the server and its workers; returns the state directory, so a
+    /// test can start again on it.
+    pub async fn stop(mut self) -> TempDir {
+        self.state.shutdown.cancel();
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task");
+        }
+        self.state_dir.take().expect("state dir")
+    }
+
+    pub fn state_dir(&self) -> &Path {
+        self.state_dir.as_ref().expect("state dir").path()
+    }
+}
+
+/// Starts the application again on an existing state directory.
+pub async fn restart(state_dir: TempDir) -> TestApp {
+    start(state_dir, |_| {}).await
+}
+
+/// The `bty-token` value a response sets.
+pub fn session_cookie(response: &Response) -> Option<String> {
+    set_cookie(response)
+        .and_then(|cookie| cookie.strip_prefix("bty-token=").map(str::to_owned))
+        .and_then(|rest| rest.split(';').next().map(str::to_owned))
+        .filter(|token| !token.is_empty())
+}
+
+/// The raw `Set-Cookie` header for `bty-token`.
+pub fn set_cookie(response: &Response) -> Option<String> {
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("bty-token="))
+        .map(str::to_owned)
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    format!("{:x}", Sha256::digest(bytes))
+}
+
+/// A server-sent event stream, read event by event.
+pub struct LiveStream {
+    body: std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
+    buffer: String,
+}
+
+impl LiveStream {
+    /// The next `(event, data)`; keep-alive comments are skipped.
+    pub async fn next_event(&mut self) -> Option<(String, String)> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut event = String::from("message");
+                let mut data = Vec::new();
+                for line in block.lines() {
+                    if let Some(name) = line.strip_prefix("event:") {
+                        event = name.trim().to_owned();
+                    } else if let Some(value) = line.strip_prefix("data:") {
+                        data.push(value.strip_prefix(' ').unwrap_or(value).to_owned());
+                    }
+                }
+                if data.is_empty() {
+                    continue;
+                }
+                return Some((event, data.join("\n")));
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(60), self.body.next())
+                .await
+                .ok()??
+                .ok()?;
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+
+    /// Reads events until `pick` accepts one.
+    pub async fn wait_for<T>(
+        &mut self,
+        what: &str,
+        mut pick: impl FnMut(&str, &str) -> Option<T>,
+    ) -> T {
+        loop {
+            let (event, data) = self
+                .next_event()
+                .await
+                .unwrap_or_else(|| panic!("stream ended before {what}"));
+            if let Some(found) = pick(&event, &data) {
+                return found;
+            }
+        }
+    }
+}

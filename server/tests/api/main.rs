@@ -1,0 +1,10 @@
+//! Integration tests: the real application on 127.0.0.1, a fresh state
+//! directory and SQLite database per test, driven over HTTP.
+
+mod auth;
+mod events;
+mod hashes;
+mod helpers;
+mod live;
+mod reconciler;
+mod restart;
