@@ -6,7 +6,8 @@
 # registries (crates.io, npm, Debian apt), as root or with sudo:
 #   - Debian packages: chromium (the end-to-end test drives it through
 #     playwright-core, which cannot download a browser here) and openssl
-#     (the reference of scripts/bench-hash.sh);
+#     (the reference of scripts/bench-hash.sh), and postgresql (the test suite
+#     runs the integration tests on a throwaway PostgreSQL server too);
 #   - the Rust toolchain pinned in rust-toolchain.toml, its rustfmt and clippy,
 #     and the wasm32-unknown-unknown target for the browser bundle;
 #   - wasm-bindgen-cli at exactly the version of `wasm-bindgen` in Cargo.lock;
@@ -44,6 +45,7 @@ as_root() {
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v openssl >/dev/null || missing+=(openssl)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 command -v flock >/dev/null || missing+=(util-linux)
 if ((${#missing[@]})); then
   say "installing Debian packages: ${missing[*]} (chromium takes about a minute)"

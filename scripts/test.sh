@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything CI checks, in order, stopping at the first failure:
-#   setup, rustfmt, clippy (server and browser side), cargo test, a build of
+#   setup, rustfmt, clippy (server and browser side), cargo test (SQLite, then
+#   the integration tests again on PostgreSQL), a build of
 #   the site and server, and the end-to-end test in headless Chromium against
 #   the built binary.
 #
@@ -23,7 +24,7 @@ case $E2E_PROFILE in
   *) echo "E2E_PROFILE must be release or dev, not '$E2E_PROFILE'" >&2; exit 2 ;;
 esac
 
-STEPS=8
+STEPS=9
 step_no=0
 step_name=
 step_start=$SECONDS
@@ -42,12 +43,17 @@ finish_step() {
   step_timed=1
 }
 
-# End-to-end state, for the exit trap.
+# End-to-end and PostgreSQL state, for the exit trap.
 server=
 work=
+pg_dir=
 e2e_failed=0
 on_exit() {
   local rc=$?
+  if [[ -n $pg_dir ]]; then
+    scripts/postgres.sh stop "$pg_dir/pg" || true
+    rm -rf "$pg_dir"
+  fi
   if [[ -n $server ]]; then
     stop_process "$server" 10
   fi
@@ -84,8 +90,15 @@ step "cargo clippy, browser side (app/hydrate + frontend, wasm32)"
 cargo clippy -p app -p frontend --features app/hydrate --target wasm32-unknown-unknown \
   --target-dir "$TARGET_DIR/front" -- -D warnings
 
-step "cargo test"
+step "cargo test (SQLite)"
 cargo test
+
+step "integration tests again on PostgreSQL (a throwaway server on 127.0.0.1)"
+pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/bty-pg.XXXXXX")
+BTY_TEST_POSTGRES_URL=$(scripts/postgres.sh start "$pg_dir/pg") cargo test -p server --test api
+scripts/postgres.sh stop "$pg_dir/pg"
+rm -rf "$pg_dir"
+pg_dir=
 
 step "build site and server ($E2E_PROFILE)"
 scripts/build.sh "$E2E_PROFILE"

@@ -34,16 +34,44 @@ pub async fn spawn_app() -> TestApp {
 /// A fresh application; `adjust` may change the settings first.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let state_dir = tempfile::tempdir().expect("temp state dir");
-    start(state_dir, adjust).await
+    let database_url = fresh_database().await;
+    start(state_dir, database_url, adjust).await
 }
 
-async fn start(state_dir: TempDir, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+/// SQLite in the state directory by default. With `BTY_TEST_POSTGRES_URL`
+/// (a server URL such as `postgres://postgres@127.0.0.1:5432`), a fresh
+/// PostgreSQL database per test instead, so the same suite covers both.
+async fn fresh_database() -> Option<String> {
+    use sea_orm::ConnectionTrait;
+    let server = std::env::var("BTY_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    let server = server.trim_end_matches('/');
+    let name = format!(
+        "bty_test_{}",
+        server::auth::password::random_hex(8).expect("random")
+    );
+    let admin = sea_orm::Database::connect(format!("{server}/postgres"))
+        .await
+        .expect("PostgreSQL server reachable");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create test database");
+    Some(format!("{server}/{name}"))
+}
+
+async fn start(
+    state_dir: TempDir,
+    database_url: Option<String>,
+    adjust: impl FnOnce(&mut Settings),
+) -> TestApp {
     let mut settings = Settings::for_state_dir(state_dir.path());
     settings.web_host = [127, 0, 0, 1].into();
     settings.web_port = 0;
     settings.admin_password = Some(PASSWORD.into());
     settings.image_root = None;
-    settings.database_url = None;
+    settings.database_url = database_url;
     adjust(&mut settings);
     let application = Application::build(settings)
         .await
@@ -206,14 +234,17 @@ impl TestApp {
         .await
     }
 
-    /// Stops the server and its workers; returns the state directory, so a
-    /// test can start again on it.
-    pub async fn stop(mut self) -> TempDir {
+    /// Stops the server and its workers; returns what a restart needs: the
+    /// state directory and the database.
+    pub async fn stop(mut self) -> Stopped {
         self.state.shutdown.cancel();
         if let Some(server) = self.server.take() {
             server.await.expect("server task");
         }
-        self.state_dir.take().expect("state dir")
+        Stopped {
+            state_dir: self.state_dir.take().expect("state dir"),
+            database_url: self.state.settings.database_url.clone(),
+        }
     }
 
     pub fn state_dir(&self) -> &Path {
@@ -221,9 +252,15 @@ impl TestApp {
     }
 }
 
-/// Starts the application again on an existing state directory.
-pub async fn restart(state_dir: TempDir) -> TestApp {
-    start(state_dir, |_| {}).await
+/// A stopped application's state directory and database.
+pub struct Stopped {
+    pub state_dir: TempDir,
+    pub database_url: Option<String>,
+}
+
+/// Starts the application again on what a stopped one left.
+pub async fn restart(stopped: Stopped) -> TestApp {
+    start(stopped.state_dir, stopped.database_url, |_| {}).await
 }
 
 /// The `bty-token` value a response sets.

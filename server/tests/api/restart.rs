@@ -21,10 +21,11 @@ async fn a_job_left_running_by_a_crash_runs_again_at_start_up() {
     })
     .await;
     let db = app.state.db.clone();
-    let state_dir = app.stop().await;
+    let stopped = app.stop().await;
+    let state_dir = stopped.state_dir.path().to_owned();
 
     // What a crash mid-hash leaves: a `running` row and a temporary file.
-    std::fs::remove_file(state_dir.path().join("images/crash.img.sha256")).expect("sidecar");
+    std::fs::remove_file(state_dir.join("images/crash.img.sha256")).expect("sidecar");
     job::ActiveModel {
         kind: Set("hash".into()),
         name: Set("crash.img".into()),
@@ -43,13 +44,11 @@ async fn a_job_left_running_by_a_crash_runs_again_at_start_up() {
     .insert(&db)
     .await
     .expect("insert running job");
-    let leftover = state_dir
-        .path()
-        .join("images/.crash.img.0123456789abcdef.bty-partial");
+    let leftover = state_dir.join("images/.crash.img.0123456789abcdef.bty-partial");
     std::fs::write(&leftover, b"partial").expect("leftover");
     drop(db);
 
-    let mut app = restart(state_dir).await;
+    let mut app = restart(stopped).await;
     app.login().await;
     assert!(!leftover.exists(), "temporary files are swept at start-up");
     let state = app
