@@ -95,7 +95,7 @@ cargo test
 
 step "integration tests again on PostgreSQL (a throwaway server on 127.0.0.1)"
 pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/bty-pg.XXXXXX")
-BTY_TEST_POSTGRES_URL=$(scripts/postgres.sh start "$pg_dir/pg") cargo test -p server --test api
+BTY_TEST_POSTGRES_URL=$(scripts/postgres.sh start "$pg_dir/pg") cargo test --test api
 scripts/postgres.sh stop "$pg_dir/pg"
 rm -rf "$pg_dir"
 pg_dir=

@@ -1,6 +1,8 @@
-#![recursion_limit = "256"]
 //! bty-web images: the server. `main` stays short; everything it uses is
 //! here so tests build the application exactly the way `main` does.
+
+// Leptos view types nest deeply; rendering them in-process needs room.
+#![recursion_limit = "256"]
 
 pub mod atomic_file;
 pub mod audit;

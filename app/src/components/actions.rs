@@ -11,7 +11,8 @@ use super::browser;
 use super::icons::{Glyph, Icon};
 use super::layout::use_flash;
 use crate::api;
-use crate::model::CatalogRow;
+use crate::live::use_live;
+use crate::model::{CatalogRow, JobKind};
 
 /// One button in a row's Action cell.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,6 +68,24 @@ impl RowAction {
             RowAction::Fetch(_) => "Fetch",
             RowAction::Evict(_) => "Evict",
             RowAction::DeleteEntry(_) => "Delete entry",
+        }
+    }
+
+    /// The button's words while its job is queued or running.
+    pub fn busy_label(&self) -> &'static str {
+        match self {
+            RowAction::Hash(_) => "Hashing…",
+            RowAction::Fetch(_) => "Fetching…",
+            other => other.label(),
+        }
+    }
+
+    /// The kind of background job this action starts, if any.
+    pub fn job_kind(&self) -> Option<JobKind> {
+        match self {
+            RowAction::Hash(_) => Some(JobKind::Hash),
+            RowAction::Fetch(_) => Some(JobKind::Download),
+            RowAction::Evict(_) | RowAction::DeleteEntry(_) => None,
         }
     }
 
@@ -135,7 +154,8 @@ impl RowAction {
 }
 
 /// A small outlined button that runs one action, disabled while its
-/// request is in flight; a failure goes to the flash slot.
+/// request is in flight or its job is already queued or running (it then
+/// says so: "Hashing…"); a failure goes to the flash slot.
 #[component]
 pub fn ActionButton(
     /// What the button does.
@@ -145,6 +165,17 @@ pub fn ActionButton(
     let flash = use_flash();
     let class = format!("btn btn-sm {} {}", action.tone(), action.hook_class());
     let (name, src, label, glyph) = (action.name(), action.src(), action.label(), action.glyph());
+    let busy_label = action.busy_label();
+    let busy = {
+        let (live, kind, name) = (use_live(), action.job_kind(), name.clone());
+        Signal::derive(move || match (live, kind, &name) {
+            (Some(live), Some(kind), Some(name)) => live.jobs.with(|jobs| {
+                jobs.iter()
+                    .any(|job| job.kind == kind && &job.name == name && job.status.is_active())
+            }),
+            _ => false,
+        })
+    };
     let on_click = move |_| {
         if pending.get_untracked() {
             return;
@@ -174,12 +205,12 @@ pub fn ActionButton(
             class=class
             data-name=name
             data-src=src
-            disabled=move || pending.get()
-            aria-busy=move || pending.get().then_some("true")
+            disabled=move || pending.get() || busy.get()
+            aria-busy=move || (pending.get() || busy.get()).then_some("true")
             on:click=on_click
         >
             <Icon glyph/>
-            <span>{label}</span>
+            <span>{move || if busy.get() { busy_label } else { label }}</span>
         </button>
     }
     .into_any()
@@ -276,5 +307,16 @@ mod tests {
             "bty-cache-delete-btn"
         );
         assert_eq!(RowAction::Fetch("a".into()).hook_class(), "bty-fetch-btn");
+    }
+
+    #[test]
+    fn hash_and_fetch_name_the_job_that_makes_them_busy() {
+        assert_eq!(RowAction::Hash("a".into()).job_kind(), Some(JobKind::Hash));
+        assert_eq!(RowAction::Hash("a".into()).busy_label(), "Hashing…");
+        assert_eq!(
+            RowAction::Fetch("a".into()).job_kind(),
+            Some(JobKind::Download)
+        );
+        assert_eq!(RowAction::Evict("a".into()).job_kind(), None);
     }
 }

@@ -239,3 +239,46 @@ fn no_events_no_card() {
     });
     assert!(!html.contains("Recent image-catalog activity"));
 }
+
+#[test]
+fn the_hash_button_says_hashing_while_its_job_is_under_way() {
+    let running = Job {
+        id: 7,
+        kind: JobKind::Hash,
+        name: "local.img".into(),
+        status: JobStatus::Running,
+        bytes_done: 1,
+        bytes_total: Some(2),
+        sha256: None,
+        error: None,
+        started_at: Some(1.0),
+        finished_at: None,
+        rate_bps: None,
+    };
+    let local = row(
+        "local.img",
+        None,
+        true,
+        (SourceKind::Local, "/srv/images/local.img"),
+    );
+    let idle = page(vec![local.clone()], vec![], vec![]);
+    let busy = page(vec![local], vec![running], vec![]);
+    let draw = |data: &ImagesPage| {
+        render(data, |live| {
+            provide_context(live);
+            view! { <CatalogTable live/> }.into_any()
+        })
+    };
+    let idle_html = draw(&idle);
+    assert!(idle_html.contains(">Hash<"), "{idle_html}");
+    assert!(
+        !has_tag(&idle_html, &["bty-hash-btn", "disabled"]),
+        "{idle_html}"
+    );
+    let busy_html = draw(&busy);
+    assert!(busy_html.contains("Hashing…"), "{busy_html}");
+    assert!(
+        has_tag(&busy_html, &["bty-hash-btn", "disabled"]),
+        "{busy_html}"
+    );
+}

@@ -123,28 +123,11 @@ impl HashWorkers {
         }
         // A digest that still matches the file and its sidecar needs no work
         // (the reference also deduped when they were gone: defect D3).
-        if let Some(sha) = current_digest(state, name, &path, stamp).await? {
-            if let Some(latest) = latest.filter(|l| l.sha256.as_deref() == Some(sha.as_str())) {
-                return Ok(jobs::to_wire(&latest));
+        let known = current_digest(state, name, &path, stamp).await?;
+        if let (Some(sha), Some(latest)) = (&known, &latest) {
+            if latest.sha256.as_ref() == Some(sha) {
+                return Ok(jobs::to_wire(latest));
             }
-            let created = jobs::create(
-                &state.db,
-                JobKind::Hash,
-                name,
-                path_text(&path),
-                Some(stamp.size),
-            )
-            .await?;
-            let outcome = Outcome::Completed {
-                sha256: sha,
-                bytes: stamp.size,
-            };
-            let done = jobs::finish(&state.db, created.id, &outcome)
-                .await?
-                .unwrap_or(created);
-            let job = jobs::to_wire(&done);
-            state.live.job(&job);
-            return Ok(job);
         }
         let created = jobs::create(
             &state.db,
@@ -154,9 +137,24 @@ impl HashWorkers {
             Some(stamp.size),
         )
         .await?;
-        let job = jobs::to_wire(&created);
+        let row = match known {
+            // Recorded as a job completed at once, as the reference does.
+            Some(sha256) => {
+                let outcome = Outcome::Completed {
+                    sha256,
+                    bytes: stamp.size,
+                };
+                jobs::finish(&state.db, created.id, &outcome)
+                    .await?
+                    .unwrap_or(created)
+            }
+            None => created,
+        };
+        let job = jobs::to_wire(&row);
         state.live.job(&job);
-        self.inner.wake.notify_one();
+        if job.status.is_active() {
+            self.inner.wake.notify_one();
+        }
         Ok(job)
     }
 
