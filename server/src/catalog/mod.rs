@@ -4,6 +4,7 @@
 
 pub mod format;
 pub mod identity;
+pub mod manifest;
 pub mod names;
 pub mod reconciler;
 pub mod sidecar;

@@ -1,9 +1,11 @@
 //! The HTTP surface: one module per resource, each with its own `router()`,
 //! merged here behind the authentication middleware.
 
+pub mod catalog_toml;
 pub mod events;
 pub mod hashes;
 pub mod health;
+pub mod images;
 pub mod live;
 pub mod ui;
 
@@ -16,6 +18,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(|| async { Redirect::to("/ui/images") }))
         .merge(health::router())
+        .merge(images::router())
+        .merge(catalog_toml::router())
         .merge(hashes::router())
         .merge(events::router())
         .merge(live::router())

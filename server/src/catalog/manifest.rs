@@ -1,0 +1,1 @@
+//! `catalog.toml`: parsing (reference section 2.1) and writing.
