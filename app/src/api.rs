@@ -2,9 +2,12 @@
 //! call, over same-origin `fetch` (the session cookie goes along). Each call
 //! returns the server's `detail` text on failure, for the page to show.
 //! Server builds get stand-ins that fail, since only event handlers call
-//! these and handlers never run during server rendering.
+//! these and handlers never run during server rendering. Uploads go over
+//! `XMLHttpRequest` instead (for upload progress and abort); this module
+//! gives them their URL and reads their answer.
 
-use crate::model::EnqueueRequest;
+use crate::components::format::encode_query_value;
+use crate::model::{EnqueueRequest, UploadResult};
 
 /// Queues hashing of a file in the image root (`POST /catalog/hashes`, 202).
 pub async fn enqueue_hash(name: &str) -> Result<(), String> {
@@ -42,6 +45,25 @@ pub async fn evict_cache(name: &str) -> Result<(), String> {
 /// (`DELETE /catalog/entries?src=`, 200).
 pub async fn delete_entry(src: &str) -> Result<(), String> {
     transport::delete(&format!("/catalog/entries?src={}", transport::encode(src))).await
+}
+
+/// Where an image is uploaded to: `/images/{name}`, the name
+/// percent-encoded as one path segment (RFC 3986 unreserved characters stay),
+/// so `/`, `%`, `?`, `#` and spaces in a file name reach the server intact.
+pub fn image_path(name: &str) -> String {
+    format!("/images/{}", encode_query_value(name))
+}
+
+/// Reads the answer to an upload: status `0` is the browser's "no answer"
+/// (connection refused or cut), 2xx carries the stored image and its SHA-256, anything
+/// else the server's `detail` (see [`error_message`]).
+pub fn upload_result(status: u16, body: &str) -> Result<UploadResult, String> {
+    match status {
+        0 => Err("network error".to_string()),
+        200..=299 => serde_json::from_str(body)
+            .map_err(|error| format!("unreadable answer from the server: {error}")),
+        _ => Err(error_message(status, body)),
+    }
 }
 
 /// The text to show for a failed call: the body's `detail` (a string, or a
@@ -147,6 +169,43 @@ mod tests {
         let body =
             r#"{"detail":[{"loc":["body","name"],"msg":"field required"},{"msg":"too long"}]}"#;
         assert_eq!(error_message(422, body), "field required; too long");
+    }
+
+    #[test]
+    fn upload_names_are_one_encoded_path_segment() {
+        assert_eq!(image_path("disk.img"), "/images/disk.img");
+        assert_eq!(image_path("my disk.img.gz"), "/images/my%20disk.img.gz");
+        assert_eq!(image_path("../x.img"), "/images/..%2Fx.img");
+        assert_eq!(image_path("a%2Fb?#.img"), "/images/a%252Fb%3F%23.img");
+        assert_eq!(image_path("é.qcow2"), "/images/%C3%A9.qcow2");
+    }
+
+    #[test]
+    fn a_successful_upload_gives_the_stored_image_and_its_sha() {
+        let body = r#"{"name":"a.img","size_bytes":3,"path":"/srv/images/a.img","sha256":"ab12"}"#;
+        let image = upload_result(200, body).expect("an image");
+        assert_eq!(image.name, "a.img");
+        assert_eq!(image.size_bytes, 3);
+        assert_eq!(image.sha256, "ab12");
+    }
+
+    #[test]
+    fn a_refused_upload_shows_the_servers_detail_or_status() {
+        let too_big =
+            r#"{"detail":"upload exceeded 10 bytes (BTY_MAX_UPLOAD_BYTES). Aborted at 16 bytes."}"#;
+        assert_eq!(
+            upload_result(413, too_big),
+            Err("upload exceeded 10 bytes (BTY_MAX_UPLOAD_BYTES). Aborted at 16 bytes.".into())
+        );
+        assert_eq!(
+            upload_result(400, r#"{"detail":"bad name"}"#),
+            Err("bad name".into())
+        );
+        assert_eq!(upload_result(502, "<html/>"), Err("HTTP 502".into()));
+        assert_eq!(upload_result(0, ""), Err("network error".into()));
+        assert!(upload_result(200, "not json")
+            .unwrap_err()
+            .starts_with("unreadable answer"));
     }
 
     #[test]

@@ -227,6 +227,16 @@ pub struct EnqueueRequest {
     pub name: String,
 }
 
+/// `PUT /images/{name}` answer: the reference's fields plus `sha256`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadResult {
+    pub name: String,
+    pub size_bytes: u64,
+    /// Absolute path on the server.
+    pub path: String,
+    pub sha256: String,
+}
+
 /// One audit-log entry.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {

@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod clock;
 pub mod db;
 pub mod error;
+pub mod ingest;
 pub mod live;
 pub mod pages;
 pub mod routes;

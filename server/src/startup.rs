@@ -82,6 +82,7 @@ impl Application {
             live: Live::default(),
             hashes: HashWorkers::default(),
             reconciler,
+            root_lock: Default::default(),
             login_throttle: LoginThrottle::default(),
             leptos_options,
             shutdown: CancellationToken::new(),

@@ -8,7 +8,10 @@ use sea_orm::DatabaseConnection;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
-    auth::throttle::LoginThrottle, catalog::reconciler::Reconciler, live::Live, settings::Settings,
+    auth::throttle::LoginThrottle,
+    catalog::{reconciler::Reconciler, ImageRootLock},
+    live::Live,
+    settings::Settings,
     workers::hashes::HashWorkers,
 };
 
@@ -19,6 +22,7 @@ pub struct AppState {
     pub live: Live,
     pub hashes: HashWorkers,
     pub reconciler: Reconciler,
+    pub root_lock: ImageRootLock,
     pub login_throttle: LoginThrottle,
     pub leptos_options: LeptosOptions,
     /// Cancelled on shutdown; every worker loop watches it.

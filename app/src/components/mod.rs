@@ -1,5 +1,6 @@
 //! The building blocks of the pages: frame, navigation, catalog table,
-//! job panes, activity card, icons, and the pure text helpers they share.
+//! job panes, uploads, activity card, icons, and the pure text helpers
+//! they share.
 
 pub mod actions;
 pub mod browser;
@@ -10,6 +11,7 @@ pub mod icons;
 pub mod jobs;
 pub mod layout;
 pub mod subnav;
+pub mod uploads;
 
 pub use actions::{ActionButton, RowAction};
 pub use catalog::{CatalogRowView, CatalogTable, EmptyCatalog};
@@ -18,6 +20,7 @@ pub use icons::{Glyph, Icon};
 pub use jobs::{JobsPane, ProgressBar};
 pub use layout::{Card, Flash, HeaderLink, Layout, LiveIndicator};
 pub use subnav::SubNav;
+pub use uploads::{UploadSection, Uploads};
 
 #[cfg(all(test, feature = "ssr"))]
 mod render_tests;

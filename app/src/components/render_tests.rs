@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::{CatalogTable, EmptyCatalog, EventsCard, JobsPane};
+use super::{CatalogTable, EmptyCatalog, EventsCard, JobsPane, UploadSection, Uploads};
 use crate::live::LiveState;
 use crate::model::{
     CatalogRow, CatalogView, Event, ImagesPage, Job, JobKind, JobStatus, Source, SourceKind,
@@ -280,5 +280,58 @@ fn the_hash_button_says_hashing_while_its_job_is_under_way() {
     assert!(
         has_tag(&busy_html, &["bty-hash-btn", "disabled"]),
         "{busy_html}"
+    );
+}
+
+#[test]
+fn the_upload_section_offers_a_drop_zone_and_a_picker_for_several_images() {
+    let local = row(
+        "local.img",
+        Some(SHA),
+        true,
+        (SourceKind::Local, "/srv/images/local.img"),
+    );
+    let html = render(&page(vec![local], vec![], vec![]), |live| {
+        let uploads = Uploads::new();
+        view! { <UploadSection live uploads/> }.into_any()
+    });
+    assert!(
+        has_tag(&html, &[r#"id="bty-dropzone""#, r#"class="bty-dropzone""#]),
+        "{html}"
+    );
+    assert!(html.contains("Drop image files here or "), "{html}");
+    assert!(
+        has_tag(
+            &html,
+            &[
+                r#"type="file""#,
+                r#"id="upload-file""#,
+                r#"name="file""#,
+                " multiple",
+                r#"accept=".img,.img.gz,.img.xz,.img.zst,.img.bz2,.qcow2""#,
+            ]
+        ),
+        "{html}"
+    );
+    assert!(!html.contains(".iso"), "{html}");
+    assert!(
+        html.contains("<noscript>Uploading needs JavaScript"),
+        "{html}"
+    );
+    // The first render, on the server and when hydrating, lists no upload.
+    assert!(
+        html.contains(r#"<tbody class="bty-uploads-tbody">"#),
+        "{html}"
+    );
+    assert!(has_tag(&html, &[r#"class="bty-uploads-empty""#]), "{html}");
+    assert!(html.contains("No uploads yet."), "{html}");
+    assert!(!html.contains("bty-upload-row"), "{html}");
+    // The catalog the uploads land in is right below.
+    assert!(
+        has_tag(
+            &html,
+            &[r#"class="bty-catalog-row""#, r#"data-ref="ref-local.img""#]
+        ),
+        "{html}"
     );
 }

@@ -1,11 +1,12 @@
-//! `/ui/images`: the unified catalog, the job panes and the recent image
-//! activity, rendered whole on the server and kept live in the browser.
+//! `/ui/images`: the unified catalog, the job panes, image uploads and the
+//! recent image activity, rendered whole on the server and kept live in the browser.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::{
     Card, CatalogTable, EmptyCatalog, EventsCard, Glyph, Icon, JobsPane, Layout, SubNav,
+    UploadSection, Uploads,
 };
 use crate::live::{self, LiveState};
 use crate::model::{self, ImagesSection, JobKind};
@@ -60,6 +61,8 @@ fn ImagesScreen(page: model::ImagesPage) -> impl IntoView {
     let live = LiveState::new(&page);
     provide_context(live);
     live::connect(live);
+    // Page state, not section state: uploads go on while the pills switch.
+    let uploads = Uploads::new();
 
     let query = use_query_map();
     let section = Memo::new(move |_| ImagesSection::parse(query.read().get_str("section")));
@@ -71,6 +74,7 @@ fn ImagesScreen(page: model::ImagesPage) -> impl IntoView {
             <IntroBox/>
             {move || match section.get() {
                 ImagesSection::List => view! { <ListSection live caption=caption.clone()/> }.into_any(),
+                ImagesSection::UploadImage => view! { <UploadSection live uploads/> }.into_any(),
                 other => view! { <SectionPending section=other/> }.into_any(),
             }}
             <EventsCard live/>

@@ -132,6 +132,7 @@ pub async fn run(
 /// Makes the `local` rows match the image root; queues hashes for files
 /// whose digest is unknown.
 pub async fn reconcile(state: &AppState) -> Result<Report, DbErr> {
+    let _root = state.root_lock.lock().await;
     let root = state.settings.image_root();
     let files = match tokio::task::spawn_blocking(move || scan(&root)).await {
         Ok(Ok(files)) => files,
@@ -217,6 +218,53 @@ fn needs_hash(latest: Option<&crate::db::entity::job::Model>, file: &ImageFile) 
     }
     let saw_this_version = job.created_at * 1e9 >= file.mtime_ns as f64;
     !(saw_this_version && matches!(status, JobStatus::Failed | JobStatus::Cancelled))
+}
+
+/// Records a file whose digest is known (an upload): inserts its `local`
+/// row or replaces what the row said. Hold the [`crate::catalog::ImageRootLock`].
+pub async fn record_hashed_file(
+    db: &DatabaseConnection,
+    name: &str,
+    size: i64,
+    mtime_ns: i64,
+    sha256: &str,
+) -> Result<(), DbErr> {
+    let src = local_src(name);
+    let existing = CatalogEntries::find()
+        .filter(catalog_entry::Column::Src.eq(src.as_str()))
+        .one(db)
+        .await?;
+    let is_new = existing.is_none();
+    let mut row: catalog_entry::ActiveModel = match existing {
+        Some(row) => row.into(),
+        None => {
+            let Ok(image_ref) = image_ref_for_src(&src) else {
+                return Ok(());
+            };
+            catalog_entry::ActiveModel {
+                bty_image_ref: Set(image_ref),
+                src: Set(src),
+                name: Set(name.to_owned()),
+                sha_url: Set(None),
+                description: Set(None),
+                added_at: Set(clock::now_iso()),
+                source_kind: Set(SourceKind::Local.as_str().to_owned()),
+                ..Default::default()
+            }
+        }
+    };
+    row.disk_image_sha = Set(Some(sha256.to_owned()));
+    row.format = Set(detect_format(name).map(str::to_owned));
+    row.size_bytes = Set(Some(size));
+    row.file_mtime_ns = Set(Some(mtime_ns));
+    row.hashed_size = Set(Some(size));
+    row.hashed_mtime_ns = Set(Some(mtime_ns));
+    if is_new {
+        row.insert(db).await?;
+    } else {
+        row.update(db).await?;
+    }
+    Ok(())
 }
 
 async fn insert_row(db: &DatabaseConnection, file: &ImageFile) -> Result<(), DbErr> {

@@ -361,6 +361,8 @@ async fn complete(
     digest: Digested,
     before: FileStamp,
 ) -> Outcome {
+    // Nothing else changes the image root while this digest is committed.
+    let _root = state.root_lock.lock().await;
     let after = FileStamp::of(path).ok().flatten();
     if after != Some(before) {
         // The reconciler queues a fresh hash once the file has settled.

@@ -45,6 +45,27 @@ pub async fn create(
     .await
 }
 
+/// Records work already done (a digest known without hashing, an upload
+/// hashed as it streamed) as a job that completed at once.
+pub async fn record_completed(
+    db: &DatabaseConnection,
+    kind: JobKind,
+    name: &str,
+    path: Option<String>,
+    sha256: &str,
+    bytes: u64,
+) -> Result<job::Model, DbErr> {
+    let created = create(db, kind, name, path, Some(bytes)).await?;
+    let now = clock::now_epoch();
+    let mut done: job::ActiveModel = created.into();
+    done.status = Set(JobStatus::Completed.as_str().to_owned());
+    done.sha256 = Set(Some(sha256.to_owned()));
+    done.bytes_done = Set(to_i64(bytes));
+    done.started_at = Set(Some(now));
+    done.finished_at = Set(Some(now));
+    done.update(db).await
+}
+
 pub async fn get(db: &DatabaseConnection, id: i64) -> Result<Option<job::Model>, DbErr> {
     Jobs::find_by_id(id).one(db).await
 }

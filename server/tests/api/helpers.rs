@@ -338,3 +338,37 @@ impl LiveStream {
         }
     }
 }
+
+/// Sends one request exactly as written (no client-side normalisation of
+/// `%2E%2E` and the like) and returns the status and body.
+pub async fn raw_request(app: &TestApp, method: &str, path: &str, body: &[u8]) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = app.address.trim_start_matches("http://").to_owned();
+    let mut socket = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connect");
+    let cookie = app
+        .cookie
+        .as_ref()
+        .map(|token| format!("Cookie: bty-token={token}\r\n"))
+        .unwrap_or_default();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{cookie}Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    socket.write_all(head.as_bytes()).await.expect("write head");
+    socket.write_all(body).await.expect("write body");
+    let mut response = Vec::new();
+    socket.read_to_end(&mut response).await.expect("read");
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .expect("status line");
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}

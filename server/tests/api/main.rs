@@ -2,9 +2,12 @@
 //! directory and SQLite database per test, driven over HTTP.
 
 mod auth;
+mod bytes;
 mod events;
 mod hashes;
 mod helpers;
+mod listing;
 mod live;
 mod reconciler;
 mod restart;
+mod uploads;

@@ -1,7 +1,66 @@
-//! `GET /images`: the JSON listing flash clients read.
+//! `GET /images`: the open JSON listing flash clients read (reference
+//! section 1.3), one entry per unified catalog row that can be flashed.
 
-use axum::http::StatusCode;
+use app::model::CatalogRow;
+use axum::{extract::State, http::HeaderMap, Json};
+use serde::{Deserialize, Serialize};
 
-pub async fn list_images() -> StatusCode {
-    StatusCode::NOT_IMPLEMENTED
+use super::links;
+use crate::{error::ApiError, pages, state::AppState};
+
+/// One flashable image, as `bty --catalog` and the PXE live environment
+/// read it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageEntry {
+    /// The row's first name.
+    pub name: String,
+    /// The image format, or `""` when unknown.
+    pub format: String,
+    /// The size in bytes, or 0 when unknown.
+    pub size_bytes: i64,
+    /// Where to fetch the bytes: this server when it holds them, else the
+    /// upstream source.
+    pub url: String,
+    /// The row's `bty_image_ref`.
+    #[serde(rename = "ref")]
+    pub image_ref: String,
+    /// The first 12 characters of the content SHA-256.
+    pub sha_short: String,
+    /// The bytes are held here.
+    pub cached: bool,
+}
+
+impl ImageEntry {
+    /// The entry for a row, or `None` when the row is not offered
+    /// (see [`links::flash_url`]).
+    pub fn for_row(row: &CatalogRow, origin: &str) -> Option<Self> {
+        let url = links::flash_url(row, origin)?;
+        let sha256 = row.sha256.as_deref()?;
+        Some(ImageEntry {
+            name: row.name().to_owned(),
+            format: row.format.clone().unwrap_or_default(),
+            size_bytes: row.size_bytes.unwrap_or(0),
+            url,
+            image_ref: row.image_ref.clone(),
+            sha_short: sha256.chars().take(12).collect(),
+            cached: row.cached,
+        })
+    }
+}
+
+/// `GET /images` (open): every hashed row of the unified catalog, in its
+/// order, with an absolute URL a flash client can fetch.
+pub async fn list_images(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<ImageEntry>>, ApiError> {
+    let origin = links::origin(&state.settings, &headers);
+    let catalog = pages::catalog_view(&state).await?;
+    Ok(Json(
+        catalog
+            .rows
+            .iter()
+            .filter_map(|row| ImageEntry::for_row(row, &origin))
+            .collect(),
+    ))
 }

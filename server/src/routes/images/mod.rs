@@ -1,6 +1,7 @@
 //! `/images`: the open listing flash clients read, the open byte routes,
 //! and the authenticated upload (reference sections 1.2–1.4).
 
+pub(crate) mod links;
 mod listing;
 mod serve;
 mod upload;
@@ -20,5 +21,8 @@ pub fn router() -> Router<AppState> {
                 // Uploads stream to disk; BTY_MAX_UPLOAD_BYTES is their cap.
                 .layer(DefaultBodyLimit::disable()),
         )
-        .route("/images/{key}/{*name}", get(serve::get_image_named).head(serve::get_image_named))
+        .route(
+            "/images/{key}/{*name}",
+            get(serve::get_image_named).head(serve::get_image_named),
+        )
 }

@@ -1,0 +1,321 @@
+//! Bytes arriving over the network (uploads, and later downloads) go to a
+//! unique temporary file beside their destination while SHA-256 is computed
+//! on the way, on threads of their own: one writes, one hashes, one flushes
+//! to disk behind them. The result is synced and renamed into place only
+//! when complete, so no reader ever sees a partial file and a crash leaves
+//! none. Memory stays flat: the channels between them are bounded.
+
+use std::{
+    fs::File,
+    io::{self, Write},
+    path::{Path, PathBuf},
+    sync::{mpsc as std_mpsc, Arc, Condvar, Mutex},
+};
+
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+use tokio::{sync::mpsc, task::JoinHandle};
+
+use crate::atomic_file;
+
+/// Chunks queued between the network and the writer.
+const QUEUE: usize = 16;
+/// Dirty bytes the flusher lets pile up before it starts writing them back,
+/// so the final sync has little left to do.
+const FLUSH_EVERY: u64 = 64 * 1024 * 1024;
+
+enum Message {
+    Chunk(Bytes),
+    End,
+}
+
+/// A file being received. Dropped before [`Ingest::finish`], its channel
+/// closes without an end marker, and the writer removes the temporary file.
+pub struct Ingest {
+    sender: mpsc::Sender<Message>,
+    worker: Option<JoinHandle<io::Result<Staged>>>,
+    bytes: u64,
+}
+
+/// A complete, synced file under its temporary name. Dropped before
+/// [`Staged::commit`], it removes itself.
+#[derive(Debug)]
+pub struct Staged {
+    temp: Option<PathBuf>,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+impl Ingest {
+    /// Creates the temporary file for `destination` and starts the threads.
+    pub async fn start(destination: &Path) -> io::Result<Ingest> {
+        let temp = atomic_file::temp_path_for(destination);
+        let file = {
+            let temp = temp.clone();
+            tokio::task::spawn_blocking(move || File::create_new(temp))
+                .await
+                .map_err(io::Error::other)??
+        };
+        let (sender, receiver) = mpsc::channel(QUEUE);
+        let worker = tokio::task::spawn_blocking(move || {
+            let result = receive(file, &temp, receiver);
+            if result.is_err() {
+                let _ = std::fs::remove_file(&temp);
+            }
+            result
+        });
+        Ok(Ingest {
+            sender,
+            worker: Some(worker),
+            bytes: 0,
+        })
+    }
+
+    /// Queues a chunk; waits while the writer is behind.
+    pub async fn write(&mut self, chunk: Bytes) -> io::Result<()> {
+        self.bytes += chunk.len() as u64;
+        if self.sender.send(Message::Chunk(chunk)).await.is_err() {
+            // The writer stopped: its error is what `finish` reports.
+            return Err(self.fail().await);
+        }
+        Ok(())
+    }
+
+    /// Bytes received so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Waits until every byte is written, hashed and synced.
+    pub async fn finish(mut self) -> io::Result<Staged> {
+        if self.sender.send(Message::End).await.is_err() {
+            return Err(self.fail().await);
+        }
+        self.join().await
+    }
+
+    async fn fail(&mut self) -> io::Error {
+        match self.join().await {
+            Err(error) => error,
+            Ok(_) => io::Error::other("the writer stopped early"),
+        }
+    }
+
+    async fn join(&mut self) -> io::Result<Staged> {
+        match self.worker.take() {
+            Some(worker) => worker.await.map_err(io::Error::other)?,
+            None => Err(io::Error::other("already finished")),
+        }
+    }
+}
+
+impl Staged {
+    /// Renames the file into place and syncs the directory, so the name
+    /// survives a crash too.
+    pub fn commit(mut self, destination: &Path) -> io::Result<()> {
+        let Some(temp) = self.temp.take() else {
+            return Err(io::Error::other("already committed"));
+        };
+        if let Err(error) = std::fs::rename(&temp, destination) {
+            let _ = std::fs::remove_file(&temp);
+            return Err(error);
+        }
+        if let Some(dir) = destination.parent() {
+            File::open(dir)?.sync_all()?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if let Some(temp) = self.temp.take() {
+            let _ = std::fs::remove_file(temp);
+        }
+    }
+}
+
+/// The writer thread: writes each chunk, hands it to the hasher thread, and
+/// lets the flusher thread write back to disk behind it.
+fn receive(file: File, temp: &Path, mut receiver: mpsc::Receiver<Message>) -> io::Result<Staged> {
+    let flusher_file = file.try_clone()?;
+    let written = Arc::new((Mutex::new(Progress::default()), Condvar::new()));
+    std::thread::scope(|scope| {
+        let (to_hasher, hasher_inbox) = std_mpsc::sync_channel::<Bytes>(QUEUE);
+        let hasher = scope.spawn(move || {
+            let mut hasher = Sha256::new();
+            for chunk in hasher_inbox {
+                hasher.update(&chunk);
+            }
+            format!("{:x}", hasher.finalize())
+        });
+        let flusher = {
+            let written = written.clone();
+            scope.spawn(move || flush_behind(&flusher_file, &written))
+        };
+        let result = write_all(file, &mut receiver, &to_hasher, &written);
+        drop(to_hasher);
+        finish_flusher(&written);
+        let sha256 = hasher
+            .join()
+            .map_err(|_| io::Error::other("hasher thread panicked"))?;
+        let flushed = flusher
+            .join()
+            .map_err(|_| io::Error::other("flusher thread panicked"))?;
+        let (mut file, bytes) = result?;
+        flushed?;
+        file.flush()?;
+        file.sync_data()?;
+        Ok(Staged {
+            temp: Some(temp.to_owned()),
+            sha256,
+            bytes,
+        })
+    })
+}
+
+#[derive(Default)]
+struct Progress {
+    written: u64,
+    done: bool,
+}
+
+fn write_all(
+    mut file: File,
+    receiver: &mut mpsc::Receiver<Message>,
+    to_hasher: &std_mpsc::SyncSender<Bytes>,
+    written: &Arc<(Mutex<Progress>, Condvar)>,
+) -> io::Result<(File, u64)> {
+    let mut total = 0u64;
+    loop {
+        match receiver.blocking_recv() {
+            Some(Message::Chunk(chunk)) => {
+                let _ = to_hasher.send(chunk.clone());
+                file.write_all(&chunk)?;
+                total += chunk.len() as u64;
+                let (lock, wake) = &**written;
+                if let Ok(mut progress) = lock.lock() {
+                    progress.written = total;
+                }
+                wake.notify_one();
+            }
+            Some(Message::End) => return Ok((file, total)),
+            None => {
+                return Err(io::Error::new(
+                    io::ErrorKind::ConnectionAborted,
+                    "the transfer was aborted",
+                ))
+            }
+        }
+    }
+}
+
+/// Syncs the file every [`FLUSH_EVERY`] bytes while it is being written,
+/// so the disk works in parallel with the network and the hash.
+fn flush_behind(file: &File, written: &Arc<(Mutex<Progress>, Condvar)>) -> io::Result<()> {
+    let (lock, wake) = &**written;
+    let mut flushed = 0u64;
+    loop {
+        let target = {
+            let mut progress = lock.lock().map_err(|_| io::Error::other("lock poisoned"))?;
+            while !progress.done && progress.written < flushed + FLUSH_EVERY {
+                progress = wake
+                    .wait(progress)
+                    .map_err(|_| io::Error::other("lock poisoned"))?;
+            }
+            if progress.done {
+                return Ok(());
+            }
+            progress.written
+        };
+        file.sync_data()?;
+        flushed = target;
+    }
+}
+
+fn finish_flusher(written: &Arc<(Mutex<Progress>, Condvar)>) {
+    let (lock, wake) = &**written;
+    if let Ok(mut progress) = lock.lock() {
+        progress.done = true;
+    }
+    wake.notify_all();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sha(bytes: &[u8]) -> String {
+        format!("{:x}", Sha256::digest(bytes))
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[tokio::test]
+    async fn a_finished_ingest_commits_exactly_the_bytes_with_their_sha() {
+        let dir = tempfile::tempdir().unwrap();
+        let destination = dir.path().join("disk.img");
+        let mut ingest = Ingest::start(&destination).await.unwrap();
+        let mut all = Vec::new();
+        for i in 0..100u8 {
+            let chunk = vec![i; 70_000];
+            all.extend_from_slice(&chunk);
+            ingest.write(Bytes::from(chunk)).await.unwrap();
+        }
+        assert_eq!(ingest.bytes(), all.len() as u64);
+        let staged = ingest.finish().await.unwrap();
+        assert_eq!(staged.sha256, sha(&all));
+        assert!(!destination.exists(), "invisible until committed");
+        staged.commit(&destination).unwrap();
+        assert_eq!(std::fs::read(&destination).unwrap(), all);
+        assert_eq!(names(dir.path()), ["disk.img"]);
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_ingest_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ingest = Ingest::start(&dir.path().join("x.img")).await.unwrap();
+        ingest.write(Bytes::from_static(b"partial")).await.unwrap();
+        drop(ingest);
+        for _ in 0..50 {
+            if names(dir.path()).is_empty() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("temporary file left: {:?}", names(dir.path()));
+    }
+
+    #[tokio::test]
+    async fn a_staged_file_that_is_not_committed_is_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ingest = Ingest::start(&dir.path().join("y.img")).await.unwrap();
+        ingest.write(Bytes::from_static(b"bytes")).await.unwrap();
+        let staged = ingest.finish().await.unwrap();
+        drop(staged);
+        assert!(names(dir.path()).is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_empty_file_has_the_empty_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let destination = dir.path().join("empty.img");
+        let staged = Ingest::start(&destination)
+            .await
+            .unwrap()
+            .finish()
+            .await
+            .unwrap();
+        assert_eq!(staged.bytes, 0);
+        assert_eq!(staged.sha256, sha(b""));
+        staged.commit(&destination).unwrap();
+        assert_eq!(std::fs::metadata(&destination).unwrap().len(), 0);
+    }
+}
