@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,6 +24,11 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const RESULTS = fileURLToPath(new URL('../results/', import.meta.url));
 const IMAGE_NAME = 'e2e-disk.img';
 const IMAGE_BYTES = 64 * 1024 * 1024;
+const MiB = 1024 * 1024;
+const DROPPED = [{ name: 'e2e-drop-a.img', size: 8 * MiB }, { name: 'e2e-drop-b.img.gz', size: 3 * MiB }];
+const CANCELLED_NAME = 'e2e-cancel.img';
+const CANCELLED_BYTES = 4 * 1024 * MiB; // sparse on disk here; the server gets real bytes
+const ACCEPT = '.img,.img.gz,.img.xz,.img.zst,.img.bz2,.qcow2';
 const WATCHDOG_MS = Number(process.env.E2E_TIMEOUT_MS ?? 300_000);
 
 const t0 = Date.now();
@@ -84,6 +90,24 @@ async function check(name, fn, { needs = [] } = {}) {
   }
 }
 
+// SHA-256 of a file, streamed.
+async function sha256File(file) {
+  const hash = crypto.createHash('sha256');
+  for await (const chunk of fs.createReadStream(file)) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+// Polls `probe` until it returns a truthy value or `ms` pass; returns the value.
+async function eventually(probe, ms, what) {
+  const until = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > until) throw new Error(`after ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 // A file of random bytes, written outside the image root and renamed in, so
 // the server's watcher only ever sees the complete file. Returns its sha256.
 function writeRandomImage(root, name, size) {
@@ -118,6 +142,7 @@ const browser = await chromium.launch({
          '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
 const browserErrors = [];
+let sparseDir; // holds the big file of the cancel check, removed at the end
 try {
   const context = await browser.newContext({ baseURL: BASE });
   context.setDefaultTimeout(15_000);
@@ -241,7 +266,126 @@ try {
     return { sha256sum: sum };
   });
 
-  // (f) Log out: back to the login page, and the session is gone.
+  // (f) Two files dropped on the Upload image zone go up in parallel, each
+  // with its progress, and land in the catalog with their SHA, live.
+  await check('two files dropped on the upload zone are uploaded and listed with their sha, live', async () => {
+    await page.goto('/ui/images?section=upload-image');
+    await page.locator('#bty-live[data-state=open]').waitFor({ state: 'attached', timeout: 30_000 });
+    await page.locator('#bty-dropzone[data-ready=true]').waitFor({ state: 'attached' });
+    const input = page.locator('#upload-file');
+    assert.equal(await input.getAttribute('accept'), ACCEPT, 'the picker accepts other formats');
+    assert.ok(await input.evaluate((el) => el.multiple), 'the picker takes one file only');
+    await page.locator('tbody.bty-uploads-tbody tr.bty-uploads-empty').waitFor({ state: 'attached' });
+    await page.evaluate(() => { window.__marker = 2; });
+    mainFrameNavigations = 0;
+
+    // Random bytes made in the page, hashed there, handed over as a real drop.
+    const dataTransfer = await page.evaluateHandle(async (files) => {
+      const transfer = new DataTransfer();
+      window.__e2eDropShas = {};
+      for (const { name, size } of files) {
+        const bytes = new Uint8Array(size);
+        for (let at = 0; at < size; at += 65536) crypto.getRandomValues(bytes.subarray(at, Math.min(at + 65536, size)));
+        const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+        window.__e2eDropShas[name] = [...digest].map((b) => b.toString(16).padStart(2, '0')).join('');
+        transfer.items.add(new File([bytes], name, { type: 'application/octet-stream' }));
+      }
+      return transfer;
+    }, DROPPED);
+    const shas = await page.evaluate(() => window.__e2eDropShas);
+    await page.dispatchEvent('#bty-dropzone', 'dragenter', { dataTransfer });
+    await page.dispatchEvent('#bty-dropzone', 'dragover', { dataTransfer });
+    assert.ok(await page.locator('#bty-dropzone').evaluate((el) => el.classList.contains('dragover')),
+      'the drop zone is not highlighted while a file is dragged over it');
+    await page.dispatchEvent('#bty-dropzone', 'drop', { dataTransfer });
+    assert.ok(!(await page.locator('#bty-dropzone').evaluate((el) => el.classList.contains('dragover'))),
+      'the drop zone stays highlighted after the drop');
+    // Both start at once: each has its row right after the drop.
+    const started = await page.evaluate(() =>
+      [...document.querySelectorAll('tr.bty-upload-row')].map((r) => [r.dataset.name, r.dataset.status]));
+    assert.deepEqual(started.map(([name]) => name).sort(), DROPPED.map((f) => f.name).sort(),
+      `rows right after the drop: ${JSON.stringify(started)}`);
+
+    for (const { name } of DROPPED) {
+      const selector = `tbody.bty-uploads-tbody tr.bty-upload-row[data-name="${name}"]`;
+      const row = page.locator(selector);
+      await page.locator(`${selector}[data-status=completed]`).waitFor({ state: 'attached', timeout: 60_000 })
+        .catch(async (e) => {
+          const status = await row.getAttribute('data-status').catch(() => '?');
+          const result = await row.locator('.bty-upload-result').textContent().catch(() => '?');
+          throw new Error(`${name}: status ${status}, ${result.trim()} (${e.message.split('\n')[0]})`);
+        });
+      assert.equal(await row.locator('[role=progressbar]').getAttribute('aria-valuenow'), '100', `${name}: the bar is not at 100`);
+      assert.equal(await row.locator('code.bty-upload-sha').getAttribute('title'), shas[name], `${name}: the upload row's sha`);
+      assert.equal(await row.locator('.bty-upload-cancel').count(), 0, `${name}: a finished upload still offers Cancel`);
+    }
+    const handle = await page.waitForFunction((want) => {
+      const found = {};
+      for (const row of document.querySelectorAll('tr.bty-catalog-row')) {
+        const name = row.querySelector('.bty-name')?.textContent.trim();
+        const sha = row.querySelector('code.bty-sha')?.getAttribute('title');
+        if (name in want && sha === want[name]) found[name] = sha;
+      }
+      return Object.keys(found).length === Object.keys(want).length ? found : null;
+    }, shas, { timeout: 30_000, polling: 250 });
+    await handle.dispose();
+    for (const { name, size } of DROPPED) {
+      const file = path.join(IMAGE_ROOT, name);
+      assert.ok(fs.existsSync(file), `${file} does not exist`);
+      assert.equal(fs.statSync(file).size, size, `${file}: size`);
+      assert.equal(await sha256File(file), shas[name], `${file}: sha256 of the bytes on disk`);
+    }
+    assert.equal(await page.evaluate(() => window.__marker), 2, 'the page was reloaded (window.__marker is gone)');
+    assert.equal(mainFrameNavigations, 0, `the page navigated ${mainFrameNavigations} time(s)`);
+
+    // The uploads are page state: switching pills keeps them.
+    await page.locator('a.pill[data-section=list]').click();
+    await page.locator('tbody.bty-uploads-tbody').waitFor({ state: 'detached' });
+    await page.locator('a.pill[data-section=upload-image]').click();
+    for (const { name } of DROPPED) {
+      await page.locator(`tr.bty-upload-row[data-name="${name}"][data-status=completed]`).waitFor({ state: 'attached' });
+    }
+    assert.equal(await page.evaluate(() => window.__marker), 2, 'switching pills reloaded the page');
+    return { shas };
+  }, { needs: ['page hydrates and the live stream opens (#bty-live[data-state=open])'] });
+
+  // (g) A large upload can be cancelled half-way; the server keeps nothing.
+  await check('a running upload can be cancelled and leaves no file and no row', async () => {
+    if (!(await page.locator('#bty-dropzone[data-ready=true]').count())) {
+      await page.goto('/ui/images?section=upload-image');
+      await page.locator('#bty-dropzone[data-ready=true]').waitFor({ state: 'attached', timeout: 30_000 });
+    }
+    sparseDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bty-e2e-'));
+    const big = path.join(sparseDir, CANCELLED_NAME);
+    fs.closeSync(fs.openSync(big, 'w'));
+    fs.truncateSync(big, CANCELLED_BYTES);
+    const leftovers = () => fs.readdirSync(IMAGE_ROOT).filter((n) => n.includes('e2e-cancel'));
+
+    await page.setInputFiles('#upload-file', big);
+    const row = `tbody.bty-uploads-tbody tr.bty-upload-row[data-name="${CANCELLED_NAME}"]`;
+    const progress = await page.waitForFunction((selector) => {
+      const value = Number(document.querySelector(`${selector} [role=progressbar]`)?.getAttribute('aria-valuenow'));
+      return value > 0 && value < 100 ? value : null;
+    }, row, { polling: 'raf', timeout: 30_000 });
+    const percentSeen = await progress.jsonValue();
+    await page.locator(`${row} .bty-upload-cancel`).click();
+    await page.locator(`${row}[data-status=cancelled]`).waitFor({ state: 'attached', timeout: 10_000 });
+    const percentAtCancel = Number(await page.locator(`${row} [role=progressbar]`).getAttribute('aria-valuenow'));
+    assert.ok(percentAtCancel < 100, `cancelled at ${percentAtCancel}%`);
+    assert.equal(await page.locator(`${row} .bty-upload-cancel`).count(), 0, 'a cancelled upload still offers Cancel');
+
+    await eventually(() => leftovers().length === 0, 10_000,
+      `the image root still holds ${JSON.stringify(leftovers())}`);
+    await new Promise((r) => setTimeout(r, 1500)); // anything late would show by now
+    assert.deepEqual(leftovers(), [], 'a file of the cancelled upload came back');
+    const listed = await page.evaluate((name) =>
+      [...document.querySelectorAll('tr.bty-catalog-row')].some((r) => r.textContent.includes(name)), CANCELLED_NAME);
+    assert.ok(!listed, `the catalog lists ${CANCELLED_NAME}`);
+    fs.rmSync(sparseDir, { recursive: true, force: true });
+    return { percent_seen: percentSeen, percent_at_cancel: percentAtCancel };
+  }, { needs: ['page hydrates and the live stream opens (#bty-live[data-state=open])'] });
+
+  // (h) Log out: back to the login page, and the session is gone.
   await check('"Log out" lands on /ui/login and /ui/images needs a login again', async () => {
     const cookies = await page.context().cookies(BASE);
     const cookieHeader = cookies.map((c) => `${c.name}=${c.value}`).join('; ');
@@ -267,6 +411,7 @@ try {
   });
 } finally {
   await browser.close().catch(() => {});
+  if (sparseDir) fs.rmSync(sparseDir, { recursive: true, force: true });
   if (IMAGE_ROOT) fs.rmSync(path.join(path.dirname(IMAGE_ROOT), `.${IMAGE_NAME}.e2e-partial`), { force: true });
 }
 

@@ -295,10 +295,17 @@ impl Uploads {
         self.list.into()
     }
 
-    /// Reads one upload, if it is still listed.
+    /// Reads one upload, if it is still listed; tracked, so a reactive
+    /// reader runs again when the list changes.
     pub fn with_upload<T>(&self, id: u64, read: impl FnOnce(&Upload) -> T) -> Option<T> {
         self.list
             .with(|list| list.iter().find(|upload| upload.id == id).map(read))
+    }
+
+    /// Reads one upload now, without subscribing to changes.
+    pub fn with_upload_untracked<T>(&self, id: u64, read: impl FnOnce(&Upload) -> T) -> Option<T> {
+        self.list
+            .with_untracked(|list| list.iter().find(|upload| upload.id == id).map(read))
     }
 
     /// Lists a new upload and gives its id.

@@ -133,11 +133,12 @@ pub fn upload_files(uploads: Uploads, files: Vec<File>, flash: Option<Flash>) {
     }
     let names: Vec<String> = files.iter().map(File::name).collect();
     let selection = select_files(&names, &uploads.names_in_flight());
-    match (selection.refusal(), flash) {
-        (Some(message), Some(flash)) => flash.show(message),
-        (Some(message), None) => leptos::logging::warn!("{message}"),
-        (None, Some(flash)) => flash.clear(),
-        (None, None) => {}
+    // A refusal stays until dismissed: a later batch does not hide it.
+    if let Some(message) = selection.refusal() {
+        match flash {
+            Some(flash) => flash.show(message),
+            None => leptos::logging::warn!("{message}"),
+        }
     }
     for index in selection.accepted {
         let file = &files[index];
@@ -186,6 +187,30 @@ pub fn warn_before_leaving(uploads: Uploads) {
         }
     });
     on_cleanup(move || handle.remove());
+}
+
+/// While the drop zone is shown, a file dropped beside it is ignored
+/// instead of being opened by the browser, which would leave the page and
+/// abort the uploads. The zone's own handlers run first and mark their
+/// events handled.
+pub fn ignore_drops_beside_the_zone() {
+    let over = window_event_listener(leptos::ev::dragover, |event| {
+        if !event.default_prevented() {
+            event.prevent_default();
+            if let Some(transfer) = event.unchecked_ref::<DragPayload>().data_transfer() {
+                transfer.set_drop_effect("none");
+            }
+        }
+    });
+    let dropped = window_event_listener(leptos::ev::drop, |event| {
+        if !event.default_prevented() {
+            event.prevent_default();
+        }
+    });
+    on_cleanup(move || {
+        over.remove();
+        dropped.remove();
+    });
 }
 
 type ProgressListener = Closure<dyn FnMut(ProgressEvent)>;

@@ -48,6 +48,8 @@ fn DropZone(uploads: Uploads) -> impl IntoView {
     let flash = use_flash();
     let ready = RwSignal::new(false);
     Effect::new(move |_| ready.set(true));
+    #[cfg(feature = "hydrate")]
+    super::transfer::ignore_drops_beside_the_zone();
     // Drag events come from every child the pointer crosses: count them so
     // the highlight stays on until the pointer really leaves the zone.
     let depth = RwSignal::new(0_i32);
@@ -184,7 +186,7 @@ fn UploadsTable(uploads: Uploads) -> impl IntoView {
 /// One upload, redrawn in place as it progresses.
 #[component]
 fn UploadRow(id: u64, uploads: Uploads) -> impl IntoView {
-    let Some(initial) = uploads.with_upload(id, Clone::clone) else {
+    let Some(initial) = uploads.with_upload_untracked(id, Clone::clone) else {
         return ().into_any();
     };
     let upload = Memo::new(move |previous: Option<&super::Upload>| {

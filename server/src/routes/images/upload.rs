@@ -66,7 +66,7 @@ impl Drop for FailureWatch {
 }
 
 pub async fn put_image(
-    _operator: Operator,
+    operator: Operator,
     ClientIp(source_ip): ClientIp,
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -74,6 +74,7 @@ pub async fn put_image(
     body: Body,
 ) -> Response {
     let actor = Actor::operator(source_ip);
+    let who = operator.username;
     let mut watch = FailureWatch {
         state: state.clone(),
         actor: actor.clone(),
@@ -89,7 +90,7 @@ pub async fn put_image(
     let outcome = receive(&state, &name, &headers, body).await;
     watch.armed = false;
     match outcome {
-        Ok((path, staged)) => match commit(&state, &actor, &name, &path, staged).await {
+        Ok((path, staged)) => match commit(&state, &actor, &who, &name, &path, staged).await {
             Ok(result) => Json(result).into_response(),
             Err(failure) => fail(&state, &actor, &name, failure).await,
         },
@@ -153,6 +154,7 @@ async fn receive(
 async fn commit(
     state: &AppState,
     actor: &Actor,
+    operator: &str,
     name: &str,
     path: &FsPath,
     staged: Staged,
@@ -200,7 +202,7 @@ async fn commit(
         subject_kind: "image",
         subject_id: name.to_owned(),
         summary: format!("image '{name}' uploaded ({size} bytes)"),
-        details: Some(json!({"size_bytes": size, "sha256": sha256})),
+        details: Some(json!({"size_bytes": size, "sha256": sha256, "operator": operator})),
     };
     audit::record(&state.db, &state.live, actor, uploaded).await;
     if is_image {
