@@ -87,9 +87,16 @@ awk -v u="$up" -v s="$ssl" -v c="$cpt" -v cs="$cps" -v b="$bytes" 'BEGIN {
 }'
 
 echo
-echo "bench: four 1 GiB uploads at once"
+echo "bench: four 1 GiB uploads at once, on a freshly started server"
 small=$work/one-gib.img
-head -c $((1024 * 1024 * 1024)) "$file" >"$small" 2>/dev/null || head -c $((1024 * 1024 * 1024)) /dev/urandom >"$small"
+head -c $((1024 * 1024 * 1024)) "$file" >"$small"
+rm -f "$file"
+stop_process "$server" 10
+BTY_WEB_HOST=127.0.0.1 BTY_WEB_PORT=$port BTY_STATE_DIR=$work/state BTY_ADMIN_PASSWORD=bench \
+  BTY_SITE_ROOT=target/site RUST_LOG=warn target/release/bty-web >>"$work/server.log" 2>&1 &
+server=$!
+wait_healthy "$base/healthz" "$server" 60 || die "bty-web did not restart; see $work/server.log"
+curl -s -o /dev/null -c "$work/jar" -d username=admin -d password=bench "$base/ui/login"
 before=$(awk '/VmHWM/ {print $2}' "/proc/$server/status")
 pids=()
 for n in 1 2 3 4; do

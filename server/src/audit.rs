@@ -56,10 +56,10 @@ pub async fn record(db: &DatabaseConnection, live: &Live, actor: &Actor, new: Ne
         ts: Set(clock::now_iso()),
         kind: Set(new.kind.to_owned()),
         subject_kind: Set(Some(new.subject_kind.to_owned())),
-        subject_id: Set(Some(new.subject_id)),
-        actor: Set(actor.actor.clone()),
+        subject_id: Set(Some(storable(&new.subject_id))),
+        actor: Set(actor.actor.as_deref().map(storable)),
         source_ip: Set(actor.source_ip.clone()),
-        summary: Set(new.summary),
+        summary: Set(storable(&new.summary)),
         details: Set(new.details.map(|d| d.to_string())),
         ..Default::default()
     };
@@ -67,6 +67,12 @@ pub async fn record(db: &DatabaseConnection, live: &Live, actor: &Actor, new: Ne
         Ok(model) => live.event(&to_wire(model)),
         Err(error) => tracing::error!(%error, kind = new.kind, "audit event not recorded"),
     }
+}
+
+/// Text as the log can keep it: a NUL (which a client can put in a name,
+/// and PostgreSQL cannot store) is written as `\0`.
+fn storable(text: &str) -> String {
+    text.replace('\0', "\\0")
 }
 
 /// `GET /events` filters; all present ones must match.

@@ -19,7 +19,7 @@ use tokio::{sync::mpsc, task::JoinHandle};
 use crate::atomic_file;
 
 /// Chunks queued between the network and the writer.
-const QUEUE: usize = 16;
+const QUEUE: usize = 4;
 /// Dirty bytes the flusher lets pile up before it starts writing them back,
 /// so the final sync has little left to do.
 const FLUSH_EVERY: u64 = 64 * 1024 * 1024;

@@ -261,12 +261,14 @@ impl Transfer {
             request.add_event_listener_with_callback(name, listener.as_ref().unchecked_ref())?;
         }
 
-        request.send(file)?;
-        Ok(Transfer {
+        let transfer = Transfer {
             request,
             on_progress,
             on_end,
-        })
+        };
+        // On failure the transfer is dropped here, and its listeners with it.
+        transfer.request.send(file)?;
+        Ok(transfer)
     }
 }
 
