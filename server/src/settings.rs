@@ -72,6 +72,22 @@ pub struct Settings {
     #[arg(long, env = "BTY_TRUSTED_PROXY", default_value_t = false)]
     pub trusted_proxy: bool,
 
+    /// Full URL of the release catalog, for mirrors and tests [default: GitHub's latest release of BTY_BOOT_RELEASE_REPO].
+    #[arg(long, env = "BTY_RELEASE_CATALOG_URL")]
+    pub release_catalog_url: Option<String>,
+
+    /// OCI registries (`host:port`, comma-separated) reached over plain http, e.g. a loopback test registry.
+    #[arg(long, env = "BTY_ORAS_INSECURE_REGISTRIES", value_delimiter = ',')]
+    pub oras_insecure_registries: Vec<String>,
+
+    /// User name for OCI registries that ask for basic credentials.
+    #[arg(long, env = "BTY_ORAS_USERNAME")]
+    pub oras_username: Option<String>,
+
+    /// Password for OCI registries that ask for basic credentials.
+    #[arg(long, env = "BTY_ORAS_PASSWORD", hide_env_values = true)]
+    pub oras_password: Option<String>,
+
     /// The built site (pkg/bty-web.js, .wasm, .css).
     #[arg(long, env = "BTY_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
@@ -172,6 +188,19 @@ impl Settings {
                 self.state_dir.join("state.db").display()
             )
         })
+    }
+
+    /// The release catalog's URL: the setting, or GitHub's latest release.
+    pub fn release_catalog_url(&self) -> String {
+        self.release_catalog_url
+            .clone()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| {
+                format!(
+                    "https://github.com/{}/releases/latest/download/catalog.toml",
+                    self.release_repo()
+                )
+            })
     }
 
     /// Where a generated admin password is written.

@@ -79,6 +79,7 @@ impl Application {
         let state = AppState {
             settings: Arc::new(settings),
             db,
+            http: crate::outbound::client(),
             live: Live::default(),
             hashes: HashWorkers::default(),
             reconciler,

@@ -19,6 +19,8 @@ use crate::{
 pub struct AppState {
     pub settings: Arc<Settings>,
     pub db: DatabaseConnection,
+    /// Outbound HTTP (catalogs, checksum files, registries, downloads).
+    pub http: reqwest::Client,
     pub live: Live,
     pub hashes: HashWorkers,
     pub reconciler: Reconciler,
