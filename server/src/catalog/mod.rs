@@ -2,12 +2,15 @@
 //! how the image root is kept in step with the database, and the unified
 //! view that collapses entries sharing content or provenance.
 
+pub mod entries;
 pub mod format;
 pub mod identity;
+pub mod import;
 pub mod manifest;
 pub mod names;
 pub mod reconciler;
 pub mod sidecar;
+pub mod sources;
 pub mod unified;
 
 use std::sync::Arc;

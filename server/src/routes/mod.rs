@@ -1,7 +1,9 @@
 //! The HTTP surface: one module per resource, each with its own `router()`,
 //! merged here behind the authentication middleware.
 
+pub mod catalog;
 pub mod catalog_toml;
+pub mod entries;
 pub mod events;
 pub mod hashes;
 pub mod health;
@@ -20,6 +22,8 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(images::router())
         .merge(catalog_toml::router())
+        .merge(catalog::router())
+        .merge(entries::router())
         .merge(hashes::router())
         .merge(events::router())
         .merge(live::router())

@@ -3,6 +3,7 @@
 
 mod auth;
 mod bytes;
+mod catalogs;
 mod events;
 mod hashes;
 mod helpers;
@@ -11,3 +12,4 @@ mod live;
 mod reconciler;
 mod restart;
 mod uploads;
+mod upstream;

@@ -1,0 +1,185 @@
+//! Importing catalogs: `POST /catalog/import?source=` (JSON), and the
+//! Images page's Upload catalog and Fetch catalog forms
+//! (`POST /ui/catalog/upload`, `POST /ui/catalog/fetch-release`), which
+//! answer 303 back to the page, with `?error=` when nothing changed.
+
+use std::collections::HashMap;
+
+use axum::{
+    extract::{DefaultBodyLimit, Multipart, Query, State},
+    response::{IntoResponse, Redirect, Response},
+    routing::post,
+    Json, Router,
+};
+use bytes::{Bytes, BytesMut};
+
+use crate::{
+    audit::Actor,
+    auth::{ClientIp, Operator},
+    catalog::{
+        import::{self, ImportReport},
+        manifest,
+        sources::{self, CATALOG_CAP, METADATA_TIMEOUT},
+    },
+    error::ApiError,
+    outbound::{self, FetchError},
+    state::AppState,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/catalog/import", post(import_catalog))
+        .route(
+            "/ui/catalog/upload",
+            // The cap is enforced while reading, with the reference's message.
+            post(upload_catalog).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/ui/catalog/fetch-release", post(fetch_release))
+}
+
+/// 303 to the Images page, carrying an error for its flash slot.
+pub fn back_to_images(error: Option<&str>) -> Response {
+    match error {
+        None => Redirect::to("/ui/images").into_response(),
+        Some(message) => {
+            let encoded =
+                percent_encoding::utf8_percent_encode(message, percent_encoding::NON_ALPHANUMERIC);
+            Redirect::to(&format!("/ui/images?error={encoded}")).into_response()
+        }
+    }
+}
+
+async fn import_catalog(
+    _operator: Operator,
+    ClientIp(source_ip): ClientIp,
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<ImportReport>, ApiError> {
+    let source = query
+        .get("source")
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            ApiError::invalid_field(
+                &["query", "source"],
+                "Field required",
+                serde_json::Value::Null,
+            )
+        })?;
+    let manifest = sources::load(&state, source)
+        .await
+        .map_err(|error| ApiError::BadRequest(error.to_string()))?;
+    let report = import::import(&state, &manifest, source, &Actor::operator(source_ip)).await?;
+    Ok(Json(report))
+}
+
+/// Checks in the reference's order (1.10); nothing changes on a failure.
+async fn upload_catalog(
+    _operator: Operator,
+    ClientIp(source_ip): ClientIp,
+    State(state): State<AppState>,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    let bytes = match read_catalog_field(multipart).await {
+        Ok(bytes) => bytes,
+        Err(message) => return back_to_images(Some(&message)),
+    };
+    let manifest = match manifest::parse(&bytes, "<upload>") {
+        Ok(manifest) => manifest,
+        Err(error) => return back_to_images(Some(&format!("catalog parse failed: {error}"))),
+    };
+    adopt(
+        &state,
+        manifest,
+        bytes,
+        "<upload>",
+        Actor::operator(source_ip),
+    )
+    .await
+}
+
+/// The `file` field, within the cap; the error is the message to show.
+async fn read_catalog_field(
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Bytes, String> {
+    let no_file = || "no file in upload".to_owned();
+    let mut multipart = multipart.map_err(|_| no_file())?;
+    loop {
+        let Ok(Some(mut field)) = multipart.next_field().await else {
+            return Err(no_file());
+        };
+        if field.name() != Some("file") {
+            continue;
+        }
+        let Some(filename) = field.file_name().map(str::to_owned) else {
+            return Err(no_file());
+        };
+        let lower = filename.to_ascii_lowercase();
+        if !filename.is_empty() && !(lower.ends_with(".toml") || lower.ends_with(".tml")) {
+            return Err(format!(
+                "unexpected file extension for catalog upload: '{filename}' (expected .toml)"
+            ));
+        }
+        let mut bytes = BytesMut::new();
+        while let Ok(Some(chunk)) = field.chunk().await {
+            if bytes.len() + chunk.len() > CATALOG_CAP {
+                return Err(format!(
+                    "catalog upload exceeded {CATALOG_CAP} bytes; is this actually a catalog.toml?"
+                ));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        if bytes.is_empty() {
+            return Err("upload was empty".to_owned());
+        }
+        return Ok(bytes.freeze());
+    }
+}
+
+/// Pulls the release catalog; never blocks other requests (async I/O).
+async fn fetch_release(_operator: Operator, State(state): State<AppState>) -> Response {
+    let url = state.settings.release_catalog_url();
+    let bytes = match outbound::get_capped(&state.http, &url, CATALOG_CAP, METADATA_TIMEOUT).await {
+        Ok(bytes) => bytes,
+        Err(FetchError::TooLarge { .. }) => {
+            return back_to_images(Some(&format!(
+                "fetched catalog exceeded {CATALOG_CAP} bytes; release URL did not serve a catalog.toml"
+            )))
+        }
+        Err(error) => return back_to_images(Some(&format!("release fetch failed: {error}"))),
+    };
+    if bytes.is_empty() {
+        return back_to_images(Some("fetched catalog was empty"));
+    }
+    let manifest = match manifest::parse(&bytes, &url) {
+        Ok(manifest) => manifest,
+        Err(error) => {
+            return back_to_images(Some(&format!("fetched catalog parse failed: {error}")))
+        }
+    };
+    // The reference records no address for this import.
+    let actor = Actor::operator(None);
+    adopt(&state, manifest, bytes, &url, actor).await
+}
+
+/// Imports a parsed catalog and keeps its bytes as the manifest file.
+async fn adopt(
+    state: &AppState,
+    manifest: manifest::Manifest,
+    bytes: Bytes,
+    source: &str,
+    actor: Actor,
+) -> Response {
+    if let Err(error) = import::import(state, &manifest, source, &actor).await {
+        tracing::error!(%error, source, "catalog import failed");
+        return back_to_images(Some(
+            "the catalog could not be imported; see the server log",
+        ));
+    }
+    if let Err(error) = sources::keep_manifest(&state.settings, bytes).await {
+        tracing::error!(%error, "catalog imported but the manifest file was not written");
+        return back_to_images(Some(&format!(
+            "catalog imported, but keeping the file failed: {error}"
+        )));
+    }
+    back_to_images(None)
+}
