@@ -20,7 +20,7 @@ description = "rolling"
 
 [[images]]
 name = "ubuntu"
-src = "oras://ghcr.io/safl/nosi/ubuntu:latest"
+src = "oras://127.0.0.1:9/safl/nosi/ubuntu:latest"
 format = "img.gz"
 "#;
 
@@ -94,7 +94,11 @@ async fn an_uploaded_catalog_is_imported_and_kept() {
     );
     assert_eq!(debian["size_bytes"], 1234);
     assert_eq!(debian["description"], "rolling");
-    assert_eq!(debian["format"], Value::Null, "the name has no image suffix");
+    assert_eq!(
+        debian["format"],
+        Value::Null,
+        "the name has no image suffix"
+    );
     assert_eq!(debian["kind"], "manifest");
     let ubuntu = rows.iter().find(|r| r["name"] == "ubuntu").expect("ubuntu");
     assert_eq!(ubuntu["format"], "img.gz");

@@ -4,6 +4,7 @@
 mod auth;
 mod bytes;
 mod catalogs;
+mod entries;
 mod events;
 mod hashes;
 mod helpers;
