@@ -13,6 +13,7 @@ pub mod db;
 pub mod error;
 pub mod ingest;
 pub mod live;
+pub mod oras;
 pub mod outbound;
 pub mod pages;
 pub mod routes;

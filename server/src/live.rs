@@ -2,7 +2,10 @@
 //! changes and new audit events to every open SSE stream. Messages are
 //! serialized once, here, not once per client.
 
-use std::sync::Arc;
+use std::sync::{
+    atomic::{AtomicU64, Ordering},
+    Arc,
+};
 
 use app::model::{live_event, CatalogView, Event, Job};
 use serde::Serialize;
@@ -24,6 +27,8 @@ pub struct LiveMessage {
 pub struct Live {
     sender: broadcast::Sender<LiveMessage>,
     catalog_dirty: Arc<Notify>,
+    /// Bumped by every catalog change; caches of the catalog compare it.
+    catalog_generation: Arc<AtomicU64>,
 }
 
 impl Default for Live {
@@ -32,6 +37,7 @@ impl Default for Live {
         Live {
             sender,
             catalog_dirty: Arc::new(Notify::new()),
+            catalog_generation: Arc::new(AtomicU64::new(0)),
         }
     }
 }
@@ -72,7 +78,14 @@ impl Live {
     /// Something in the catalog changed: the publisher recomputes the
     /// unified view once, however many changes came in together.
     pub fn catalog_changed(&self) {
+        self.catalog_generation.fetch_add(1, Ordering::SeqCst);
         self.catalog_dirty.notify_one();
+    }
+
+    /// How many catalog changes there have been: a cache built at one
+    /// generation is stale at any other.
+    pub fn catalog_generation(&self) -> u64 {
+        self.catalog_generation.load(Ordering::SeqCst)
     }
 
     /// Waits for the next [`Live::catalog_changed`].

@@ -1,8 +1,10 @@
 //! Server-side rendering's data: the page service the Leptos components call
 //! in-process, over the same functions the JSON routes use.
 
+use std::sync::{Arc, Mutex};
+
 use app::{
-    model::{ImagesPage, JobKind},
+    model::{CatalogView, ImagesPage, JobKind},
     ssr::{BoxFuture, PageData},
 };
 
@@ -27,7 +29,7 @@ async fn images_page(state: &AppState, operator: String) -> Result<ImagesPage, s
     let settings = &state.settings;
     Ok(ImagesPage {
         operator,
-        catalog: catalog_view(state).await?,
+        catalog: CatalogView::clone(&*catalog_view(state).await?),
         jobs: live_jobs(state).await?,
         recent_events: audit::recent_image_activity(&state.db).await?,
         hash_max_parallel: settings.hash_max_parallel,
@@ -36,14 +38,48 @@ async fn images_page(state: &AppState, operator: String) -> Result<ImagesPage, s
     })
 }
 
-/// The unified catalog now.
-pub async fn catalog_view(state: &AppState) -> Result<app::model::CatalogView, sea_orm::DbErr> {
-    unified::load(
-        &state.db,
-        &state.settings.image_root(),
-        &state.settings.cache_dir(),
-    )
-    .await
+/// The unified catalog now: built once per change and shared, since
+/// large catalogs (thousands of entries) are read far more than written.
+pub async fn catalog_view(state: &AppState) -> Result<Arc<CatalogView>, sea_orm::DbErr> {
+    let generation = state.live.catalog_generation();
+    if let Some(view) = state.catalog_cache.get(generation) {
+        return Ok(view);
+    }
+    let view = Arc::new(
+        unified::load(
+            &state.db,
+            &state.settings.image_root(),
+            &state.settings.cache_dir(),
+        )
+        .await?,
+    );
+    // A change that landed while this was built makes it stale: keep it
+    // only if the generation did not move.
+    state
+        .catalog_cache
+        .put(generation, state.live.catalog_generation(), view.clone());
+    Ok(view)
+}
+
+/// The last unified catalog built, and the generation it was built at.
+#[derive(Clone, Default)]
+pub struct CatalogCache(Arc<Mutex<Option<(u64, Arc<CatalogView>)>>>);
+
+impl CatalogCache {
+    fn get(&self, generation: u64) -> Option<Arc<CatalogView>> {
+        let slot = self.0.lock().ok()?;
+        slot.as_ref()
+            .filter(|(built_at, _)| *built_at == generation)
+            .map(|(_, view)| view.clone())
+    }
+
+    fn put(&self, built_at: u64, now: u64, view: Arc<CatalogView>) {
+        if built_at == now {
+            if let Ok(mut slot) = self.0.lock() {
+                *slot = Some((built_at, view));
+            }
+        }
+    }
 }
 
 /// The newest job per name and kind, as the job panes show them.

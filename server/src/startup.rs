@@ -81,6 +81,7 @@ impl Application {
             db,
             http: crate::outbound::client(),
             live: Live::default(),
+            catalog_cache: Default::default(),
             hashes: HashWorkers::default(),
             reconciler,
             root_lock: Default::default(),
@@ -165,7 +166,7 @@ async fn publish_catalog(state: AppState) {
         }
         tokio::time::sleep(CATALOG_PUSH_DELAY).await;
         match pages::catalog_view(&state).await {
-            Ok(view) => state.live.catalog(&view),
+            Ok(view) => state.live.catalog(&*view),
             Err(error) => tracing::error!(%error, "catalog not pushed to live streams"),
         }
     }

@@ -11,6 +11,7 @@ use crate::{
     auth::throttle::LoginThrottle,
     catalog::{reconciler::Reconciler, ImageRootLock},
     live::Live,
+    pages::CatalogCache,
     settings::Settings,
     workers::hashes::HashWorkers,
 };
@@ -22,6 +23,8 @@ pub struct AppState {
     /// Outbound HTTP (catalogs, checksum files, registries, downloads).
     pub http: reqwest::Client,
     pub live: Live,
+    /// The unified catalog, rebuilt only after a change.
+    pub catalog_cache: CatalogCache,
     pub hashes: HashWorkers,
     pub reconciler: Reconciler,
     pub root_lock: ImageRootLock,

@@ -135,7 +135,9 @@ mod tests {
     #[test]
     fn a_bearer_challenge_gives_realm_service_and_scope() {
         assert_eq!(
-            parse(r#"Bearer realm="https://ghcr.io/token",service="ghcr.io",scope="repository:safl/nosi:pull""#),
+            parse(
+                r#"Bearer realm="https://ghcr.io/token",service="ghcr.io",scope="repository:safl/nosi:pull""#
+            ),
             [bearer(
                 "https://ghcr.io/token",
                 Some("ghcr.io"),
@@ -148,7 +150,11 @@ mod tests {
     fn unquoted_values_spaces_escapes_and_case_are_tolerated() {
         assert_eq!(
             parse(r#"bearer Realm=https://h/t , service = "a \"b\"",scope="x:y:pull,push""#),
-            [bearer("https://h/t", Some("a \"b\""), Some("x:y:pull,push"))]
+            [bearer(
+                "https://h/t",
+                Some("a \"b\""),
+                Some("x:y:pull,push")
+            )]
         );
     }
 
@@ -163,8 +169,14 @@ mod tests {
     #[test]
     fn bearer_is_preferred_over_basic_across_headers() {
         let mut headers = HeaderMap::new();
-        headers.append(WWW_AUTHENTICATE, HeaderValue::from_static(r#"Basic realm="x""#));
-        headers.append(WWW_AUTHENTICATE, HeaderValue::from_static(r#"Bearer realm="https://t""#));
+        headers.append(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_static(r#"Basic realm="x""#),
+        );
+        headers.append(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_static(r#"Bearer realm="https://t""#),
+        );
         assert_eq!(
             Challenge::from_headers(&headers),
             Some(bearer("https://t", None, None))
@@ -184,8 +196,14 @@ mod tests {
                 .expect("json")
                 .into_token()
         };
-        assert_eq!(read(r#"{"token":"a","access_token":"b"}"#).as_deref(), Some("a"));
-        assert_eq!(read(r#"{"token":"","access_token":"b"}"#).as_deref(), Some("b"));
+        assert_eq!(
+            read(r#"{"token":"a","access_token":"b"}"#).as_deref(),
+            Some("a")
+        );
+        assert_eq!(
+            read(r#"{"token":"","access_token":"b"}"#).as_deref(),
+            Some("b")
+        );
         assert_eq!(read(r#"{"expires_in":60}"#), None);
     }
 }

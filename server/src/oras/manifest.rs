@@ -64,7 +64,13 @@ impl Document {
     /// Index or manifest, by the document's `mediaType`, else a known
     /// `Content-Type`, else its shape. `Err` carries the unknown media type.
     pub fn kind(self, content_type: Option<&str>) -> Result<Kind, String> {
-        let known = [OCI_INDEX, DOCKER_MANIFEST_LIST, OCI_MANIFEST, DOCKER_MANIFEST, OCI_ARTIFACT_MANIFEST];
+        let known = [
+            OCI_INDEX,
+            DOCKER_MANIFEST_LIST,
+            OCI_MANIFEST,
+            DOCKER_MANIFEST,
+            OCI_ARTIFACT_MANIFEST,
+        ];
         let media_type = self.media_type.clone().or_else(|| {
             content_type
                 .map(|c| c.split(';').next().unwrap_or("").trim())
@@ -72,8 +78,12 @@ impl Document {
                 .map(str::to_owned)
         });
         match media_type.as_deref() {
-            Some(OCI_INDEX | DOCKER_MANIFEST_LIST) => Ok(Kind::Index(self.manifests.unwrap_or_default())),
-            Some(OCI_MANIFEST | DOCKER_MANIFEST) => Ok(Kind::Manifest(self.layers.unwrap_or_default())),
+            Some(OCI_INDEX | DOCKER_MANIFEST_LIST) => {
+                Ok(Kind::Index(self.manifests.unwrap_or_default()))
+            }
+            Some(OCI_MANIFEST | DOCKER_MANIFEST) => {
+                Ok(Kind::Manifest(self.layers.unwrap_or_default()))
+            }
             Some(OCI_ARTIFACT_MANIFEST) => Ok(Kind::Manifest(self.blobs.unwrap_or_default())),
             Some(other) => Err(other.to_owned()),
             None => match (self.manifests, self.layers, self.blobs) {
@@ -109,7 +119,9 @@ impl Descriptor {
         let media_type = self.media_type.to_ascii_lowercase();
         !(SKIPPED_TITLE_SUFFIXES.iter().any(|s| title.ends_with(s))
             || media_type.ends_with("json")
-            || SKIPPED_MEDIA_TYPE_PARTS.iter().any(|p| media_type.contains(p)))
+            || SKIPPED_MEDIA_TYPE_PARTS
+                .iter()
+                .any(|p| media_type.contains(p)))
     }
 
     /// `title (media type, size B)`, or the digest when there is no title.
@@ -135,7 +147,11 @@ pub fn choose_disk_layer(layers: &[Descriptor]) -> Result<&Descriptor, String> {
             if layers.is_empty() {
                 "none".to_owned()
             } else {
-                layers.iter().map(Descriptor::describe).collect::<Vec<_>>().join(", ")
+                layers
+                    .iter()
+                    .map(Descriptor::describe)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             }
         })
 }
@@ -163,7 +179,9 @@ impl Platform {
     pub fn parse(text: &str) -> Option<Platform> {
         let parts: Vec<&str> = text.trim().split('/').collect();
         let valid = |p: &&str| {
-            !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
         };
         if !parts.iter().all(valid) {
             return None;

@@ -51,6 +51,8 @@ async fn insert_remote_row(app: &TestApp, name: &str, src: &str, sha: Option<&st
     .insert(&app.state.db)
     .await
     .expect("insert a catalog row");
+    // What every writer of catalog rows does.
+    app.state.live.catalog_changed();
 }
 
 #[tokio::test]
@@ -175,6 +177,8 @@ async fn an_uncached_remote_image_is_listed_at_its_source() {
     let cache_dir = app.state.settings.cache_dir();
     std::fs::create_dir_all(&cache_dir).expect("cache dir");
     std::fs::write(cache_dir.join(&sha), b"cached bytes").expect("cache file");
+    // What the download worker does after filling the cache.
+    app.state.live.catalog_changed();
     let entry = wait_until_listed(&app, "remote.img.xz").await;
     assert_eq!(entry["cached"], true);
     assert_eq!(

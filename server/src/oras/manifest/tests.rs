@@ -23,11 +23,27 @@ fn for_platform(platform: &str) -> Descriptor {
 fn the_largest_disk_layer_wins_over_checksums_signatures_and_sboms() {
     let layers = [
         layer(Some("debian.img.gz.sha256"), "text/plain", 10_000_000),
-        layer(Some("debian.img.gz.sig"), "application/octet-stream", 9_000_000),
+        layer(
+            Some("debian.img.gz.sig"),
+            "application/octet-stream",
+            9_000_000,
+        ),
         layer(Some("sbom"), "application/spdx+json", 8_000_000),
-        layer(Some("x"), "application/vnd.dev.cosign.simplesigning.v1", 7_000_000),
-        layer(Some("small.img"), "application/vnd.oci.image.layer.v1.tar", 5),
-        layer(Some("debian.img.gz"), "application/vnd.oci.image.layer.v1.tar", 6_000_000),
+        layer(
+            Some("x"),
+            "application/vnd.dev.cosign.simplesigning.v1",
+            7_000_000,
+        ),
+        layer(
+            Some("small.img"),
+            "application/vnd.oci.image.layer.v1.tar",
+            5,
+        ),
+        layer(
+            Some("debian.img.gz"),
+            "application/vnd.oci.image.layer.v1.tar",
+            6_000_000,
+        ),
     ];
     assert_eq!(
         choose_disk_layer(&layers).expect("a disk layer").title(),
@@ -62,7 +78,10 @@ fn platforms_parse_with_an_optional_variant_and_default_to_linux() {
         (p.os.as_str(), p.architecture.as_str(), p.variant.as_deref()),
         ("linux", "arm64", Some("v8"))
     );
-    assert_eq!(Platform::parse("AMD64").expect("parses").to_string(), "linux/amd64");
+    assert_eq!(
+        Platform::parse("AMD64").expect("parses").to_string(),
+        "linux/amd64"
+    );
     for bad in ["", "linux/", "a/b/c/d", "linux amd64"] {
         assert!(Platform::parse(bad).is_none(), "{bad:?}");
     }
@@ -105,7 +124,10 @@ fn documents_are_told_apart_by_media_type_then_shape() {
     let index = parse(r#"{"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#);
     assert!(matches!(index.kind(None), Ok(Kind::Index(_))));
     let bare = parse(r#"{"layers":[]}"#);
-    assert!(matches!(bare.kind(Some("application/json")), Ok(Kind::Manifest(_))));
+    assert!(matches!(
+        bare.kind(Some("application/json")),
+        Ok(Kind::Manifest(_))
+    ));
     let artifact = parse(
         r#"{"mediaType":"application/vnd.oci.artifact.manifest.v1+json","blobs":[{"digest":"sha256:00","size":1}]}"#,
     );
