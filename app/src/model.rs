@@ -84,6 +84,73 @@ pub struct CatalogView {
     pub rows: Vec<CatalogRow>,
 }
 
+/// Rows per page of the catalog table: a page stays small whatever the
+/// catalog's size.
+pub const CATALOG_PAGE_SIZE: usize = 100;
+
+impl CatalogRow {
+    /// True when the filter text matches a name, the start of the SHA-256,
+    /// a source location or the format (case-insensitive); empty matches all.
+    pub fn matches(&self, query: &str) -> bool {
+        let query = query.trim().to_lowercase();
+        if query.is_empty() {
+            return true;
+        }
+        let contains = |text: &str| text.to_lowercase().contains(&query);
+        self.names.iter().any(|n| contains(n))
+            || self
+                .sha256
+                .as_deref()
+                .is_some_and(|sha| sha.starts_with(&query))
+            || self.sources.iter().any(|s| contains(&s.location))
+            || self.format.as_deref().is_some_and(contains)
+    }
+}
+
+/// One page of the unified catalog, after a filter (`GET /catalog/view`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogPage {
+    pub image_root: String,
+    /// Rows in the whole catalog.
+    pub total: usize,
+    /// Rows the filter matched.
+    pub matched: usize,
+    /// 1-based.
+    pub page: usize,
+    pub per_page: usize,
+    pub query: String,
+    pub rows: Vec<CatalogRow>,
+}
+
+impl CatalogPage {
+    /// The page `page` (1-based, clamped) of the rows of `view` matching `query`.
+    pub fn of(view: &CatalogView, query: &str, page: usize) -> Self {
+        let matching: Vec<&CatalogRow> =
+            view.rows.iter().filter(|row| row.matches(query)).collect();
+        let pages = matching.len().div_ceil(CATALOG_PAGE_SIZE).max(1);
+        let page = page.clamp(1, pages);
+        CatalogPage {
+            image_root: view.image_root.clone(),
+            total: view.rows.len(),
+            matched: matching.len(),
+            page,
+            per_page: CATALOG_PAGE_SIZE,
+            query: query.to_owned(),
+            rows: matching
+                .into_iter()
+                .skip((page - 1) * CATALOG_PAGE_SIZE)
+                .take(CATALOG_PAGE_SIZE)
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// How many pages the filtered rows fill.
+    pub fn pages(&self) -> usize {
+        self.matched.div_ceil(self.per_page.max(1)).max(1)
+    }
+}
+
 /// Life cycle of a background job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -373,6 +440,61 @@ mod tests {
         for section in ImagesSection::ALL {
             assert_eq!(ImagesSection::parse(Some(section.slug())), section);
         }
+    }
+
+    fn catalog_row(name: &str, sha: Option<&str>, location: &str) -> CatalogRow {
+        CatalogRow {
+            image_ref: format!("ref-{name}"),
+            sha256: sha.map(str::to_owned),
+            names: vec![name.to_owned()],
+            format: Some("img.gz".into()),
+            size_bytes: None,
+            sources: vec![Source {
+                kind: SourceKind::Manifest,
+                location: location.to_owned(),
+            }],
+            cached: false,
+        }
+    }
+
+    #[test]
+    fn the_filter_matches_names_sha_prefixes_sources_and_formats() {
+        let row = catalog_row(
+            "Debian 12",
+            Some("abcdef"),
+            "https://mirror.example/d.img.gz",
+        );
+        for query in ["debian", "DEB", "abc", "mirror.example", "img.gz", "", "  "] {
+            assert!(row.matches(query), "{query:?}");
+        }
+        for query in ["ubuntu", "def", "qcow2"] {
+            assert!(!row.matches(query), "{query:?}");
+        }
+    }
+
+    #[test]
+    fn pages_hold_at_most_a_page_of_matching_rows() {
+        let rows = (0..250)
+            .map(|i| catalog_row(&format!("image-{i:03}"), None, "https://h/x"))
+            .collect();
+        let view = CatalogView {
+            image_root: "/r".into(),
+            rows,
+        };
+        let first = CatalogPage::of(&view, "", 1);
+        assert_eq!(
+            (first.total, first.matched, first.rows.len(), first.pages()),
+            (250, 250, 100, 3)
+        );
+        let last = CatalogPage::of(&view, "", 99);
+        assert_eq!(
+            (last.page, last.rows.len()),
+            (3, 50),
+            "a page past the end is the last"
+        );
+        let filtered = CatalogPage::of(&view, "image-01", 1);
+        assert_eq!(filtered.matched, 10);
+        assert_eq!(filtered.rows[0].names[0], "image-010");
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! bad entry never stops the others; the report says what happened to each.
 
 use app::model::SourceKind;
-use sea_orm::{ActiveModelTrait, DatabaseConnection, DbErr, EntityTrait, Set};
+use std::collections::HashMap;
+
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, Set, TransactionTrait};
 use serde::Serialize;
 use serde_json::json;
 
@@ -34,15 +36,12 @@ pub struct ImportReport {
     pub errors: Vec<ImportError>,
 }
 
-/// What happened to one entry.
-enum Outcome {
-    Imported,
-    Updated,
-    Unchanged,
-}
+/// Rows per INSERT: well under SQLite's and PostgreSQL's parameter limits.
+const INSERT_BATCH: usize = 200;
 
 /// Upserts every entry of `manifest`, logs one `catalog.entries.imported`
-/// event, and tells open pages.
+/// event, and tells open pages. All of it is one transaction, and new rows
+/// go in batches, so a catalog of thousands of entries imports in moments.
 pub async fn import(
     state: &AppState,
     manifest: &Manifest,
@@ -53,18 +52,57 @@ pub async fn import(
         source: source.to_owned(),
         ..ImportReport::default()
     };
+    let transaction = state.db.begin().await?;
+    let mut existing: HashMap<String, catalog_entry::Model> = CatalogEntries::find()
+        .all(&transaction)
+        .await?
+        .into_iter()
+        .map(|row| (row.bty_image_ref.clone(), row))
+        .collect();
+    let mut new_rows = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for entry in &manifest.entries {
-        match upsert(&state.db, entry).await {
-            Ok(Ok(Outcome::Imported)) => report.imported += 1,
-            Ok(Ok(Outcome::Updated)) => report.updated += 1,
-            Ok(Ok(Outcome::Unchanged)) => report.skipped += 1,
-            Ok(Err(error)) => report.errors.push(ImportError {
+        let image_ref = match entry.image_ref() {
+            Ok(image_ref) => image_ref,
+            Err(error) => {
+                report.errors.push(ImportError {
+                    name: entry.name.clone(),
+                    error: error.to_string(),
+                });
+                continue;
+            }
+        };
+        if !seen.insert(image_ref.clone()) {
+            report.errors.push(ImportError {
                 name: entry.name.clone(),
-                error,
-            }),
-            Err(error) => return Err(error),
+                error: format!(
+                    "another entry of this catalog has the same src {}",
+                    entry.src
+                ),
+            });
+            continue;
+        }
+        match existing.remove(&image_ref) {
+            None => {
+                new_rows.push(new_row(image_ref, entry));
+                report.imported += 1;
+            }
+            Some(row) => match update(&transaction, row, entry).await? {
+                Ok(true) => report.updated += 1,
+                Ok(false) => report.skipped += 1,
+                Err(error) => report.errors.push(ImportError {
+                    name: entry.name.clone(),
+                    error,
+                }),
+            },
         }
     }
+    for batch in new_rows.chunks(INSERT_BATCH) {
+        CatalogEntries::insert_many(batch.to_vec())
+            .exec(&transaction)
+            .await?;
+    }
+    transaction.commit().await?;
     let total = report.imported + report.updated;
     let event = NewEvent {
         kind: "catalog.entries.imported",
@@ -85,38 +123,31 @@ pub async fn import(
     Ok(report)
 }
 
-/// Inserts or updates one entry; the inner error is the entry's own fault.
-async fn upsert(
-    db: &DatabaseConnection,
+fn new_row(image_ref: String, entry: &ManifestEntry) -> catalog_entry::ActiveModel {
+    catalog_entry::ActiveModel {
+        bty_image_ref: Set(image_ref),
+        src: Set(entry.src.clone()),
+        disk_image_sha: Set(entry.sha256.clone()),
+        name: Set(entry.name.clone()),
+        sha_url: Set(None),
+        format: Set(entry.format.clone()),
+        size_bytes: Set(entry.size_bytes),
+        description: Set(entry.description.clone()),
+        added_at: Set(clock::now_iso()),
+        source_kind: Set(SourceKind::Manifest.as_str().to_owned()),
+        file_mtime_ns: Set(None),
+        hashed_size: Set(None),
+        hashed_mtime_ns: Set(None),
+    }
+}
+
+/// Brings an existing row in line with the entry: `Ok(true)` when it
+/// changed; the inner error is the entry's own fault.
+async fn update(
+    db: &impl ConnectionTrait,
+    existing: catalog_entry::Model,
     entry: &ManifestEntry,
-) -> Result<Result<Outcome, String>, DbErr> {
-    let image_ref = match entry.image_ref() {
-        Ok(image_ref) => image_ref,
-        Err(error) => return Ok(Err(error.to_string())),
-    };
-    let existing = CatalogEntries::find_by_id(image_ref.clone())
-        .one(db)
-        .await?;
-    let Some(existing) = existing else {
-        catalog_entry::ActiveModel {
-            bty_image_ref: Set(image_ref),
-            src: Set(entry.src.clone()),
-            disk_image_sha: Set(entry.sha256.clone()),
-            name: Set(entry.name.clone()),
-            sha_url: Set(None),
-            format: Set(entry.format.clone()),
-            size_bytes: Set(entry.size_bytes),
-            description: Set(entry.description.clone()),
-            added_at: Set(clock::now_iso()),
-            source_kind: Set(SourceKind::Manifest.as_str().to_owned()),
-            file_mtime_ns: Set(None),
-            hashed_size: Set(None),
-            hashed_mtime_ns: Set(None),
-        }
-        .insert(db)
-        .await?;
-        return Ok(Ok(Outcome::Imported));
-    };
+) -> Result<Result<bool, String>, DbErr> {
     if existing.source_kind == SourceKind::Local.as_str() {
         return Ok(Err(format!(
             "{} is a file in the image root; the catalog does not change it",
@@ -133,7 +164,7 @@ async fn upsert(
         && existing.size_bytes == size
         && existing.description == entry.description;
     if unchanged {
-        return Ok(Ok(Outcome::Unchanged));
+        return Ok(Ok(false));
     }
     let mut row: catalog_entry::ActiveModel = existing.into();
     row.name = Set(entry.name.clone());
@@ -142,5 +173,5 @@ async fn upsert(
     row.size_bytes = Set(size);
     row.description = Set(entry.description.clone());
     row.update(db).await?;
-    Ok(Ok(Outcome::Updated))
+    Ok(Ok(true))
 }

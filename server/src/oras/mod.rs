@@ -214,8 +214,16 @@ impl OrasClient {
             OrasReference::Tag(tag) => (format!("{base}/manifests/{tag}"), None),
             OrasReference::Digest(hex) => (format!("{base}/manifests/sha256:{hex}"), Some(hex)),
         };
+        // Distribution 2.8 answers a manifest GET for a layer digest with
+        // 500, not 404: that 500 is not retried but tried as a blob.
+        session.retry_internal_errors = expected.is_none();
         let response = session.send(Method::GET, &url, Some(ACCEPT)).await?;
-        if let (StatusCode::NOT_FOUND, Some(hex)) = (response.status(), expected) {
+        session.retry_internal_errors = true;
+        let not_a_manifest = matches!(
+            response.status(),
+            StatusCode::NOT_FOUND | StatusCode::INTERNAL_SERVER_ERROR
+        );
+        if let (true, Some(hex)) = (not_a_manifest, expected) {
             if let Some(layer) = blob_as_layer(&mut session, &base, hex).await? {
                 return Ok(layer);
             }

@@ -29,6 +29,8 @@ pub(super) struct Session<'a> {
     repository: &'a str,
     /// What the last challenge gave: `Bearer …` or `Basic …`.
     pub authorization: Option<HeaderValue>,
+    /// Whether a 500 is retried like other 5xx (see `resolve_now`).
+    pub retry_internal_errors: bool,
 }
 
 impl<'a> Session<'a> {
@@ -43,6 +45,7 @@ impl<'a> Session<'a> {
             host,
             repository,
             authorization,
+            retry_internal_errors: true,
         }
     }
 
@@ -66,7 +69,9 @@ impl<'a> Session<'a> {
         };
         let response = self
             .client
-            .send_with_retry(url, || build(self.authorization.clone()))
+            .send_with_retry(url, self.retry_internal_errors, || {
+                build(self.authorization.clone())
+            })
             .await?;
         if response.status() != StatusCode::UNAUTHORIZED {
             return Ok(response);
@@ -76,7 +81,9 @@ impl<'a> Session<'a> {
         self.authorization = Some(authorization.clone());
         let response = self
             .client
-            .send_with_retry(url, || build(Some(authorization.clone())))
+            .send_with_retry(url, self.retry_internal_errors, || {
+                build(Some(authorization.clone()))
+            })
             .await?;
         if response.status() == StatusCode::UNAUTHORIZED {
             return Err(OrasError::Unauthorized {
@@ -130,7 +137,7 @@ impl<'a> Session<'a> {
             .filter(|_| self.client.may_send_credentials_to(&realm));
         let response = self
             .client
-            .send_with_retry(&realm, || {
+            .send_with_retry(&realm, true, || {
                 let request = self.client.http.get(&realm).query(&query);
                 match credentials {
                     Some((user, password)) => request.basic_auth(user, Some(password)),
@@ -172,12 +179,13 @@ impl<'a> Session<'a> {
 
 impl OrasClient {
     /// Sends what `build` makes, again after a pause while the answer is 429
-    /// or 5xx: up to the policy's attempts, doubling the pause, or waiting
-    /// what `Retry-After` asks when that is short. A long `Retry-After` ends
-    /// the retries early.
+    /// or 5xx (500 only when `retry_500`): up to the policy's attempts,
+    /// doubling the pause, or waiting what `Retry-After` asks when that is
+    /// short. A long `Retry-After` ends the retries early.
     pub(super) async fn send_with_retry(
         &self,
         url: &str,
+        retry_500: bool,
         build: impl Fn() -> RequestBuilder,
     ) -> Result<Response, OrasError> {
         let mut pause = self.retry.first_pause;
@@ -185,7 +193,9 @@ impl OrasClient {
         loop {
             let response = build().send().await.map_err(|e| unreachable(url, &e))?;
             let status = response.status();
-            let busy = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
+            let busy = status == StatusCode::TOO_MANY_REQUESTS
+                || (status.is_server_error()
+                    && (retry_500 || status != StatusCode::INTERNAL_SERVER_ERROR));
             if !busy || attempt >= self.retry.attempts {
                 return Ok(response);
             }

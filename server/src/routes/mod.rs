@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod catalog_toml;
+pub mod catalog_view;
 pub mod entries;
 pub mod events;
 pub mod hashes;
@@ -23,6 +24,7 @@ pub fn router(state: AppState) -> Router {
         .merge(images::router())
         .merge(catalog_toml::router())
         .merge(catalog::router())
+        .merge(catalog_view::router())
         .merge(entries::router())
         .merge(hashes::router())
         .merge(events::router())

@@ -228,7 +228,7 @@ async fn one_bad_entry_does_not_stop_the_others() {
     let upstream = Upstream::start().await;
     upstream.put(
         "/mixed.toml",
-        "version = 1\n[[images]]\nname = \"bad\"\nsrc = \"ftp://h/x.img\"\n[[images]]\nname = \"good\"\nsrc = \"https://h/good.img\"\n",
+        "version = 1\n[[images]]\nname = \"bad\"\nsrc = \"ftp://h/x.img\"\n[[images]]\nname = \"good\"\nsrc = \"https://h/good.img\"\n[[images]]\nname = \"twin\"\nsrc = \"https://H:443/good.img\"\n",
     );
     let report: Value = app
         .post_json(
@@ -241,6 +241,7 @@ async fn one_bad_entry_does_not_stop_the_others() {
         .expect("JSON");
     assert_eq!(report["imported"], 1);
     assert_eq!(report["errors"][0]["name"], "bad");
+    assert_eq!(report["errors"][1]["name"], "twin", "the same source twice in one catalog");
     assert_eq!(names(&app).await, ["good"]);
 }
 
