@@ -30,6 +30,13 @@ const CANCELLED_NAME = 'e2e-cancel.img';
 const CANCELLED_BYTES = 4 * 1024 * MiB; // sparse on disk here; the server gets real bytes
 const ACCEPT = '.img,.img.gz,.img.xz,.img.zst,.img.bz2,.qcow2';
 const WATCHDOG_MS = Number(process.env.E2E_TIMEOUT_MS ?? 300_000);
+// Catalog entries on a host that cannot exist (RFC 2606): nothing is ever downloaded.
+const CATALOG_ENTRIES = [
+  { name: 'e2e A (x86_64)', src: 'http://127.0.0.1:9/a.img.gz', sha256: 'ab'.repeat(32) },
+  { name: 'e2e B', src: 'http://127.0.0.1:9/b.img.xz' },
+];
+const URL_IMAGE = 'http://127.0.0.1:9/e2e-url.img.gz';
+const URL_IMAGE_NAME = 'e2e-url.img.gz';
 
 const t0 = Date.now();
 const log = (...a) => console.log(`[e2e +${((Date.now() - t0) / 1000).toFixed(1)}s]`, ...a);
@@ -108,6 +115,39 @@ async function eventually(probe, ms, what) {
   }
 }
 
+// A regular expression matching exactly `text`.
+const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const exactly = (text) => new RegExp(`^\\s*${escapeRegExp(text)}\\s*$`);
+
+// The catalog table's row whose first name is `name`.
+const catalogRow = (name) => page.locator('tr.bty-catalog-row')
+  .filter({ has: page.locator('.bty-name:not(.bty-name-alias)', { hasText: exactly(name) }) });
+
+// The catalog's rows as the JSON API lists them (with the page's session).
+async function catalogEntries() {
+  const r = await page.request.get('/catalog/entries');
+  assert.equal(r.status(), 200, `GET /catalog/entries: HTTP ${r.status()}`);
+  return r.json();
+}
+
+// Submits `form` and waits for the server's 303 back to /ui/images (any
+// section query gone); returns the `error` the page was sent back with.
+async function submitBackToImages(form) {
+  await Promise.all([
+    page.waitForURL((u) => u.pathname === '/ui/images' && !u.searchParams.has('section'), { timeout: 30_000 }),
+    form.locator('[type=submit]').click(),
+  ]).catch((e) => {
+    throw new Error(`after submitting, the browser is at ${page.url()}: ${e.message.split('\n')[0]}`);
+  });
+  await page.waitForLoadState('load');
+  return new URL(page.url()).searchParams.get('error');
+}
+
+// The method, action and encoding a form is sent with.
+const formTarget = (form) => form.evaluate((f) => ({
+  method: f.method, action: new URL(f.action).pathname, enctype: f.enctype,
+}));
+
 // A file of random bytes, written outside the image root and renamed in, so
 // the server's watcher only ever sees the complete file. Returns its sha256.
 function writeRandomImage(root, name, size) {
@@ -143,6 +183,7 @@ const browser = await chromium.launch({
 });
 const browserErrors = [];
 let sparseDir; // holds the big file of the cancel check, removed at the end
+let catalogDir; // holds the catalog files the upload checks send, removed at the end
 try {
   const context = await browser.newContext({ baseURL: BASE });
   context.setDefaultTimeout(15_000);
@@ -385,7 +426,116 @@ try {
     return { percent_seen: percentSeen, percent_at_cancel: percentAtCancel };
   }, { needs: ['page hydrates and the live stream opens (#bty-live[data-state=open])'] });
 
-  // (h) Log out: back to the login page, and the session is gone.
+  // (h) Fetch catalog: the form that pulls the release catalog (not sent:
+  // the machine running this has no way to github.com).
+  await check('Fetch catalog offers the release form, its link and the manifest path', async () => {
+    await page.goto('/ui/images?section=fetch');
+    const button = page.locator('#bty-fetch-release-btn');
+    assert.match(await button.textContent(), /Fetch latest catalog\.toml/, 'the button text');
+    const form = page.locator('form:has(#bty-fetch-release-btn)');
+    assert.deepEqual(await formTarget(form), {
+      method: 'post', action: '/ui/catalog/fetch-release', enctype: 'application/x-www-form-urlencoded',
+    });
+    const link = page.locator('a[href^="https://github.com/"][href$="/releases/latest"]');
+    assert.equal(await link.count(), 1, 'no link to the latest release');
+    assert.equal(await link.getAttribute('target'), '_blank');
+    assert.match(await link.getAttribute('rel'), /\bnoopener\b/);
+    const manifest = (await page.locator('code.bty-manifest-path').textContent()).trim();
+    assert.ok(manifest.endsWith('catalog.toml'), `manifest path ${manifest}`);
+    return { release: await link.getAttribute('href'), manifest };
+  }, { needs: ['log in through the form and land on /ui/images'] });
+
+  // (i) Upload catalog: its entries are listed, as manifest sources.
+  catalogDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bty-e2e-catalog-'));
+  const catalogFile = path.join(catalogDir, 'e2e-catalog.toml');
+  await check('an uploaded catalog.toml lists its entries as manifest sources', async () => {
+    const toml = ['version = 1', ''];
+    for (const entry of CATALOG_ENTRIES) {
+      toml.push('[[images]]');
+      for (const [key, value] of Object.entries(entry)) toml.push(`${key} = ${JSON.stringify(value)}`);
+      toml.push('');
+    }
+    fs.writeFileSync(catalogFile, toml.join('\n'));
+    await page.goto('/ui/images?section=upload-catalog');
+    const form = page.locator('form:has(#catalog-file)');
+    assert.deepEqual(await formTarget(form), {
+      method: 'post', action: '/ui/catalog/upload', enctype: 'multipart/form-data',
+    });
+    await page.setInputFiles('#catalog-file', catalogFile);
+    const error = await submitBackToImages(form);
+    assert.equal(error, null, `sent back with ?error=${error}`);
+    assert.equal(await page.locator('.alert-danger').count(), 0, 'the page shows an error');
+    for (const { name, src } of CATALOG_ENTRIES) {
+      const row = catalogRow(name);
+      await row.first().waitFor({ state: 'attached' });
+      const source = row.locator('.bty-source[data-kind=manifest]', { hasText: src });
+      assert.equal(await source.count(), 1, `${name}: no manifest source ${src}`);
+    }
+    return { rows: await page.locator('tr.bty-catalog-row').count() };
+  }, { needs: ['log in through the form and land on /ui/images'] });
+
+  // (j) A broken catalog is refused and changes nothing.
+  await check('a catalog.toml that does not parse is refused and changes nothing', async () => {
+    const before = await catalogEntries();
+    const broken = path.join(catalogDir, 'e2e-broken.toml');
+    fs.writeFileSync(broken, 'version = 2\n\n[[images]]\nname = "e2e broken"\nsrc = "http://127.0.0.1:9/broken.img"\n');
+    await page.goto('/ui/images?section=upload-catalog');
+    const form = page.locator('form:has(#catalog-file)');
+    await page.setInputFiles('#catalog-file', broken);
+    const error = await submitBackToImages(form);
+    assert.ok(error, 'not sent back with ?error=');
+    const alert = page.locator('.alert-danger');
+    await alert.first().waitFor();
+    const text = (await alert.first().textContent()).trim();
+    assert.match(text, /catalog parse failed/, `the alert says: ${text}`);
+    for (const { name } of CATALOG_ENTRIES) {
+      await catalogRow(name).first().waitFor({ state: 'attached' });
+    }
+    assert.equal(await catalogRow('e2e broken').count(), 0, 'the broken catalog\'s entry is listed');
+    const after = await catalogEntries();
+    assert.deepEqual(after, before, 'GET /catalog/entries changed');
+    return { alert: text };
+  }, { needs: ['an uploaded catalog.toml lists its entries as manifest sources'] });
+
+  // (k) Upload image (from URL): one entry, a url source with Delete entry.
+  await check('an image added by URL is listed as a url source with Delete entry', async () => {
+    await page.goto('/ui/images?section=upload-image-from-url');
+    const form = page.locator('form:has(#image_url)');
+    assert.deepEqual(await formTarget(form), {
+      method: 'post', action: '/ui/catalog/entries', enctype: 'application/x-www-form-urlencoded',
+    });
+    assert.equal(await page.locator('#sha_url').getAttribute('name'), 'sha_url');
+    await page.locator('#image_url').fill(URL_IMAGE);
+    const error = await submitBackToImages(form);
+    assert.equal(error, null, `sent back with ?error=${error}`);
+    assert.equal(await page.locator('.alert-danger').count(), 0, 'the page shows an error');
+    const row = catalogRow(URL_IMAGE_NAME);
+    await row.first().waitFor({ state: 'attached' });
+    assert.equal(await row.locator('.bty-source[data-kind=url]', { hasText: URL_IMAGE }).count(), 1,
+      `no url source ${URL_IMAGE}`);
+    assert.equal(await row.locator(`.bty-catalog-entry-delete-btn[data-src="${URL_IMAGE}"]`).count(), 1,
+      'no Delete entry button for it');
+  }, { needs: ['log in through the form and land on /ui/images'] });
+
+  // (l) Delete entry: confirmed, the row goes, live.
+  await check('Delete entry, confirmed, removes the row live', async () => {
+    await page.locator('#bty-live[data-state=open]').waitFor({ state: 'attached', timeout: 30_000 });
+    await page.evaluate(() => { window.__marker = 3; });
+    mainFrameNavigations = 0;
+    let question;
+    page.once('dialog', (dialog) => { question = dialog.message(); dialog.accept(); });
+    const row = catalogRow(URL_IMAGE_NAME);
+    await row.locator('.bty-catalog-entry-delete-btn').click();
+    await row.first().waitFor({ state: 'detached', timeout: 15_000 });
+    assert.ok(question?.includes(URL_IMAGE), `the confirmation asked: ${question}`);
+    assert.equal(await page.locator('.alert-danger').count(), 0, 'the page shows an error');
+    assert.ok(!(await catalogEntries()).some((e) => e.src === URL_IMAGE), 'GET /catalog/entries still lists it');
+    assert.equal(await page.evaluate(() => window.__marker), 3, 'the page was reloaded (window.__marker is gone)');
+    assert.equal(mainFrameNavigations, 0, `the page navigated ${mainFrameNavigations} time(s)`);
+    return { confirm: question };
+  }, { needs: ['an image added by URL is listed as a url source with Delete entry'] });
+
+  // (m) Log out: back to the login page, and the session is gone.
   await check('"Log out" lands on /ui/login and /ui/images needs a login again', async () => {
     const cookies = await page.context().cookies(BASE);
     const cookieHeader = cookies.map((c) => `${c.name}=${c.value}`).join('; ');
@@ -412,6 +562,7 @@ try {
 } finally {
   await browser.close().catch(() => {});
   if (sparseDir) fs.rmSync(sparseDir, { recursive: true, force: true });
+  if (catalogDir) fs.rmSync(catalogDir, { recursive: true, force: true });
   if (IMAGE_ROOT) fs.rmSync(path.join(path.dirname(IMAGE_ROOT), `.${IMAGE_NAME}.e2e-partial`), { force: true });
 }
 

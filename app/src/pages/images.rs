@@ -5,8 +5,8 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::{
-    Card, CatalogTable, EmptyCatalog, EventsCard, Glyph, Icon, JobsPane, Layout, SubNav,
-    UploadSection, Uploads,
+    AddFromUrlSection, Card, CatalogTable, EmptyCatalog, EventsCard, FetchSection, Glyph, Icon,
+    JobsPane, Layout, SubNav, UploadCatalogSection, UploadSection, Uploads,
 };
 use crate::live::{self, LiveState};
 use crate::model::{self, ImagesSection, JobKind};
@@ -67,6 +67,8 @@ fn ImagesScreen(page: model::ImagesPage) -> impl IntoView {
     let query = use_query_map();
     let section = Memo::new(move |_| ImagesSection::parse(query.read().get_str("section")));
     let caption = hash_caption(page.hash_max_parallel);
+    let release_repo = page.release_repo.clone();
+    let manifest_path = page.manifest_path.clone();
 
     view! {
         <Layout operator=Some(page.operator.clone()) live>
@@ -74,8 +76,20 @@ fn ImagesScreen(page: model::ImagesPage) -> impl IntoView {
             <IntroBox/>
             {move || match section.get() {
                 ImagesSection::List => view! { <ListSection live caption=caption.clone()/> }.into_any(),
+                ImagesSection::Fetch => view! {
+                    <FetchSection
+                        live
+                        release_repo=release_repo.clone()
+                        manifest_path=manifest_path.clone()
+                    />
+                }
+                .into_any(),
+                ImagesSection::UploadCatalog => view! {
+                    <UploadCatalogSection live manifest_path=manifest_path.clone()/>
+                }
+                .into_any(),
                 ImagesSection::UploadImage => view! { <UploadSection live uploads/> }.into_any(),
-                other => view! { <SectionPending section=other/> }.into_any(),
+                ImagesSection::UploadImageFromUrl => view! { <AddFromUrlSection live/> }.into_any(),
             }}
             <EventsCard live/>
         </Layout>
@@ -115,26 +129,6 @@ fn ListSection(live: LiveState, caption: String) -> impl IntoView {
                 <JobsPane kind=JobKind::Hash live caption=caption.clone()/>
             </div>
         </Show>
-    }
-    .into_any()
-}
-
-/// A section this build does not offer yet.
-#[component]
-fn SectionPending(section: ImagesSection) -> impl IntoView {
-    view! {
-        <Card
-            glyph=crate::components::subnav::section_glyph(section)
-            title=section.label()
-            class=format!("bty-section bty-section-{}", section.slug())
-        >
-            <p class="text-muted bty-section-pending">
-                "This action is not available in this build yet. "
-                "The "
-                <a href="/ui/images">"List"</a>
-                " shows the catalog and its live jobs."
-            </p>
-        </Card>
     }
     .into_any()
 }

@@ -335,3 +335,5 @@ fn the_upload_section_offers_a_drop_zone_and_a_picker_for_several_images() {
         "{html}"
     );
 }
+
+mod sections;
