@@ -7,7 +7,7 @@
 //! gives them their URL and reads their answer.
 
 use crate::components::format::encode_query_value;
-use crate::model::{EnqueueRequest, UploadResult};
+use crate::model::{CatalogPage, EnqueueRequest, UploadResult};
 
 /// Queues hashing of a file in the image root (`POST /catalog/hashes`, 202).
 pub async fn enqueue_hash(name: &str) -> Result<(), String> {
@@ -45,6 +45,24 @@ pub async fn evict_cache(name: &str) -> Result<(), String> {
 /// (`DELETE /catalog/entries?src=`, 200).
 pub async fn delete_entry(src: &str) -> Result<(), String> {
     transport::delete(&format!("/catalog/entries?src={}", transport::encode(src))).await
+}
+
+/// The URL of one page of the filtered catalog, on the page and the API.
+pub fn catalog_view_query(query: &str, page: usize) -> String {
+    let mut url = format!("page={page}");
+    if !query.is_empty() {
+        url = format!("q={}&{url}", encode_query_value(query));
+    }
+    url
+}
+
+/// One page of the filtered catalog (`GET /catalog/view`).
+pub async fn catalog_view(query: &str, page: usize) -> Result<CatalogPage, String> {
+    transport::get_json(&format!(
+        "/catalog/view?{}",
+        catalog_view_query(query, page)
+    ))
+    .await
 }
 
 /// Where an image is uploaded to: `/images/{name}`, the name
@@ -120,6 +138,19 @@ mod transport {
         check(Request::delete(url).send().await).await
     }
 
+    /// GETs JSON.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(url: &str) -> Result<T, String> {
+        let response = Request::get(url)
+            .send()
+            .await
+            .map_err(|error| format!("request failed: {error}"))?;
+        if !response.ok() {
+            let body = response.text().await.unwrap_or_default();
+            return Err(super::error_message(response.status(), &body));
+        }
+        response.json().await.map_err(|error| error.to_string())
+    }
+
     async fn check(response: Result<Response, gloo_net::Error>) -> Result<(), String> {
         let response = response.map_err(|error| format!("request failed: {error}"))?;
         if response.ok() {
@@ -149,11 +180,21 @@ mod transport {
     pub async fn delete(_url: &str) -> Result<(), String> {
         Err(BROWSER_ONLY.to_string())
     }
+
+    pub async fn get_json<T>(_url: &str) -> Result<T, String> {
+        Err(BROWSER_ONLY.to_string())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn catalog_view_queries_encode_the_filter() {
+        assert_eq!(catalog_view_query("", 1), "page=1");
+        assert_eq!(catalog_view_query("deb 12", 3), "q=deb%2012&page=3");
+    }
 
     #[test]
     fn a_string_detail_is_shown_as_it_is() {

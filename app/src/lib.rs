@@ -31,8 +31,14 @@ pub mod ssr {
     /// The service functions pages are rendered from. The server implements
     /// it over the same code its JSON routes call.
     pub trait PageData: Send + Sync + 'static {
-        /// Everything `/ui/images` shows, for the given operator.
-        fn images_page(&self, operator: String) -> BoxFuture<Result<ImagesPage, String>>;
+        /// Everything `/ui/images` shows, for the given operator, with the
+        /// catalog filtered by `query` and cut to page `page` (1-based).
+        fn images_page(
+            &self,
+            operator: String,
+            query: String,
+            page: usize,
+        ) -> BoxFuture<Result<ImagesPage, String>>;
     }
 
     /// The handle the server provides as Leptos context for every request.

@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-use crate::model::{CatalogView, Event, ImagesPage, Job, LiveSnapshot};
+use crate::model::{CatalogPage, Event, ImagesPage, Job, LiveSnapshot};
 
 /// Where the browser opens the live stream; same origin, so the session
 /// cookie goes along.
@@ -51,7 +51,10 @@ impl LiveConnection {
 /// Everything on the Images page that changes without a reload.
 #[derive(Clone, Copy, Debug)]
 pub struct LiveState {
-    pub catalog: RwSignal<CatalogView>,
+    /// The page of the catalog on show, for [`LiveState::view`].
+    pub catalog: RwSignal<CatalogPage>,
+    /// The filter text and page (1-based) the operator asked for.
+    pub view: RwSignal<(String, usize)>,
     pub jobs: RwSignal<Vec<Job>>,
     pub events: RwSignal<Vec<Event>>,
     pub connection: RwSignal<LiveConnection>,
@@ -65,16 +68,22 @@ impl LiveState {
         events.truncate(MAX_EVENTS);
         LiveState {
             catalog: RwSignal::new(page.catalog.clone()),
+            view: RwSignal::new((page.catalog.query.clone(), page.catalog.page)),
             jobs: RwSignal::new(page.jobs.clone()),
             events: RwSignal::new(events),
             connection: RwSignal::new(LiveConnection::Closed),
         }
     }
 
+    /// True when the catalog holds any entry (whatever the filter shows).
+    pub fn has_entries(&self) -> bool {
+        self.catalog.with(|catalog| catalog.total > 0)
+    }
+
     /// A `snapshot` message: the whole picture again.
     pub fn apply_snapshot(&self, snapshot: LiveSnapshot) {
         self.jobs.set(snapshot.jobs);
-        self.catalog.set(snapshot.catalog);
+        self.apply_catalog(snapshot.catalog);
     }
 
     /// A `job` message: one job's new state.
@@ -82,9 +91,42 @@ impl LiveState {
         self.jobs.update(|jobs| upsert_job(jobs, job));
     }
 
-    /// A `catalog` message: the unified catalog changed.
-    pub fn apply_catalog(&self, catalog: CatalogView) {
-        self.catalog.set(catalog);
+    /// A `catalog` message: the catalog changed. It carries the first
+    /// unfiltered page; any other view is fetched again.
+    pub fn apply_catalog(&self, first_page: CatalogPage) {
+        if self
+            .view
+            .with_untracked(|(query, page)| query.is_empty() && *page == 1)
+        {
+            self.catalog.set(first_page);
+        } else {
+            self.refresh();
+        }
+    }
+
+    /// Shows `query` at `page`: fetches it, and keeps the answer only if the
+    /// operator has not asked for something else meanwhile.
+    pub fn show(&self, query: String, page: usize) {
+        self.view.set((query, page));
+        self.refresh();
+    }
+
+    /// Fetches the current view again (browser only).
+    pub fn refresh(&self) {
+        #[cfg(feature = "hydrate")]
+        {
+            let live = *self;
+            let wanted = self.view.get_untracked();
+            leptos::task::spawn_local(async move {
+                match crate::api::catalog_view(&wanted.0, wanted.1).await {
+                    Ok(page) if live.view.try_get_untracked() == Some(wanted) => {
+                        let _ = live.catalog.try_set(page);
+                    }
+                    Ok(_) => {}
+                    Err(error) => leptos::logging::warn!("catalog page not loaded: {error}"),
+                }
+            });
+        }
     }
 
     /// An `event` message: a new audit event, kept when it is about images.

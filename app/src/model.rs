@@ -344,7 +344,8 @@ pub struct EventList {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LiveSnapshot {
     pub jobs: Vec<Job>,
-    pub catalog: CatalogView,
+    /// The first page of the unfiltered catalog.
+    pub catalog: CatalogPage,
 }
 
 /// Names of the live stream's SSE events; the `data` of each is JSON.
@@ -353,7 +354,9 @@ pub mod live_event {
     pub const SNAPSHOT: &str = "snapshot";
     /// [`super::Job`]
     pub const JOB: &str = "job";
-    /// [`super::CatalogView`]
+    /// [`super::CatalogPage`]: the first page of the unfiltered catalog,
+    /// after it changed; a client showing another page or filter fetches
+    /// `GET /catalog/view` again.
     pub const CATALOG: &str = "catalog";
     /// [`super::Event`]
     pub const EVENT: &str = "event";
@@ -414,7 +417,8 @@ impl ImagesSection {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ImagesPage {
     pub operator: String,
-    pub catalog: CatalogView,
+    /// The page of the catalog the request asked for (`?q=`, `?page=`).
+    pub catalog: CatalogPage,
     pub jobs: Vec<Job>,
     pub recent_events: Vec<Event>,
     pub hash_max_parallel: u32,

@@ -7,7 +7,7 @@ use std::sync::{
     Arc,
 };
 
-use app::model::{live_event, CatalogView, Event, Job};
+use app::model::{live_event, CatalogPage, Event, Job};
 use serde::Serialize;
 use tokio::sync::{broadcast, Notify};
 
@@ -70,8 +70,8 @@ impl Live {
         self.send(live_event::EVENT, event);
     }
 
-    /// The unified catalog as it is now.
-    pub fn catalog(&self, view: &CatalogView) {
+    /// The first page of the unified catalog as it is now.
+    pub fn catalog(&self, view: &CatalogPage) {
         self.send(live_event::CATALOG, view);
     }
 

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use app::{
-    model::{CatalogView, ImagesPage, JobKind},
+    model::{CatalogPage, CatalogView, ImagesPage, JobKind},
     ssr::{BoxFuture, PageData},
 };
 
@@ -14,22 +14,34 @@ use crate::{audit, catalog::unified, state::AppState, workers::jobs};
 pub struct Pages(pub AppState);
 
 impl PageData for Pages {
-    fn images_page(&self, operator: String) -> BoxFuture<Result<ImagesPage, String>> {
+    fn images_page(
+        &self,
+        operator: String,
+        query: String,
+        page: usize,
+    ) -> BoxFuture<Result<ImagesPage, String>> {
         let state = self.0.clone();
         Box::pin(async move {
-            images_page(&state, operator).await.map_err(|error| {
-                tracing::error!(%error, "images page data");
-                "the catalog could not be read; see the server log".to_owned()
-            })
+            images_page(&state, operator, &query, page)
+                .await
+                .map_err(|error| {
+                    tracing::error!(%error, "images page data");
+                    "the catalog could not be read; see the server log".to_owned()
+                })
         })
     }
 }
 
-async fn images_page(state: &AppState, operator: String) -> Result<ImagesPage, sea_orm::DbErr> {
+async fn images_page(
+    state: &AppState,
+    operator: String,
+    query: &str,
+    page: usize,
+) -> Result<ImagesPage, sea_orm::DbErr> {
     let settings = &state.settings;
     Ok(ImagesPage {
         operator,
-        catalog: CatalogView::clone(&*catalog_view(state).await?),
+        catalog: CatalogPage::of(&*catalog_view(state).await?, query, page),
         jobs: live_jobs(state).await?,
         recent_events: audit::recent_image_activity(&state.db).await?,
         hash_max_parallel: settings.hash_max_parallel,
@@ -61,9 +73,12 @@ pub async fn catalog_view(state: &AppState) -> Result<Arc<CatalogView>, sea_orm:
     Ok(view)
 }
 
-/// The last unified catalog built, and the generation it was built at.
+/// A unified catalog and the generation it was built at.
+type Built = (u64, Arc<CatalogView>);
+
+/// The last unified catalog built.
 #[derive(Clone, Default)]
-pub struct CatalogCache(Arc<Mutex<Option<(u64, Arc<CatalogView>)>>>);
+pub struct CatalogCache(Arc<Mutex<Option<Built>>>);
 
 impl CatalogCache {
     fn get(&self, generation: u64) -> Option<Arc<CatalogView>> {

@@ -166,7 +166,9 @@ async fn publish_catalog(state: AppState) {
         }
         tokio::time::sleep(CATALOG_PUSH_DELAY).await;
         match pages::catalog_view(&state).await {
-            Ok(view) => state.live.catalog(&*view),
+            Ok(view) => state
+                .live
+                .catalog(&app::model::CatalogPage::of(&view, "", 1)),
             Err(error) => tracing::error!(%error, "catalog not pushed to live streams"),
         }
     }

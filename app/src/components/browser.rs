@@ -49,3 +49,16 @@ pub fn confirm(_message: &str) -> bool {
 pub fn copy_text(_text: &str) -> bool {
     false
 }
+
+/// Puts `url` in the address bar without loading it, so a reload shows
+/// the same view.
+#[cfg(feature = "hydrate")]
+pub fn replace_url(url: &str) {
+    if let Some(history) = web_sys::window().and_then(|window| window.history().ok()) {
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(url));
+    }
+}
+
+/// Server build: there is no address bar.
+#[cfg(not(feature = "hydrate"))]
+pub fn replace_url(_url: &str) {}

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use super::actions::{row_actions, ActionButton};
 use super::browser;
+use super::catalog_controls::CatalogControls;
 use super::format::short_sha;
 use super::icons::{Glyph, Icon};
 use super::layout::Card;
@@ -21,8 +22,10 @@ pub fn CatalogTable(
     live: LiveState,
 ) -> impl IntoView {
     let rows = move || live.catalog.with(|catalog| catalog.rows.clone());
+    let no_match = move || live.catalog.with(|catalog| catalog.rows.is_empty());
     view! {
         <Card glyph=Glyph::Database title="Unified catalog" class="bty-catalog-card card-table">
+            <CatalogControls live/>
             <div class="table-responsive">
                 <table class="table table-striped bty-catalog-table">
                     <thead>
@@ -41,6 +44,11 @@ pub fn CatalogTable(
                         <For each=rows key=|row| format!("{row:?}") let:row>
                             <CatalogRowView row/>
                         </For>
+                        <Show when=no_match>
+                            <tr class="bty-catalog-nomatch">
+                                <td colspan="6" class="text-muted">"No entries match the filter."</td>
+                            </tr>
+                        </Show>
                     </tbody>
                 </table>
             </div>

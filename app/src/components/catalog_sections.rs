@@ -45,7 +45,7 @@ pub fn release_page_url(release_repo: &str) -> String {
 /// empty-state help while there is no row.
 #[component]
 fn LiveCatalog(live: LiveState) -> impl IntoView {
-    let has_rows = move || live.catalog.with(|catalog| !catalog.rows.is_empty());
+    let has_rows = move || live.has_entries();
     view! {
         <Show when=has_rows fallback=move || view! { <EmptyCatalog live/> }>
             <CatalogTable live/>

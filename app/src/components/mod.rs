@@ -5,6 +5,7 @@
 pub mod actions;
 pub mod browser;
 pub mod catalog;
+pub mod catalog_controls;
 pub mod catalog_sections;
 pub mod events;
 pub mod format;

@@ -36,7 +36,7 @@ pub fn SubNav(
     /// The catalog whose size and root are shown.
     live: LiveState,
 ) -> impl IntoView {
-    let count = Memo::new(move |_| live.catalog.with(|catalog| catalog.rows.len()));
+    let count = Memo::new(move |_| live.catalog.with(|catalog| catalog.total));
     let image_root = Memo::new(move |_| live.catalog.with(|catalog| catalog.image_root.clone()));
     let tabs = ImagesSection::ALL
         .into_iter()

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
+use crate::components::catalog_controls::CurrentSection;
 use crate::components::{
     AddFromUrlSection, Card, CatalogTable, EmptyCatalog, EventsCard, FetchSection, Glyph, Icon,
     JobsPane, Layout, SubNav, UploadCatalogSection, UploadSection, Uploads,
@@ -16,20 +17,22 @@ use crate::model::{self, ImagesSection, JobKind};
 /// resource's owner is still current.
 #[cfg(feature = "ssr")]
 fn load_images_page(
+    query: String,
+    page: usize,
 ) -> impl std::future::Future<Output = Result<model::ImagesPage, String>> + Send + 'static {
     let operator = crate::ssr::current_operator();
     let page_data = crate::ssr::page_data();
     async move {
         let operator = operator.ok_or_else(|| "login required".to_string())?;
         let page_data = page_data.ok_or_else(|| "page data is not available".to_string())?;
-        page_data.images_page(operator).await
+        page_data.images_page(operator, query, page).await
     }
 }
 
 /// In the browser the server's value is reused when hydrating; the page is
 /// never loaded client-side (links to it reload the document).
 #[cfg(not(feature = "ssr"))]
-async fn load_images_page() -> Result<model::ImagesPage, String> {
+async fn load_images_page(_query: String, _page: usize) -> Result<model::ImagesPage, String> {
     Err("the Images page is rendered by the server".to_string())
 }
 
@@ -41,7 +44,15 @@ pub fn hash_caption(max_parallel: u32) -> String {
 /// The `/ui/images` route.
 #[component]
 pub fn ImagesPage() -> impl IntoView {
-    let data = Resource::new_blocking(|| (), |_| load_images_page());
+    // The catalog filter and page of the address the page was loaded with;
+    // later changes are fetched by the live state, not by this resource.
+    let query = use_query_map();
+    let (filter, page) = query.with_untracked(|q| {
+        let filter = q.get("q").unwrap_or_default();
+        let page = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+        (filter, page)
+    });
+    let data = Resource::new_blocking(|| (), move |_| load_images_page(filter.clone(), page));
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -66,6 +77,7 @@ fn ImagesScreen(page: model::ImagesPage) -> impl IntoView {
 
     let query = use_query_map();
     let section = Memo::new(move |_| ImagesSection::parse(query.read().get_str("section")));
+    provide_context(CurrentSection(section.into()));
     let caption = hash_caption(page.hash_max_parallel);
     let release_repo = page.release_repo.clone();
     let manifest_path = page.manifest_path.clone();
@@ -120,7 +132,7 @@ fn IntroBox() -> impl IntoView {
 /// Drawn from the live state, so the first file appears without a reload.
 #[component]
 fn ListSection(live: LiveState, caption: String) -> impl IntoView {
-    let has_rows = move || live.catalog.with(|catalog| !catalog.rows.is_empty());
+    let has_rows = move || live.has_entries();
     view! {
         <Show when=has_rows fallback=move || view! { <EmptyCatalog live/> }>
             <CatalogTable live/>

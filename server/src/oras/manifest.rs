@@ -6,6 +6,7 @@ use std::{collections::HashMap, fmt};
 
 use serde::Deserialize;
 
+/// Media types of manifests and indexes (OCI and Docker v2).
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
@@ -108,6 +109,7 @@ pub struct Descriptor {
 }
 
 impl Descriptor {
+    /// The file name ORAS recorded, if any.
     pub fn title(&self) -> Option<&str> {
         self.annotations.get(TITLE).map(String::as_str)
     }

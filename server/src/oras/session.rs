@@ -86,10 +86,15 @@ impl<'a> Session<'a> {
             })
             .await?;
         if response.status() == StatusCode::UNAUTHORIZED {
+            let basic = authorization.as_bytes().starts_with(b"Basic ");
             return Err(OrasError::Unauthorized {
                 host: self.host.to_owned(),
-                detail: "the registry did not accept the authorization its challenge asked for"
-                    .into(),
+                detail: if basic {
+                    "it refused the configured credentials (BTY_ORAS_USERNAME, BTY_ORAS_PASSWORD)"
+                } else {
+                    "it refused the token its own token service issued"
+                }
+                .into(),
             });
         }
         Ok(response)

@@ -114,7 +114,9 @@ async fn read_catalog_field(
             return Err(no_file());
         };
         let lower = filename.to_ascii_lowercase();
-        if !filename.is_empty() && !(lower.ends_with(".toml") || lower.ends_with(".tml")) {
+        let toml_or_unnamed =
+            filename.is_empty() || lower.ends_with(".toml") || lower.ends_with(".tml");
+        if !toml_or_unnamed {
             return Err(format!(
                 "unexpected file extension for catalog upload: '{filename}' (expected .toml)"
             ));

@@ -5,7 +5,7 @@
 
 use std::{convert::Infallible, time::Duration};
 
-use app::model::{live_event, CatalogView, LiveSnapshot};
+use app::model::{live_event, CatalogPage, LiveSnapshot};
 use axum::{
     extract::State,
     response::sse::{Event, KeepAlive, Sse},
@@ -62,7 +62,7 @@ async fn next_event((state, mut receiver, pending): StreamState) -> Option<(Even
 async fn snapshot_event(state: &AppState) -> Result<Event, ApiError> {
     let snapshot = LiveSnapshot {
         jobs: pages::live_jobs(state).await?,
-        catalog: CatalogView::clone(&*pages::catalog_view(state).await?),
+        catalog: CatalogPage::of(&*pages::catalog_view(state).await?, "", 1),
     };
     let data = serde_json::to_string(&snapshot).map_err(anyhow::Error::from)?;
     Ok(Event::default().event(live_event::SNAPSHOT).data(data))

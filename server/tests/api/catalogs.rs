@@ -241,7 +241,10 @@ async fn one_bad_entry_does_not_stop_the_others() {
         .expect("JSON");
     assert_eq!(report["imported"], 1);
     assert_eq!(report["errors"][0]["name"], "bad");
-    assert_eq!(report["errors"][1]["name"], "twin", "the same source twice in one catalog");
+    assert_eq!(
+        report["errors"][1]["name"], "twin",
+        "the same source twice in one catalog"
+    );
     assert_eq!(names(&app).await, ["good"]);
 }
 

@@ -6,7 +6,8 @@ use leptos::prelude::*;
 use super::{CatalogTable, EmptyCatalog, EventsCard, JobsPane, UploadSection, Uploads};
 use crate::live::LiveState;
 use crate::model::{
-    CatalogRow, CatalogView, Event, ImagesPage, Job, JobKind, JobStatus, Source, SourceKind,
+    CatalogPage, CatalogRow, CatalogView, Event, ImagesPage, Job, JobKind, JobStatus, Source,
+    SourceKind,
 };
 
 const SHA: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -14,10 +15,14 @@ const SHA: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abc
 fn page(rows: Vec<CatalogRow>, jobs: Vec<Job>, events: Vec<Event>) -> ImagesPage {
     ImagesPage {
         operator: "admin".into(),
-        catalog: CatalogView {
-            image_root: "/srv/images".into(),
-            rows,
-        },
+        catalog: CatalogPage::of(
+            &CatalogView {
+                image_root: "/srv/images".into(),
+                rows,
+            },
+            "",
+            1,
+        ),
         jobs,
         recent_events: events,
         hash_max_parallel: 1,

@@ -20,9 +20,21 @@ fn tags<'a>(html: &'a str, element: &str) -> Vec<&'a str> {
         .collect()
 }
 
-/// The one `<form>` tag of a section.
+/// The section's own markup, before the catalog table below it (whose
+/// filter form has inputs of its own).
+fn section_part(html: &str) -> &str {
+    html.split(r#"<section class="card bty-catalog-card"#)
+        .next()
+        .unwrap_or(html)
+}
+
+/// The one `<form>` tag of a section (the catalog table's filter form,
+/// a GET, is not the section's).
 fn form_tag(html: &str) -> &str {
-    let forms = tags(html, "form");
+    let forms: Vec<&str> = tags(html, "form")
+        .into_iter()
+        .filter(|tag| !tag.contains("bty-catalog-filter"))
+        .collect();
     assert_eq!(forms.len(), 1, "{html}");
     forms[0]
 }
@@ -74,7 +86,7 @@ fn fetch_catalog_posts_to_fetch_release_and_links_the_latest_release() {
         "{form}"
     );
     assert!(!form.contains("enctype"), "{form}");
-    assert!(tags(&html, "input").is_empty(), "{html}");
+    assert!(tags(section_part(&html), "input").is_empty(), "{html}");
     assert!(
         has_tag(
             &html,
@@ -112,7 +124,7 @@ fn upload_catalog_posts_one_toml_file_as_multipart() {
     assert!(form.contains(r#"method="post""#), "{form}");
     assert!(form.contains(r#"action="/ui/catalog/upload""#), "{form}");
     assert!(form.contains(r#"enctype="multipart/form-data""#), "{form}");
-    let inputs = tags(&html, "input");
+    let inputs = tags(section_part(&html), "input");
     assert_eq!(inputs.len(), 1, "{html}");
     for attribute in [
         r#"type="file""#,
@@ -160,7 +172,7 @@ fn upload_image_from_url_posts_the_image_url_and_an_optional_checksum_url() {
     assert!(form.contains(r#"method="post""#), "{form}");
     assert!(form.contains(r#"action="/ui/catalog/entries""#), "{form}");
     assert!(!form.contains("enctype"), "{form}");
-    let inputs = tags(&html, "input");
+    let inputs = tags(section_part(&html), "input");
     assert_eq!(inputs.len(), 2, "{html}");
     let image_url = inputs
         .iter()

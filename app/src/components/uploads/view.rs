@@ -22,7 +22,7 @@ pub fn UploadSection(
     /// The page's uploads.
     uploads: Uploads,
 ) -> impl IntoView {
-    let has_rows = move || live.catalog.with(|catalog| !catalog.rows.is_empty());
+    let has_rows = move || live.has_entries();
     view! {
         <Card
             glyph=Glyph::Upload
