@@ -6,8 +6,11 @@
 # registries (crates.io, npm, Debian apt), as root or with sudo:
 #   - Debian packages: chromium (the end-to-end test drives it through
 #     playwright-core, which cannot download a browser here) and openssl
-#     (the reference of scripts/bench-hash.sh), and postgresql (the test suite
-#     runs the integration tests on a throwaway PostgreSQL server too);
+#     (the reference of scripts/bench-hash.sh), postgresql (the test suite
+#     runs the integration tests on a throwaway PostgreSQL server too) and
+#     docker-registry (the CNCF distribution registry 2.8: the `oras://`
+#     tests start it on 127.0.0.1 and push to it; its own service, which
+#     apt would start on :5000, is disabled right after the install);
 #   - the Rust toolchain pinned in rust-toolchain.toml, its rustfmt and clippy,
 #     and the wasm32-unknown-unknown target for the browser bundle;
 #   - wasm-bindgen-cli at exactly the version of `wasm-bindgen` in Cargo.lock;
@@ -47,11 +50,18 @@ command -v chromium >/dev/null || missing+=(chromium)
 command -v openssl >/dev/null || missing+=(openssl)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 command -v flock >/dev/null || missing+=(util-linux)
+[[ -x /usr/bin/docker-registry ]] || missing+=(docker-registry)
 if ((${#missing[@]})); then
   say "installing Debian packages: ${missing[*]} (chromium takes about a minute)"
   export DEBIAN_FRONTEND=noninteractive
   as_root apt-get update -qq </dev/null
   as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null
+  # The tests run their own registry; the package's service would listen
+  # on every interface. Only right after installing it, so an operator's
+  # own use of that service is never touched on later runs.
+  if [[ " ${missing[*]} " == *" docker-registry "* ]] && [[ -d /run/systemd/system ]]; then
+    as_root systemctl disable --now docker-registry.service >/dev/null 2>&1 || true
+  fi
 fi
 
 # 2. The pinned Rust toolchain, its components and the wasm32 target.
@@ -113,4 +123,4 @@ if [[ ! -d end2end/node_modules/playwright-core || $(cat "$stamp" 2>/dev/null) !
   echo "$lock_sum" >"$stamp"
 fi
 
-say "ok: rust $channel, wasm-bindgen $wb, $(chromium --version 2>/dev/null | head -1), playwright-core $(node -p 'require("./end2end/node_modules/playwright-core/package.json").version')"
+say "ok: rust $channel, wasm-bindgen $wb, $(chromium --version 2>/dev/null | head -1), docker-registry $(docker-registry --version 2>/dev/null | awk '{print $3}'), playwright-core $(node -p 'require("./end2end/node_modules/playwright-core/package.json").version')"
