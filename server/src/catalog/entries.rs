@@ -205,11 +205,32 @@ async fn resolve_http(state: &AppState, new: &NewEntry) -> Result<Resolved, AddE
     })
 }
 
-async fn resolve_oras(_state: &AppState, _rest: &str) -> Result<Resolved, AddError> {
-    // ORAS_PENDING: the registry client lands in crate::oras.
-    Err(AddError::Oras(
-        "could not resolve oras ref: not available yet".into(),
-    ))
+/// The registry's disk-image layer: its digest is the content sha, its
+/// title the name (else the repository's last part), its size the size.
+async fn resolve_oras(state: &AppState, rest: &str) -> Result<Resolved, AddError> {
+    let reference = identity::OrasRef::parse(rest).map_err(|why| AddError::Oras(why.to_owned()))?;
+    let client = crate::oras::OrasClient::new(&state.settings, state.http.clone());
+    let layer = client
+        .resolve(&reference, None)
+        .await
+        .map_err(|error| AddError::Oras(error.to_string()))?;
+    let name = layer.title.clone().unwrap_or_else(|| {
+        reference
+            .repository
+            .rsplit('/')
+            .next()
+            .unwrap_or(&reference.repository)
+            .to_owned()
+    });
+    Ok(Resolved {
+        format: Some(detect_format(&name).unwrap_or("img.gz").to_owned()),
+        size_bytes: i64::try_from(layer.size).ok(),
+        sha256: Some(layer.digest_hex),
+        name,
+        // A checksum file is not used for registry images: the digest is it.
+        sha_url: None,
+        oras: true,
+    })
 }
 
 /// The last path segment of an http(s) URL (the reference's

@@ -36,6 +36,9 @@ pub struct ImportReport {
     pub errors: Vec<ImportError>,
 }
 
+/// Registries asked at once while importing.
+const REGISTRY_LOOKUPS: usize = 4;
+
 /// Rows per INSERT: well under SQLite's and PostgreSQL's parameter limits.
 const INSERT_BATCH: usize = 200;
 
@@ -52,6 +55,8 @@ pub async fn import(
         source: source.to_owned(),
         ..ImportReport::default()
     };
+    let (entries, resolve_errors) = resolve_registry_digests(state, &manifest.entries).await;
+    report.errors.extend(resolve_errors);
     let transaction = state.db.begin().await?;
     let mut existing: HashMap<String, catalog_entry::Model> = CatalogEntries::find()
         .all(&transaction)
@@ -61,7 +66,7 @@ pub async fn import(
         .collect();
     let mut new_rows = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for entry in &manifest.entries {
+    for entry in &entries {
         let image_ref = match entry.image_ref() {
             Ok(image_ref) => image_ref,
             Err(error) => {
@@ -121,6 +126,61 @@ pub async fn import(
     audit::record(&state.db, &state.live, actor, event).await;
     state.live.catalog_changed();
     Ok(report)
+}
+
+/// Registry references resolve at import time, as in the reference: an
+/// `oras://` entry without a sha gets its layer's digest and size. A few
+/// registries are asked at once; one that fails leaves its entry without
+/// a sha and says why.
+async fn resolve_registry_digests(
+    state: &AppState,
+    entries: &[ManifestEntry],
+) -> (Vec<ManifestEntry>, Vec<ImportError>) {
+    use futures::StreamExt;
+    let client = crate::oras::OrasClient::new(&state.settings, state.http.clone());
+    let resolved: Vec<(ManifestEntry, Option<String>)> =
+        futures::stream::iter(entries.iter().cloned())
+            .map(|mut entry| {
+                let client = &client;
+                async move {
+                    let Some(rest) = entry
+                        .src
+                        .strip_prefix("oras://")
+                        .filter(|_| entry.sha256.is_none())
+                    else {
+                        return (entry, None);
+                    };
+                    let reference = match super::identity::OrasRef::parse(rest) {
+                        Ok(reference) => reference,
+                        Err(why) => return (entry, Some(format!("invalid oras reference: {why}"))),
+                    };
+                    match client.resolve(&reference, None).await {
+                        Ok(layer) => {
+                            entry.sha256 = Some(layer.digest_hex);
+                            entry.size_bytes = entry.size_bytes.or(i64::try_from(layer.size).ok());
+                            (entry, None)
+                        }
+                        Err(error) => (entry, Some(format!("could not resolve oras ref: {error}"))),
+                    }
+                }
+            })
+            .buffered(REGISTRY_LOOKUPS)
+            .collect()
+            .await;
+    let mut errors = Vec::new();
+    let entries = resolved
+        .into_iter()
+        .map(|(entry, error)| {
+            if let Some(error) = error {
+                errors.push(ImportError {
+                    name: entry.name.clone(),
+                    error,
+                });
+            }
+            entry
+        })
+        .collect();
+    (entries, errors)
 }
 
 fn new_row(image_ref: String, entry: &ManifestEntry) -> catalog_entry::ActiveModel {

@@ -69,12 +69,25 @@ pub async fn load(state: &AppState, source: &str) -> Result<Manifest, SourceErro
 }
 
 /// A catalog stored as a layer in an OCI registry.
-async fn load_oras(_state: &AppState, source: &str, _rest: &str) -> Result<Bytes, SourceError> {
-    // ORAS_PENDING: the registry client lands in crate::oras.
-    Err(SourceError::Load {
+async fn load_oras(state: &AppState, source: &str, rest: &str) -> Result<Bytes, SourceError> {
+    let reference =
+        crate::catalog::identity::OrasRef::parse(rest).map_err(|why| SourceError::Load {
+            location: source.to_owned(),
+            reason: format!("invalid oras reference: {why}"),
+        })?;
+    let fetch_error = |reason: String| SourceError::Fetch {
         location: source.to_owned(),
-        reason: "oras:// catalogs are not readable yet".into(),
-    })
+        reason,
+    };
+    let client = crate::oras::OrasClient::new(&state.settings, state.http.clone());
+    let layer = client
+        .resolve(&reference, None)
+        .await
+        .map_err(|e| fetch_error(e.to_string()))?;
+    client
+        .fetch_blob(&layer, IMPORT_CAP)
+        .await
+        .map_err(|e| fetch_error(e.to_string()))
 }
 
 /// The local file `source` names (a path or `file://` URL), if it resolves

@@ -3,6 +3,7 @@
 
 mod auth;
 mod bytes;
+mod catalog_oras;
 mod catalogs;
 mod entries;
 mod events;
