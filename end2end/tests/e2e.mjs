@@ -535,6 +535,26 @@ try {
     return { confirm: question };
   }, { needs: ['an image added by URL is listed as a url source with Delete entry'] });
 
+  // (l2) The catalog filter narrows the table, and keeps working live.
+  await check('the catalog filter narrows the table and new matching rows appear live', async () => {
+    await page.goto('/ui/images');
+    await page.locator('#bty-live[data-state=open]').waitFor({ state: 'attached', timeout: 30_000 });
+    await page.evaluate(() => { window.__marker = 4; });
+    const filter = page.locator('#bty-catalog-q');
+    await filter.fill('e2e-live');
+    await page.locator('tr.bty-catalog-nomatch').waitFor({ state: 'attached', timeout: 15_000 });
+    assert.equal(await page.locator('tr.bty-catalog-row').count(), 0, 'rows that do not match are shown');
+    const name = 'e2e-live-filter.img';
+    fs.writeFileSync(path.join(process.env.BTY_IMAGE_ROOT, name), crypto.randomBytes(4096));
+    await catalogRow(name).first().waitFor({ state: 'attached', timeout: 30_000 });
+    assert.equal(await page.locator('tr.bty-catalog-row').count(), 1, 'only the matching row is shown');
+    assert.equal(await filter.inputValue(), 'e2e-live', 'the filter was kept');
+    assert.ok(page.url().includes('q=e2e-live'), `the address keeps the filter: ${page.url()}`);
+    await filter.fill('');
+    await page.locator('tr.bty-catalog-row').nth(1).waitFor({ state: 'attached', timeout: 15_000 });
+    assert.equal(await page.evaluate(() => window.__marker), 4, 'the page was reloaded');
+  }, { needs: ['log in through the form and land on /ui/images'] });
+
   // (m) Log out: back to the login page, and the session is gone.
   await check('"Log out" lands on /ui/login and /ui/images needs a login again', async () => {
     const cookies = await page.context().cookies(BASE);

@@ -86,6 +86,16 @@ impl Ingest {
         self.bytes
     }
 
+    /// Gives up: waits until the writer has removed the temporary file, so
+    /// nothing is left when the caller answers.
+    pub async fn abort(self) {
+        let Ingest { sender, worker, .. } = self;
+        drop(sender);
+        if let Some(worker) = worker {
+            let _ = worker.await;
+        }
+    }
+
     /// Waits until every byte is written, hashed and synced.
     pub async fn finish(mut self) -> io::Result<Staged> {
         if self.sender.send(Message::End).await.is_err() {

@@ -128,6 +128,21 @@ async fn receive(
     }
     std::fs::create_dir_all(&root).map_err(|e| io_failure(&e))?;
     let mut ingest = Ingest::start(&path).await.map_err(|e| io_failure(&e))?;
+    if let Err(failure) = stream_into(&mut ingest, body, cap, too_big).await {
+        ingest.abort().await;
+        return Err(failure);
+    }
+    let staged = ingest.finish().await.map_err(|e| io_failure(&e))?;
+    Ok((path, staged))
+}
+
+/// Feeds the body to the ingest, within the cap.
+async fn stream_into(
+    ingest: &mut Ingest,
+    body: Body,
+    cap: u64,
+    too_big: impl Fn(u64) -> Failure,
+) -> Result<(), Failure> {
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|error| {
@@ -144,8 +159,7 @@ async fn receive(
         }
         ingest.write(chunk).await.map_err(|e| io_failure(&e))?;
     }
-    let staged = ingest.finish().await.map_err(|e| io_failure(&e))?;
-    Ok((path, staged))
+    Ok(())
 }
 
 /// Renames the staged file into place and records it: sidecar, catalog row
