@@ -152,16 +152,44 @@ pub fn parse(bytes: &[u8], manifest: &str) -> Result<Manifest, ManifestError> {
 /// line, then one `[[images]]` table per entry. Strings go through the TOML
 /// serializer, so any name or URL survives (reference defect D14).
 pub fn write(entries: &[ManifestEntry]) -> Result<String, ManifestError> {
-    #[derive(Serialize)]
-    struct Document<'a> {
-        version: i64,
-        #[serde(skip_serializing_if = "<[_]>::is_empty")]
-        images: &'a [ManifestEntry],
+    use std::fmt::Write as _;
+    // Each value goes through the toml crate's own encoder (never hand
+    // escaping, D14); the document's shape is fixed, so it is laid out here,
+    // which keeps a catalog of thousands of entries fast to write.
+    // A string of printable ASCII without `"` or `\\` is already a valid
+    // TOML basic string between quotes; anything else is encoded.
+    let text = |value: &str| {
+        if value
+            .bytes()
+            .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
+        {
+            format!("\"{value}\"")
+        } else {
+            Value::String(value.to_owned()).to_string()
+        }
+    };
+    let mut out = format!("version = {SCHEMA_VERSION}\n");
+    for entry in entries {
+        let _ = write!(
+            out,
+            "\n[[images]]\nname = {}\nsrc = {}\n",
+            text(&entry.name),
+            text(&entry.src)
+        );
+        if let Some(sha256) = &entry.sha256 {
+            let _ = writeln!(out, "sha256 = {}", text(sha256));
+        }
+        if let Some(format) = &entry.format {
+            let _ = writeln!(out, "format = {}", text(format));
+        }
+        if let Some(size) = entry.size_bytes {
+            let _ = writeln!(out, "size_bytes = {size}");
+        }
+        if let Some(description) = &entry.description {
+            let _ = writeln!(out, "description = {}", text(description));
+        }
     }
-    Ok(toml::to_string(&Document {
-        version: SCHEMA_VERSION,
-        images: entries,
-    })?)
+    Ok(out)
 }
 
 fn parse_entry(table: &Table) -> Result<ManifestEntry, ManifestError> {
