@@ -13,6 +13,8 @@ pub enum IdentityError {
     FilePath(String),
     #[error("source {0:?} has no host")]
     MissingHost(String),
+    #[error("source {0:?} has a malformed host[:port]")]
+    Authority(String),
     #[error("invalid oras reference {0:?}: {1}")]
     Oras(String, &'static str),
 }
@@ -23,11 +25,14 @@ pub fn canonicalise_src(src: &str) -> Result<String, IdentityError> {
         return canonical_file(src, rest);
     }
     for scheme in ["http", "https"] {
-        let prefix_len = scheme.len() + 3;
-        if src.len() >= prefix_len
-            && src[..prefix_len].eq_ignore_ascii_case(&format!("{scheme}://"))
-        {
-            return canonical_http(src, scheme, &src[prefix_len..]);
+        let prefix = format!("{scheme}://");
+        // Compared as bytes: slicing the text could split a character.
+        let matches = src
+            .as_bytes()
+            .get(..prefix.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()));
+        if matches {
+            return canonical_http(src, scheme, &src[prefix.len()..]);
         }
     }
     if let Some(rest) = src.strip_prefix("oras://") {
@@ -75,6 +80,11 @@ fn canonical_http(src: &str, scheme: &str, rest: &str) -> Result<String, Identit
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(end);
     let mut host = authority.to_ascii_lowercase();
+    // One port at most: `h:80:80` would canonicalise differently twice.
+    let after_brackets = host.rsplit(']').next().unwrap_or(&host);
+    if after_brackets.matches(':').count() > 1 {
+        return Err(IdentityError::Authority(src.to_owned()));
+    }
     let default_port = if scheme == "http" { ":80" } else { ":443" };
     if let Some(stripped) = host.strip_suffix(default_port) {
         host = stripped.to_owned();
@@ -240,6 +250,24 @@ mod tests {
         ] {
             assert!(canonicalise_src(src).is_err(), "{src}");
         }
+    }
+
+    #[test]
+    fn inputs_the_fuzzer_found_are_refused_not_panicked_on() {
+        assert!(canonicalise_src("aaaaaaé").is_err());
+        assert!(canonicalise_src("http:/\u{44d}:80\u{1}").is_err());
+        assert!(matches!(
+            canonicalise_src("http://h:80:80/"),
+            Err(IdentityError::Authority(_))
+        ));
+        assert_eq!(
+            canonicalise_src("http://[::1]:80/x").unwrap(),
+            "http://[::1]/x"
+        );
+        assert_eq!(
+            canonicalise_src("http://[::1]:8080/x").unwrap(),
+            "http://[::1]:8080/x"
+        );
     }
 
     #[test]
