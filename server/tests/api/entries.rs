@@ -13,16 +13,6 @@ async fn add(app: &TestApp, body: Value) -> reqwest::Response {
     app.post_json("/catalog/entries", &body).await
 }
 
-async fn events(app: &TestApp, kind: &str) -> Vec<Value> {
-    let body: Value = app
-        .get(&format!("/events?kind={kind}"))
-        .await
-        .json()
-        .await
-        .expect("JSON");
-    body["events"].as_array().cloned().unwrap_or_default()
-}
-
 #[tokio::test]
 async fn an_image_url_is_added_with_its_probed_size_and_logged() {
     let mut app = spawn_app().await;
@@ -46,7 +36,7 @@ async fn an_image_url_is_added_with_its_probed_size_and_logged() {
         .expect("a unified row");
     assert_eq!(row.sources[0].kind, app::model::SourceKind::Url);
     assert!(!row.cached);
-    let added = events(&app, "catalog.entry.added").await;
+    let added = app.events_of_kind("catalog.entry.added").await;
     assert_eq!(added[0]["subject_id"], url);
     assert_eq!(added[0]["actor"], "operator");
 }
@@ -102,7 +92,7 @@ async fn a_checksum_file_pins_the_sha_and_its_failures_are_logged() {
     )
     .await;
     assert_eq!(binary.status(), StatusCode::BAD_REQUEST, "not a 500 (D12)");
-    let failed = events(&app, "catalog.entry.add_failed").await;
+    let failed = app.events_of_kind("catalog.entry.add_failed").await;
     assert_eq!(failed.len(), 2);
     assert_eq!(failed[1]["details"]["sha_url"], upstream.url("/nope"));
     assert!(app.catalog_row("x.img").await.is_none());
@@ -192,7 +182,7 @@ async fn the_form_adds_the_same_way_and_bounces_errors_to_the_page() {
     assert_eq!(ok.status(), StatusCode::SEE_OTHER);
     assert_eq!(ok.headers()["location"], "/ui/images");
     assert_eq!(
-        events(&app, "catalog.entry.added").await.len(),
+        app.events_of_kind("catalog.entry.added").await.len(),
         1,
         "the form logs too (D11)"
     );
@@ -251,5 +241,5 @@ async fn entries_are_listed_and_deleted_by_exact_src() {
         .await;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     assert!(app.catalog_row("gone.img").await.is_none());
-    assert_eq!(events(&app, "catalog.entry.deleted").await.len(), 1);
+    assert_eq!(app.events_of_kind("catalog.entry.deleted").await.len(), 1);
 }

@@ -149,6 +149,17 @@ impl TestApp {
             .expect("DELETE")
     }
 
+    /// The audit events of one kind, newest first.
+    pub async fn events_of_kind(&self, kind: &str) -> Vec<Value> {
+        let body: Value = self
+            .get(&format!("/events?kind={kind}"))
+            .await
+            .json()
+            .await
+            .expect("events JSON");
+        body["events"].as_array().cloned().unwrap_or_default()
+    }
+
     /// `POST /catalog/hashes`.
     pub async fn enqueue_hash(&self, name: &str) -> Response {
         self.post_json("/catalog/hashes", &serde_json::json!({ "name": name }))

@@ -28,16 +28,6 @@ fn root_files(app: &TestApp) -> Vec<String> {
     names
 }
 
-async fn failed_uploads(app: &TestApp) -> Vec<Value> {
-    let body: Value = app
-        .get("/events?kind=image.upload_failed")
-        .await
-        .json()
-        .await
-        .expect("JSON");
-    body["events"].as_array().cloned().unwrap_or_default()
-}
-
 #[tokio::test]
 async fn an_upload_answers_with_its_sha_once_file_sidecar_and_row_exist() {
     let mut app = spawn_app().await;
@@ -157,7 +147,7 @@ async fn bad_names_are_refused_and_leave_nothing() {
         std::fs::read(outside.path().join("target.img")).expect("read"),
         b"keep"
     );
-    assert_eq!(failed_uploads(&app).await.len(), 6);
+    assert_eq!(app.events_of_kind("image.upload_failed").await.len(), 6);
 }
 
 #[tokio::test]
@@ -172,7 +162,7 @@ async fn a_declared_length_over_the_cap_is_refused_before_reading() {
         "upload exceeded 1000 bytes (BTY_MAX_UPLOAD_BYTES). Aborted at 0 bytes."
     );
     assert!(root_files(&app).is_empty());
-    let failed = failed_uploads(&app).await;
+    let failed = app.events_of_kind("image.upload_failed").await;
     assert_eq!(failed[0]["details"]["status_code"], 413);
 }
 
@@ -229,7 +219,7 @@ async fn a_client_that_disconnects_halfway_leaves_no_file_and_is_logged() {
     .await;
     let failed = app
         .eventually(10, "the failure event", || async {
-            let events = failed_uploads(&app).await;
+            let events = app.events_of_kind("image.upload_failed").await;
             (!events.is_empty()).then_some(events)
         })
         .await;
