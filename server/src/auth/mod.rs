@@ -13,9 +13,10 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::{
     extract::{ConnectInfo, FromRequestParts, Request, State},
-    http::{header, request::Parts, HeaderMap, HeaderValue},
+    http::{header, request::Parts, HeaderMap, HeaderValue, Method, StatusCode},
     middleware::Next,
     response::{IntoResponse, Redirect, Response},
+    Json,
 };
 
 pub use sessions::Operator;
@@ -50,7 +51,21 @@ pub async fn authenticate(
     }
 
     let mut session_token = None;
-    let operator = if let Some(token) = bearer_token(request.headers()) {
+    let bearer = bearer_token(request.headers()).filter(|_| !path.starts_with("/ui/"));
+    // A browser sends the cookie along on a cross-site form post too: state
+    // changes must come from this site. Tokens are never sent by a browser
+    // on its own, and `/ui/*` forms do not take them.
+    if bearer.is_none()
+        && is_state_changing(request.method())
+        && !from_this_site(&request, &state.settings)
+    {
+        return (
+            StatusCode::FORBIDDEN,
+            Json(serde_json::json!({"detail": "cross-site request refused"})),
+        )
+            .into_response();
+    }
+    let operator = if let Some(token) = bearer {
         match sessions::resolve_api_token(&state.db, &token).await {
             Ok(found) => found,
             Err(error) => return ApiError::from(error).into_response(),
@@ -107,6 +122,48 @@ pub async fn authenticate(
         }
     }
     response
+}
+
+fn is_state_changing(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// False only when the browser says the request comes from another site:
+/// `Sec-Fetch-Site` other than same-origin or none, or an `Origin` that is
+/// not this server's. Clients that send neither (scripts, curl) pass.
+fn from_this_site(request: &Request, settings: &crate::settings::Settings) -> bool {
+    let headers = request.headers();
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return matches!(site, "same-origin" | "none");
+    }
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let origin_host = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .map(|rest| rest.trim_end_matches('/'));
+    let own_hosts = [
+        headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        settings.public_url.as_deref().map(|url| {
+            url.split("://")
+                .nth(1)
+                .unwrap_or(url)
+                .split('/')
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        }),
+    ];
+    origin_host.is_some_and(|host| {
+        own_hosts
+            .iter()
+            .flatten()
+            .any(|own| own.eq_ignore_ascii_case(host))
+    })
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Operator {

@@ -202,3 +202,112 @@ async fn the_first_start_without_a_password_generates_one_into_a_private_file() 
     app.cookie = session_cookie(&response);
     assert_eq!(app.get("/catalog/hashes").await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_cross_site_request_cannot_act_with_the_operators_cookie() {
+    let mut app = spawn_app().await;
+    app.login().await;
+    app.write_image("csrf.img", b"x");
+    app.wait_until_hashed("csrf.img").await;
+    let cookie = format!("bty-token={}", app.cookie.clone().unwrap_or_default());
+    let host = app.address.trim_start_matches("http://").to_owned();
+    let attempt = |headers: Vec<(&'static str, String)>| {
+        let mut request = app
+            .client
+            .post(app.url("/catalog/hashes"))
+            .header("cookie", cookie.clone())
+            .json(&json!({"name": "csrf.img"}));
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        async move { request.send().await.expect("POST") }
+    };
+    for headers in [
+        vec![("origin", "http://evil.example".to_owned())],
+        vec![("sec-fetch-site", "cross-site".to_owned())],
+        vec![
+            ("sec-fetch-site", "same-site".to_owned()),
+            ("origin", format!("http://{host}")),
+        ],
+        vec![("origin", "null".to_owned())],
+    ] {
+        let response = attempt(headers.clone()).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{headers:?}");
+        let body: Value = response.json().await.expect("JSON");
+        assert_eq!(body["detail"], "cross-site request refused");
+    }
+    for headers in [
+        vec![],
+        vec![("origin", format!("http://{host}"))],
+        vec![("sec-fetch-site", "same-origin".to_owned())],
+    ] {
+        let response = attempt(headers.clone()).await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED, "{headers:?}");
+    }
+    // Reads are not state changes.
+    let read = app
+        .client
+        .get(app.url("/catalog/hashes"))
+        .header("cookie", cookie.clone())
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(read.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_api_token_opens_the_json_api_but_not_the_ui() {
+    use sea_orm::{ActiveModelTrait, Set};
+    let app = spawn_app().await;
+    let token = "integration-test-token";
+    server::db::entity::api_token::ActiveModel {
+        operator_id: Set(1),
+        name: Set("ci".into()),
+        token_hash: Set(server::catalog::identity::sha256_hex(token.as_bytes())),
+        created_at: Set(server::clock::now_iso()),
+        last_used_at: Set(None),
+        revoked_at: Set(None),
+        ..Default::default()
+    }
+    .insert(&app.state.db)
+    .await
+    .expect("token row");
+    let bearer = format!("Bearer {token}");
+    let api = app
+        .client
+        .get(app.url("/catalog/hashes"))
+        .header("authorization", &bearer)
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(api.status(), StatusCode::OK);
+    let page = app
+        .client
+        .get(app.url("/ui/images"))
+        .header("authorization", &bearer)
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(page.status(), StatusCode::SEE_OTHER, "pages need a login");
+    let form = app
+        .client
+        .post(app.url("/ui/catalog/fetch-release"))
+        .header("authorization", &bearer)
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(
+        form.status(),
+        StatusCode::UNAUTHORIZED,
+        "UI forms refuse tokens"
+    );
+    let wrong = app
+        .client
+        .get(app.url("/catalog/hashes"))
+        .header("authorization", "Bearer nope")
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+}
