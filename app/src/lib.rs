@@ -23,7 +23,7 @@ pub const OUTPUT_NAME: &str = "bty-web";
 pub mod ssr {
     use std::{future::Future, pin::Pin, sync::Arc};
 
-    use crate::model::{ImagesPage, LoginNotice};
+    use crate::model::{EventsFilter, EventsPage, ImagesPage, LoginNotice};
 
     /// A boxed future, so the trait stays object safe.
     pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -39,6 +39,14 @@ pub mod ssr {
             query: String,
             page: usize,
         ) -> BoxFuture<Result<ImagesPage, String>>;
+
+        /// One page (newest first, at most [`crate::model::EVENTS_PAGE_SIZE`])
+        /// of the audit log for `/ui/events`, narrowed by `filter`.
+        fn events_page(
+            &self,
+            operator: String,
+            filter: EventsFilter,
+        ) -> BoxFuture<Result<EventsPage, String>>;
     }
 
     /// The handle the server provides as Leptos context for every request.
@@ -112,6 +120,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=pages::NotFound>
                 <Route path=path!("/ui/login") view=pages::LoginPage ssr=SsrMode::Async/>
                 <Route path=path!("/ui/images") view=pages::ImagesPage ssr=SsrMode::Async/>
+                <Route path=path!("/ui/events") view=pages::EventsPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

@@ -426,6 +426,111 @@ pub struct ImagesPage {
     pub manifest_path: String,
 }
 
+/// Rows per page of `/ui/events`.
+pub const EVENTS_PAGE_SIZE: usize = 50;
+
+/// The event kinds the Kind dropdown of `/ui/events` offers.
+pub const KNOWN_EVENT_KINDS: [&str; 14] = [
+    "image.uploaded",
+    "image.upload_failed",
+    "image.hashed",
+    "image.hash_failed",
+    "image.hash_cancelled",
+    "catalog.entry.added",
+    "catalog.entry.add_failed",
+    "catalog.entry.deleted",
+    "catalog.entries.imported",
+    "catalog.cache.deleted",
+    "catalog.cache.populated",
+    "auth.login.succeeded",
+    "auth.login.failed",
+    "auth.logout",
+];
+
+/// The subject kinds the Subject kind dropdown of `/ui/events` offers.
+pub const KNOWN_SUBJECT_KINDS: [&str; 3] = ["image", "catalog", "auth"];
+
+/// The actors the Actor dropdown of `/ui/events` offers.
+pub const KNOWN_ACTORS: [&str; 3] = ["operator", "system", "pxe-client"];
+
+/// The filters of `/ui/events`: all present ones must match. Empty query
+/// values are treated as absent.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventsFilter {
+    pub kind: Option<String>,
+    pub subject_kind: Option<String>,
+    pub subject_id: Option<String>,
+    pub actor: Option<String>,
+    pub source_ip: Option<String>,
+    /// Only `*failed` kinds (any non-empty `failed` value).
+    pub failed: bool,
+    /// Only events older than this id (the "Older" link).
+    pub before_id: Option<i64>,
+}
+
+impl EventsFilter {
+    /// Reads the filter from query values; empty values count as absent and
+    /// a `before_id` that is not an integer is ignored.
+    pub fn from_query(get: impl Fn(&str) -> Option<String>) -> Self {
+        let text = |key: &str| get(key).filter(|value| !value.is_empty());
+        EventsFilter {
+            kind: text("kind"),
+            subject_kind: text("subject_kind"),
+            subject_id: text("subject_id"),
+            actor: text("actor"),
+            source_ip: text("source_ip"),
+            failed: text("failed").is_some(),
+            before_id: text("before_id").and_then(|id| id.trim().parse().ok()),
+        }
+    }
+
+    /// True when nothing narrows the log.
+    pub fn is_unfiltered(&self) -> bool {
+        *self == EventsFilter::default()
+    }
+
+    /// The query-string pairs of the filter, `before_id` excluded.
+    pub fn pairs(&self) -> Vec<(&'static str, String)> {
+        let mut pairs = Vec::new();
+        let fields = [
+            ("kind", &self.kind),
+            ("subject_kind", &self.subject_kind),
+            ("subject_id", &self.subject_id),
+            ("actor", &self.actor),
+            ("source_ip", &self.source_ip),
+        ];
+        for (key, value) in fields {
+            if let Some(value) = value {
+                pairs.push((key, value.clone()));
+            }
+        }
+        if self.failed {
+            pairs.push(("failed", "1".to_owned()));
+        }
+        pairs
+    }
+}
+
+/// Everything `/ui/events` is rendered from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventsPage {
+    pub operator: String,
+    pub filter: EventsFilter,
+    /// Newest first, at most [`EVENTS_PAGE_SIZE`].
+    pub events: Vec<Event>,
+}
+
+impl EventsPage {
+    /// The `before_id` of the "Older" link: the last id, when the page is full.
+    pub fn older_before_id(&self) -> Option<i64> {
+        if self.events.len() >= EVENTS_PAGE_SIZE {
+            self.events.last().map(|event| event.id)
+        } else {
+            None
+        }
+    }
+}
+
 /// What the login page shows after a failed attempt.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginNotice {
@@ -528,5 +633,23 @@ mod tests {
             details: None,
         };
         assert_eq!(event.when(), "2026-05-17 20:21:09 UTC");
+    }
+
+    #[test]
+    fn events_filter_treats_empty_values_as_absent() {
+        let query = |key: &str| match key {
+            "kind" => Some(String::new()),
+            "actor" => Some("system".to_owned()),
+            "failed" => Some("on".to_owned()),
+            "before_id" => Some("x".to_owned()),
+            _ => None,
+        };
+        let filter = EventsFilter::from_query(query);
+        assert_eq!(filter.kind, None);
+        assert_eq!(filter.actor.as_deref(), Some("system"));
+        assert!(filter.failed);
+        assert_eq!(filter.before_id, None);
+        assert!(!filter.is_unfiltered());
+        assert!(EventsFilter::from_query(|_| Some(String::new())).is_unfiltered());
     }
 }

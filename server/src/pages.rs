@@ -4,7 +4,9 @@
 use std::sync::{Arc, Mutex};
 
 use app::{
-    model::{CatalogPage, CatalogView, ImagesPage, JobKind},
+    model::{
+        CatalogPage, CatalogView, EventsFilter, EventsPage, ImagesPage, JobKind, EVENTS_PAGE_SIZE,
+    },
     ssr::{BoxFuture, PageData},
 };
 
@@ -28,6 +30,35 @@ impl PageData for Pages {
                     tracing::error!(%error, "images page data");
                     "the catalog could not be read; see the server log".to_owned()
                 })
+        })
+    }
+
+    fn events_page(
+        &self,
+        operator: String,
+        filter: EventsFilter,
+    ) -> BoxFuture<Result<EventsPage, String>> {
+        let state = self.0.clone();
+        Box::pin(async move {
+            let query = audit::EventFilter {
+                kind: filter.kind.clone(),
+                subject_kind: filter.subject_kind.clone(),
+                subject_id: filter.subject_id.clone(),
+                actor: filter.actor.clone(),
+                source_ip: filter.source_ip.clone(),
+                failed: filter.failed,
+                before_id: filter.before_id,
+                limit: EVENTS_PAGE_SIZE as u64,
+            };
+            let events = audit::list(&state.db, &query).await.map_err(|error| {
+                tracing::error!(%error, "events page data");
+                "the audit log could not be read; see the server log".to_owned()
+            })?;
+            Ok(EventsPage {
+                operator,
+                filter,
+                events,
+            })
         })
     }
 }

@@ -7,6 +7,7 @@ mod catalog_oras;
 mod catalogs;
 mod entries;
 mod events;
+mod events_page;
 mod hashes;
 mod helpers;
 mod listing;

@@ -1,0 +1,430 @@
+//! `/ui/events`: the audit trail, filtered by the query string, newest
+//! first, 50 rows a page with an "Older" link. Rendered whole on the server;
+//! the filter form is a plain GET form, so the page works without JS.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::components::format::encode_query_value;
+use crate::components::{Card, Glyph, Icon, Layout};
+use crate::model::{
+    self, Event, EventsFilter, KNOWN_ACTORS, KNOWN_EVENT_KINDS, KNOWN_SUBJECT_KINDS,
+};
+
+/// Loads the page for the operator of the request being rendered; the
+/// request's context is read before the future is returned.
+#[cfg(feature = "ssr")]
+fn load_events_page(
+    filter: EventsFilter,
+) -> impl std::future::Future<Output = Result<model::EventsPage, String>> + Send + 'static {
+    let operator = crate::ssr::current_operator();
+    let page_data = crate::ssr::page_data();
+    async move {
+        let operator = operator.ok_or_else(|| "login required".to_string())?;
+        let page_data = page_data.ok_or_else(|| "page data is not available".to_string())?;
+        page_data.events_page(operator, filter).await
+    }
+}
+
+/// In the browser the server's value is reused when hydrating.
+#[cfg(not(feature = "ssr"))]
+async fn load_events_page(_filter: EventsFilter) -> Result<model::EventsPage, String> {
+    Err("the Events page is rendered by the server".to_string())
+}
+
+/// `/ui/events?…` with the given pairs, values encoded.
+fn events_href(pairs: &[(&str, String)]) -> String {
+    let query: Vec<String> = pairs
+        .iter()
+        .map(|(key, value)| format!("{key}={}", encode_query_value(value)))
+        .collect();
+    if query.is_empty() {
+        "/ui/events".to_owned()
+    } else {
+        format!("/ui/events?{}", query.join("&"))
+    }
+}
+
+/// The "Older" link: the same filter, before the given id.
+pub fn older_href(filter: &EventsFilter, before_id: i64) -> String {
+    let mut pairs = filter.pairs();
+    pairs.push(("before_id", before_id.to_string()));
+    events_href(&pairs)
+}
+
+/// Where an event's subject pivots to; machine subjects do not pivot here.
+pub fn subject_href(event: &Event) -> Option<String> {
+    let kind = event.subject_kind.as_deref().filter(|k| !k.is_empty())?;
+    let id = event.subject_id.as_deref().filter(|id| !id.is_empty())?;
+    (kind != "machine").then(|| {
+        events_href(&[
+            ("subject_kind", kind.to_owned()),
+            ("subject_id", id.to_owned()),
+        ])
+    })
+}
+
+/// The `/ui/events` route.
+#[component]
+pub fn EventsPage() -> impl IntoView {
+    let query = use_query_map();
+    let filter = query.with_untracked(|q| EventsFilter::from_query(|key| q.get(key)));
+    let data = Resource::new_blocking(|| (), move |_| load_events_page(filter.clone()));
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(page) => view! {
+                        <Layout operator=Some(page.operator.clone())>
+                            <EventsBody page/>
+                        </Layout>
+                    }
+                    .into_any(),
+                    Err(error) => view! { <LoadFailure error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+    .into_any()
+}
+
+/// The filter form, the table (or its empty state) and the "Older" link.
+#[component]
+pub fn EventsBody(page: model::EventsPage) -> impl IntoView {
+    let older = page
+        .older_before_id()
+        .map(|before_id| older_href(&page.filter, before_id));
+    let empty_text = if page.filter.is_unfiltered() {
+        "The log is empty."
+    } else {
+        "No events match the current filter."
+    };
+    let filter = page.filter.clone();
+    let events = page.events;
+    let has_events = !events.is_empty();
+    view! {
+        <Card glyph=Glyph::Activity title="Events" class="card-table bty-events-page">
+            <FilterForm filter/>
+            {if has_events {
+                view! {
+                    <div class="table-responsive">
+                        <table class="table table-striped bty-events-page-table">
+                            <thead>
+                                <tr>
+                                    <th>"#"</th>
+                                    <th>"When"</th>
+                                    <th>"Kind"</th>
+                                    <th>"Subject"</th>
+                                    <th>"Actor"</th>
+                                    <th>"Source IP"</th>
+                                    <th>"Summary"</th>
+                                </tr>
+                            </thead>
+                            <tbody class="bty-events-page-tbody">
+                                {events
+                                    .into_iter()
+                                    .map(|event| view! { <EventRow event/> })
+                                    .collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }
+                .into_any()
+            } else {
+                view! { <p class="bty-events-empty">{empty_text}</p> }.into_any()
+            }}
+            {older
+                .map(|href| {
+                    view! {
+                        <nav class="bty-events-paging">
+                            <a class="btn bty-events-older" href=href rel="external">
+                                "Older"
+                            </a>
+                        </nav>
+                    }
+                })}
+        </Card>
+    }
+    .into_any()
+}
+
+/// A dropdown of known values, with "any" first and the current one selected.
+#[component]
+fn FilterSelect(
+    name: &'static str,
+    label: &'static str,
+    options: &'static [&'static str],
+    current: Option<String>,
+) -> impl IntoView {
+    let id = format!("bty-events-{name}");
+    let label_for = id.clone();
+    let any_selected = current.is_none();
+    // A value not in the list (typed into the address) still shows as chosen.
+    let extra = current
+        .clone()
+        .filter(|value| !options.contains(&value.as_str()));
+    view! {
+        <label class="bty-events-field" for=label_for>
+            <span>{label}</span>
+            <select class="form-select" id=id name=name>
+                <option value="" selected=any_selected>
+                    "(any)"
+                </option>
+                {options
+                    .iter()
+                    .map(|option| {
+                        let selected = current.as_deref() == Some(*option);
+                        view! {
+                            <option value=*option selected=selected>
+                                {*option}
+                            </option>
+                        }
+                    })
+                    .collect_view()}
+                {extra
+                    .map(|value| {
+                        view! {
+                            <option value=value.clone() selected=true>
+                                {value.clone()}
+                            </option>
+                        }
+                    })}
+            </select>
+        </label>
+    }
+    .into_any()
+}
+
+/// The GET form over the page's filters.
+#[component]
+fn FilterForm(filter: EventsFilter) -> impl IntoView {
+    view! {
+        <form class="bty-events-filter" method="get" action="/ui/events">
+            <FilterSelect name="kind" label="Kind" options=&KNOWN_EVENT_KINDS current=filter.kind/>
+            <FilterSelect
+                name="subject_kind"
+                label="Subject kind"
+                options=&KNOWN_SUBJECT_KINDS
+                current=filter.subject_kind
+            />
+            <label class="bty-events-field" for="bty-events-subject_id">
+                <span>"Subject id"</span>
+                <input
+                    class="form-control"
+                    id="bty-events-subject_id"
+                    type="text"
+                    name="subject_id"
+                    value=filter.subject_id.unwrap_or_default()
+                />
+            </label>
+            <FilterSelect name="actor" label="Actor" options=&KNOWN_ACTORS current=filter.actor/>
+            <label class="bty-events-field" for="bty-events-source_ip">
+                <span>"Source IP"</span>
+                <input
+                    class="form-control"
+                    id="bty-events-source_ip"
+                    type="text"
+                    name="source_ip"
+                    value=filter.source_ip.unwrap_or_default()
+                />
+            </label>
+            <label class="bty-events-check">
+                <input type="checkbox" name="failed" value="1" checked=filter.failed/>
+                <span>"failed only"</span>
+            </label>
+            <div class="bty-events-actions">
+                <button class="btn btn-primary" type="submit">
+                    "Filter"
+                </button>
+                <a class="btn" href="/ui/events" rel="external">
+                    "Clear"
+                </a>
+            </div>
+        </form>
+    }
+    .into_any()
+}
+
+/// One audit event.
+#[component]
+fn EventRow(event: Event) -> impl IntoView {
+    let kind_class = if event.is_failure() {
+        "badge badge-danger bty-event-kind"
+    } else {
+        "badge badge-kind bty-event-kind"
+    };
+    let subject = {
+        let kind = event.subject_kind.clone().unwrap_or_default();
+        let id = event.subject_id.clone().unwrap_or_default();
+        let text = match (kind.is_empty(), id.is_empty()) {
+            (true, true) => String::new(),
+            (false, true) => kind,
+            (true, false) => id,
+            (false, false) => format!("{kind}: {id}"),
+        };
+        match subject_href(&event) {
+            Some(href) => view! {
+                <a class="bty-event-subject" href=href rel="external">
+                    {text}
+                </a>
+            }
+            .into_any(),
+            None => view! { <span class="bty-event-subject">{text}</span> }.into_any(),
+        }
+    };
+    let source_ip = event.source_ip.clone().filter(|ip| !ip.is_empty());
+    view! {
+        <tr class="bty-event-row" data-event-id=event.id.to_string()>
+            <td class="text-muted">{event.id}</td>
+            <td class="text-nowrap">{event.when()}</td>
+            <td>
+                <span class=kind_class>{event.kind.clone()}</span>
+            </td>
+            <td>{subject}</td>
+            <td>{event.actor.clone().unwrap_or_default()}</td>
+            <td>
+                {source_ip
+                    .map(|ip| {
+                        let href = format!("/ui/events?source_ip={}", encode_query_value(&ip));
+                        view! {
+                            <a href=href rel="external">
+                                {ip}
+                            </a>
+                        }
+                    })}
+            </td>
+            <td>{event.summary.clone()}</td>
+        </tr>
+    }
+    .into_any()
+}
+
+/// The page data could not be loaded (for instance the session ended).
+#[component]
+fn LoadFailure(error: String) -> impl IntoView {
+    view! {
+        <Layout operator=None>
+            <Card glyph=Glyph::AlertTriangle title="Events unavailable" class="bty-load-failure">
+                <div class="alert alert-danger">{error}</div>
+                <p>
+                    <a class="btn btn-primary" href="/ui/login" rel="external">
+                        <Icon glyph=Glyph::LogIn/>
+                        <span>"Log in"</span>
+                    </a>
+                </p>
+            </Card>
+        </Layout>
+    }
+    .into_any()
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::*;
+    use crate::model::{EventsPage as Page, EVENTS_PAGE_SIZE};
+
+    fn event(id: i64, kind: &str, subject: (&str, &str), ip: Option<&str>) -> Event {
+        Event {
+            id,
+            ts: "2026-05-17T20:21:09.155109+00:00".into(),
+            kind: kind.into(),
+            subject_kind: Some(subject.0.into()),
+            subject_id: Some(subject.1.into()),
+            actor: Some("operator".into()),
+            source_ip: ip.map(str::to_owned),
+            summary: format!("summary {id}"),
+            details: None,
+        }
+    }
+
+    /// True when some opening tag holds every one of `attributes`, in any order.
+    fn has_tag(html: &str, attributes: &[&str]) -> bool {
+        html.split('<')
+            .filter_map(|rest| rest.split('>').next())
+            .any(|tag| attributes.iter().all(|attribute| tag.contains(attribute)))
+    }
+
+    fn render(page: Page) -> String {
+        let owner = Owner::new();
+        owner.with(|| view! { <EventsBody page/> }.into_any().to_html())
+    }
+
+    #[test]
+    fn rows_carry_ids_badges_and_pivot_links() {
+        let html = render(Page {
+            operator: "admin".into(),
+            filter: EventsFilter::default(),
+            events: vec![
+                event(7, "image.hash_failed", ("image", "a b.img"), None),
+                event(6, "image.hashed", ("machine", "m1"), Some("10.0.0.9")),
+            ],
+        });
+        assert!(has_tag(
+            &html,
+            &["tbody", r#"class="bty-events-page-tbody""#]
+        ));
+        assert!(has_tag(
+            &html,
+            &[r#"class="bty-event-row""#, r#"data-event-id="7""#]
+        ));
+        assert!(has_tag(
+            &html,
+            &[r#"class="bty-event-row""#, r#"data-event-id="6""#]
+        ));
+        assert!(html.contains("badge badge-danger bty-event-kind"));
+        assert!(html.contains("badge badge-kind bty-event-kind"));
+        assert!(html.contains(r#"href="/ui/events?subject_kind=image&amp;subject_id=a%20b.img""#));
+        assert!(!html.contains("subject_id=m1"), "machines do not pivot");
+        assert!(html.contains(r#"href="/ui/events?source_ip=10.0.0.9""#));
+        assert!(html.contains("2026-05-17 20:21:09 UTC"));
+        assert!(
+            !html.contains("bty-events-older"),
+            "a short page has no Older link"
+        );
+        for known in ["auth.logout", "pxe-client", "catalog", r#"name="failed""#] {
+            assert!(html.contains(known), "{known}");
+        }
+    }
+
+    #[test]
+    fn a_full_page_links_to_older_events_with_the_same_filter() {
+        let events = (0..EVENTS_PAGE_SIZE as i64)
+            .map(|i| event(100 - i, "auth.login.failed", ("auth", "admin"), None))
+            .collect();
+        let filter = EventsFilter {
+            actor: Some("operator".into()),
+            failed: true,
+            ..Default::default()
+        };
+        let html = render(Page {
+            operator: "admin".into(),
+            filter,
+            events,
+        });
+        assert!(has_tag(
+            &html,
+            &[
+                r#"class="btn bty-events-older""#,
+                r#"href="/ui/events?actor=operator&amp;failed=1&amp;before_id=51""#,
+            ]
+        ));
+        assert!(html.contains(r#"<option value="operator" selected"#));
+    }
+
+    #[test]
+    fn empty_pages_say_whether_a_filter_is_set() {
+        let empty = |filter| {
+            render(Page {
+                operator: "admin".into(),
+                filter,
+                events: Vec::new(),
+            })
+        };
+        assert!(empty(EventsFilter::default()).contains("The log is empty."));
+        let filtered = EventsFilter {
+            kind: Some("image.hashed".into()),
+            ..Default::default()
+        };
+        assert!(empty(filtered).contains("No events match the current filter."));
+    }
+}
