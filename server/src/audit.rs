@@ -30,10 +30,10 @@ impl Actor {
         }
     }
 
-    /// A logged-in operator at an address.
-    pub fn operator(source_ip: Option<String>) -> Self {
+    /// A logged-in operator at an address: the event names them.
+    pub fn operator(operator: &crate::auth::Operator, source_ip: Option<String>) -> Self {
         Actor {
-            actor: Some("operator".into()),
+            actor: Some(operator.username.clone()),
             source_ip,
         }
     }

@@ -50,7 +50,7 @@ pub fn back_to_images(error: Option<&str>) -> Response {
 }
 
 async fn import_catalog(
-    _operator: Operator,
+    operator: Operator,
     ClientIp(source_ip): ClientIp,
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,
@@ -68,13 +68,19 @@ async fn import_catalog(
     let manifest = sources::load(&state, source)
         .await
         .map_err(|error| ApiError::BadRequest(error.to_string()))?;
-    let report = import::import(&state, &manifest, source, &Actor::operator(source_ip)).await?;
+    let report = import::import(
+        &state,
+        &manifest,
+        source,
+        &Actor::operator(&operator, source_ip),
+    )
+    .await?;
     Ok(Json(report))
 }
 
 /// Checks in the reference's order (1.10); nothing changes on a failure.
 async fn upload_catalog(
-    _operator: Operator,
+    operator: Operator,
     ClientIp(source_ip): ClientIp,
     State(state): State<AppState>,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
@@ -92,7 +98,7 @@ async fn upload_catalog(
         manifest,
         bytes,
         "<upload>",
-        Actor::operator(source_ip),
+        Actor::operator(&operator, source_ip),
     )
     .await
 }
@@ -138,7 +144,7 @@ async fn read_catalog_field(
 }
 
 /// Pulls the release catalog; never blocks other requests (async I/O).
-async fn fetch_release(_operator: Operator, State(state): State<AppState>) -> Response {
+async fn fetch_release(operator: Operator, State(state): State<AppState>) -> Response {
     let url = state.settings.release_catalog_url();
     let bytes = match outbound::get_capped(&state.http, &url, CATALOG_CAP, METADATA_TIMEOUT).await {
         Ok(bytes) => bytes,
@@ -159,7 +165,7 @@ async fn fetch_release(_operator: Operator, State(state): State<AppState>) -> Re
         }
     };
     // The reference records no address for this import.
-    let actor = Actor::operator(None);
+    let actor = Actor::operator(&operator, None);
     adopt(&state, manifest, bytes, &url, actor).await
 }
 

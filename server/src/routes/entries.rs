@@ -47,7 +47,7 @@ struct AddRequest {
 }
 
 async fn add_entry(
-    _operator: Operator,
+    operator: Operator,
     ClientIp(source_ip): ClientIp,
     State(state): State<AppState>,
     body: Result<Json<AddRequest>, JsonRejection>,
@@ -58,7 +58,7 @@ async fn add_entry(
         sha_url: request.sha_url,
         image_ref: request.image_ref,
     };
-    let added = entries::add(&state, new, &Actor::operator(source_ip))
+    let added = entries::add(&state, new, &Actor::operator(&operator, source_ip))
         .await
         .map_err(api_error)?;
     Ok((StatusCode::CREATED, Json(added)))
@@ -90,7 +90,7 @@ struct AddForm {
 }
 
 async fn add_entry_form(
-    _operator: Operator,
+    operator: Operator,
     ClientIp(source_ip): ClientIp,
     State(state): State<AppState>,
     Form(form): Form<AddForm>,
@@ -104,7 +104,7 @@ async fn add_entry_form(
             .filter(|s| !s.is_empty()),
         image_ref: None,
     };
-    match entries::add(&state, new, &Actor::operator(source_ip)).await {
+    match entries::add(&state, new, &Actor::operator(&operator, source_ip)).await {
         Ok(_) => back_to_images(None),
         Err(error) => {
             let message = match error {
@@ -170,7 +170,7 @@ async fn list_entries(
 /// Deletes the entry whose `src` is exactly the one given. A file in the
 /// image root is deleted by deleting the file; its row follows.
 async fn delete_entry(
-    _operator: Operator,
+    operator: Operator,
     ClientIp(source_ip): ClientIp,
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,
@@ -198,7 +198,13 @@ async fn delete_entry(
         summary: format!("catalog entry deleted: {}", row.name),
         details: None,
     };
-    audit::record(&state.db, &state.live, &Actor::operator(source_ip), event).await;
+    audit::record(
+        &state.db,
+        &state.live,
+        &Actor::operator(&operator, source_ip),
+        event,
+    )
+    .await;
     state.live.catalog_changed();
     Ok(StatusCode::NO_CONTENT.into_response())
 }

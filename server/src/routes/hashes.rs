@@ -55,14 +55,14 @@ async fn enqueue_hash(
 }
 
 async fn cancel_hash(
-    _operator: Operator,
+    operator: Operator,
     ClientIp(source_ip): ClientIp,
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<HashState>, ApiError> {
     let job = state
         .hashes
-        .cancel(&state, &name, Actor::operator(source_ip))
+        .cancel(&state, &name, Actor::operator(&operator, source_ip))
         .await
         .map_err(|error| hash_error(error, &name))?;
     Ok(Json(hash_state(&state, &job)))

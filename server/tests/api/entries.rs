@@ -38,7 +38,7 @@ async fn an_image_url_is_added_with_its_probed_size_and_logged() {
     assert!(!row.cached);
     let added = app.events_of_kind("catalog.entry.added").await;
     assert_eq!(added[0]["subject_id"], url);
-    assert_eq!(added[0]["actor"], "operator");
+    assert_eq!(added[0]["actor"], "admin", "the operator who did it");
 }
 
 #[tokio::test]

@@ -180,7 +180,10 @@ async fn cancelling_a_running_hash_stops_it_and_logs_the_cancel() {
         .await
         .expect("JSON");
     assert_eq!(events["events"][0]["subject_id"], "big.img");
-    assert_eq!(events["events"][0]["actor"], "operator");
+    assert_eq!(
+        events["events"][0]["actor"], "admin",
+        "the operator who cancelled"
+    );
 }
 
 #[tokio::test]

@@ -73,7 +73,7 @@ async fn an_upload_answers_with_its_sha_once_file_sidecar_and_row_exist() {
         .collect();
     assert_eq!(kinds, ["image.hashed", "image.uploaded"]);
     let uploaded = &events["events"][1];
-    assert_eq!(uploaded["actor"], "operator");
+    assert_eq!(uploaded["actor"], "admin", "the operator who did it");
     assert_eq!(uploaded["source_ip"], "127.0.0.1");
     assert_eq!(uploaded["details"]["size_bytes"], data.len());
     assert_eq!(uploaded["details"]["sha256"], sha);

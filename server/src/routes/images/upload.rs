@@ -73,7 +73,7 @@ pub async fn put_image(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let actor = Actor::operator(source_ip);
+    let actor = Actor::operator(&operator, source_ip);
     let who = operator.username;
     let mut watch = FailureWatch {
         state: state.clone(),
