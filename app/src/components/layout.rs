@@ -185,3 +185,29 @@ pub fn Card(
     }
     .into_any()
 }
+
+/// A page whose data could not be loaded (for instance the session ended):
+/// what went wrong, and the way back in.
+#[component]
+pub fn LoadFailure(
+    /// What could not be shown, e.g. "Images unavailable".
+    #[prop(into)]
+    title: String,
+    /// Why.
+    error: String,
+) -> impl IntoView {
+    view! {
+        <Layout operator=None>
+            <Card glyph=Glyph::AlertTriangle title class="bty-load-failure">
+                <div class="alert alert-danger">{error}</div>
+                <p>
+                    <a class="btn btn-primary" href="/ui/login" rel="external">
+                        <Icon glyph=Glyph::LogIn/>
+                        <span>"Log in"</span>
+                    </a>
+                </p>
+            </Card>
+        </Layout>
+    }
+    .into_any()
+}

@@ -22,7 +22,7 @@ pub use catalog_sections::{AddFromUrlSection, FetchSection, UploadCatalogSection
 pub use events::EventsCard;
 pub use icons::{Glyph, Icon};
 pub use jobs::{JobsPane, ProgressBar};
-pub use layout::{Card, Flash, HeaderLink, Layout, LiveIndicator};
+pub use layout::{Card, Flash, HeaderLink, Layout, LiveIndicator, LoadFailure};
 pub use post_form::{PostForm, SubmitLabel};
 pub use subnav::SubNav;
 pub use uploads::{UploadSection, Uploads};

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::format::encode_query_value;
-use crate::components::{Card, Glyph, Icon, Layout};
+use crate::components::{Card, Glyph, Layout, LoadFailure};
 use crate::model::{
     self, Event, EventsFilter, KNOWN_ACTORS, KNOWN_EVENT_KINDS, KNOWN_SUBJECT_KINDS,
 };
@@ -80,7 +80,7 @@ pub fn EventsPage() -> impl IntoView {
                         </Layout>
                     }
                     .into_any(),
-                    Err(error) => view! { <LoadFailure error/> }.into_any(),
+                    Err(error) => view! { <LoadFailure title="Events unavailable" error/> }.into_any(),
                 }
             })}
         </Suspense>
@@ -295,25 +295,6 @@ fn EventRow(event: Event) -> impl IntoView {
             </td>
             <td>{event.summary.clone()}</td>
         </tr>
-    }
-    .into_any()
-}
-
-/// The page data could not be loaded (for instance the session ended).
-#[component]
-fn LoadFailure(error: String) -> impl IntoView {
-    view! {
-        <Layout operator=None>
-            <Card glyph=Glyph::AlertTriangle title="Events unavailable" class="bty-load-failure">
-                <div class="alert alert-danger">{error}</div>
-                <p>
-                    <a class="btn btn-primary" href="/ui/login" rel="external">
-                        <Icon glyph=Glyph::LogIn/>
-                        <span>"Log in"</span>
-                    </a>
-                </p>
-            </Card>
-        </Layout>
     }
     .into_any()
 }

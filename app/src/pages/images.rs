@@ -6,8 +6,8 @@ use leptos_router::hooks::use_query_map;
 
 use crate::components::catalog_controls::CurrentSection;
 use crate::components::{
-    AddFromUrlSection, Card, CatalogTable, EmptyCatalog, EventsCard, FetchSection, Glyph, Icon,
-    JobsPane, Layout, SubNav, UploadCatalogSection, UploadSection, Uploads,
+    AddFromUrlSection, CatalogTable, EmptyCatalog, EventsCard, FetchSection, Glyph, Icon, JobsPane,
+    Layout, LoadFailure, SubNav, UploadCatalogSection, UploadSection, Uploads,
 };
 use crate::live::{self, LiveState};
 use crate::model::{self, ImagesSection, JobKind};
@@ -58,7 +58,7 @@ pub fn ImagesPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(page) => view! { <ImagesScreen page/> }.into_any(),
-                    Err(error) => view! { <LoadFailure error/> }.into_any(),
+                    Err(error) => view! { <LoadFailure title="Images unavailable" error/> }.into_any(),
                 }
             })}
         </Suspense>
@@ -141,25 +141,6 @@ fn ListSection(live: LiveState, caption: String) -> impl IntoView {
                 <JobsPane kind=JobKind::Hash live caption=caption.clone()/>
             </div>
         </Show>
-    }
-    .into_any()
-}
-
-/// The page data could not be loaded (for instance the session ended).
-#[component]
-fn LoadFailure(error: String) -> impl IntoView {
-    view! {
-        <Layout operator=None>
-            <Card glyph=Glyph::AlertTriangle title="Images unavailable" class="bty-load-failure">
-                <div class="alert alert-danger">{error}</div>
-                <p>
-                    <a class="btn btn-primary" href="/ui/login" rel="external">
-                        <Icon glyph=Glyph::LogIn/>
-                        <span>"Log in"</span>
-                    </a>
-                </p>
-            </Card>
-        </Layout>
     }
     .into_any()
 }
