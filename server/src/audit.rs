@@ -1,7 +1,7 @@
 //! The audit log: recording events (stored, then pushed to live streams) and
 //! reading them back with the reference's filters.
 
-use app::model::Event;
+use app::model::{Event, EventsFilter};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -75,24 +75,14 @@ fn storable(text: &str) -> String {
     text.replace('\0', "\\0")
 }
 
-/// `GET /events` filters; all present ones must match.
-#[derive(Clone, Debug, Default)]
-pub struct EventFilter {
-    pub kind: Option<String>,
-    pub subject_kind: Option<String>,
-    pub subject_id: Option<String>,
-    pub actor: Option<String>,
-    pub source_ip: Option<String>,
-    /// Only `*failed` kinds.
-    pub failed: bool,
-    /// Only events older than this id (paging).
-    pub before_id: Option<i64>,
-    /// Clamped to 1..=500.
-    pub limit: u64,
-}
-
 /// Newest first.
-pub async fn list(db: &DatabaseConnection, filter: &EventFilter) -> Result<Vec<Event>, DbErr> {
+/// Events matching `filter` (the same filters for `GET /events` and
+/// `/ui/events`), newest first, at most `limit` (clamped to 1..=500).
+pub async fn list(
+    db: &DatabaseConnection,
+    filter: &EventsFilter,
+    limit: u64,
+) -> Result<Vec<Event>, DbErr> {
     let mut query = Events::find();
     let exact = [
         (event::Column::Kind, &filter.kind),
@@ -114,7 +104,7 @@ pub async fn list(db: &DatabaseConnection, filter: &EventFilter) -> Result<Vec<E
     }
     let rows = query
         .order_by_desc(event::Column::Id)
-        .limit(filter.limit.clamp(1, 500))
+        .limit(limit.clamp(1, 500))
         .all(db)
         .await?;
     Ok(rows.into_iter().map(to_wire).collect())

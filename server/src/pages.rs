@@ -40,20 +40,12 @@ impl PageData for Pages {
     ) -> BoxFuture<Result<EventsPage, String>> {
         let state = self.0.clone();
         Box::pin(async move {
-            let query = audit::EventFilter {
-                kind: filter.kind.clone(),
-                subject_kind: filter.subject_kind.clone(),
-                subject_id: filter.subject_id.clone(),
-                actor: filter.actor.clone(),
-                source_ip: filter.source_ip.clone(),
-                failed: filter.failed,
-                before_id: filter.before_id,
-                limit: EVENTS_PAGE_SIZE as u64,
-            };
-            let events = audit::list(&state.db, &query).await.map_err(|error| {
-                tracing::error!(%error, "events page data");
-                "the audit log could not be read; see the server log".to_owned()
-            })?;
+            let events = audit::list(&state.db, &filter, EVENTS_PAGE_SIZE as u64)
+                .await
+                .map_err(|error| {
+                    tracing::error!(%error, "events page data");
+                    "the audit log could not be read; see the server log".to_owned()
+                })?;
             Ok(EventsPage {
                 operator,
                 filter,

@@ -2,19 +2,14 @@
 
 use std::collections::HashMap;
 
-use app::model::EventList;
+use app::model::{EventList, EventsFilter};
 use axum::{
     extract::{Query, State},
     routing::get,
     Json, Router,
 };
 
-use crate::{
-    audit::{self, EventFilter},
-    auth::Operator,
-    error::ApiError,
-    state::AppState,
-};
+use crate::{audit, auth::Operator, error::ApiError, state::AppState};
 
 /// Page size when `limit` is absent.
 const DEFAULT_LIMIT: u64 = 50;
@@ -28,13 +23,13 @@ async fn list_events(
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<EventList>, ApiError> {
-    let filter = parse_filter(&query)?;
-    let events = audit::list(&state.db, &filter).await?;
+    let (filter, limit) = parse_filter(&query)?;
+    let events = audit::list(&state.db, &filter, limit).await?;
     Ok(Json(EventList { events }))
 }
 
 /// Reads the filters; a non-integer `before_id` or `limit` is a 422.
-fn parse_filter(query: &HashMap<String, String>) -> Result<EventFilter, ApiError> {
+fn parse_filter(query: &HashMap<String, String>) -> Result<(EventsFilter, u64), ApiError> {
     let text = |key: &str| query.get(key).cloned();
     let integer = |key: &str| -> Result<Option<i64>, ApiError> {
         query
@@ -53,7 +48,9 @@ fn parse_filter(query: &HashMap<String, String>) -> Result<EventFilter, ApiError
     let limit = integer("limit")?
         .map(|l| u64::try_from(l.max(1)).unwrap_or(1))
         .unwrap_or(DEFAULT_LIMIT);
-    Ok(EventFilter {
+    // Unlike the page, the JSON API keeps empty strings as given (as the
+    // reference does).
+    let filter = EventsFilter {
         kind: text("kind"),
         subject_kind: text("subject_kind"),
         subject_id: text("subject_id"),
@@ -61,8 +58,8 @@ fn parse_filter(query: &HashMap<String, String>) -> Result<EventFilter, ApiError
         source_ip: text("source_ip"),
         failed: query.get("failed").is_some_and(|v| !v.is_empty()),
         before_id: integer("before_id")?,
-        limit,
-    })
+    };
+    Ok((filter, limit))
 }
 
 #[cfg(test)]
@@ -78,8 +75,8 @@ mod tests {
 
     #[test]
     fn limits_default_to_fifty_and_clamp_low_values_to_one() {
-        assert_eq!(parse_filter(&query(&[])).unwrap().limit, 50);
-        assert_eq!(parse_filter(&query(&[("limit", "-5")])).unwrap().limit, 1);
+        assert_eq!(parse_filter(&query(&[])).unwrap().1, 50);
+        assert_eq!(parse_filter(&query(&[("limit", "-5")])).unwrap().1, 1);
     }
 
     #[test]
@@ -90,7 +87,7 @@ mod tests {
 
     #[test]
     fn any_non_empty_failed_value_selects_failures() {
-        assert!(parse_filter(&query(&[("failed", "1")])).unwrap().failed);
-        assert!(!parse_filter(&query(&[("failed", "")])).unwrap().failed);
+        assert!(parse_filter(&query(&[("failed", "1")])).unwrap().0.failed);
+        assert!(!parse_filter(&query(&[("failed", "")])).unwrap().0.failed);
     }
 }
