@@ -7,7 +7,7 @@
 //! gives them their URL and reads their answer.
 
 use crate::components::format::encode_query_value;
-use crate::model::{CatalogPage, EnqueueRequest, UploadResult};
+use crate::model::{CatalogPage, DownloadRequest, EnqueueRequest, UploadResult};
 
 /// Queues hashing of a file in the image root (`POST /catalog/hashes`, 202).
 pub async fn enqueue_hash(name: &str) -> Result<(), String> {
@@ -24,8 +24,19 @@ pub async fn cancel_hash(name: &str) -> Result<(), String> {
 
 /// Queues a download into the cache (`POST /catalog/downloads`, 202).
 pub async fn enqueue_download(name: &str) -> Result<(), String> {
-    let body = EnqueueRequest {
+    let body = DownloadRequest {
         name: name.to_string(),
+        update: false,
+    };
+    transport::post_json("/catalog/downloads", &body).await
+}
+
+/// Re-resolves a rolling entry and downloads it again; the cached bytes stay
+/// until the new ones are verified (`POST /catalog/downloads`, 202).
+pub async fn update_download(name: &str) -> Result<(), String> {
+    let body = DownloadRequest {
+        name: name.to_string(),
+        update: true,
     };
     transport::post_json("/catalog/downloads", &body).await
 }

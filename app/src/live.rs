@@ -301,6 +301,7 @@ mod tests {
             started_at: None,
             finished_at: None,
             rate_bps: None,
+            attempt: 0,
         }
     }
 

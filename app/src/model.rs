@@ -58,6 +58,10 @@ pub struct CatalogRow {
     pub sources: Vec<Source>,
     /// The bytes are held here: a local file, or a cached download.
     pub cached: bool,
+    /// A remote entry whose content is not pinned by a given SHA-256 (a
+    /// rolling tag or URL): Update re-resolves and re-downloads it.
+    #[serde(default)]
+    pub rolling: bool,
 }
 
 impl CatalogRow {
@@ -244,6 +248,10 @@ pub struct Job {
     pub finished_at: Option<f64>,
     /// Average bytes per second since the job started, while it runs.
     pub rate_bps: Option<f64>,
+    /// Downloads: the attempt now running or last run (1-based; 0 while
+    /// queued for the first time). Transient errors retry with backoff.
+    #[serde(default)]
+    pub attempt: u32,
 }
 
 impl Job {
@@ -292,6 +300,72 @@ pub struct HashList {
 #[serde(deny_unknown_fields)]
 pub struct EnqueueRequest {
     pub name: String,
+}
+
+/// `POST /catalog/downloads` body: the reference's `{"name"}`, where the
+/// name may also be an entry's `ref`, plus `update` for rolling entries
+/// (re-resolve and download again; the old bytes stay until the new ones
+/// are verified).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DownloadRequest {
+    pub name: String,
+    #[serde(default)]
+    pub update: bool,
+}
+
+/// `GET /catalog/downloads` item: the reference's `DownloadState`, field for
+/// field, plus `attempt`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DownloadState {
+    pub name: String,
+    pub sha256: Option<String>,
+    pub src: Option<String>,
+    pub status: JobStatus,
+    pub bytes_downloaded: u64,
+    pub bytes_total: Option<u64>,
+    pub started_at: Option<f64>,
+    pub finished_at: Option<f64>,
+    pub error: Option<String>,
+    pub attempt: u32,
+}
+
+/// `GET /catalog/downloads` body: the reference's keys (`manifest` is the
+/// imported catalog file, null when none was ever loaded) plus the cache's
+/// disk usage.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DownloadList {
+    pub manifest: Option<String>,
+    pub cache_dir: String,
+    pub max_parallel: u32,
+    pub downloads: Vec<DownloadState>,
+    pub cache: CacheUsage,
+}
+
+/// `DELETE /catalog/cache/{name}` answer (reference 1.13).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvictResult {
+    pub name: String,
+    pub deleted: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk_image_sha: Option<String>,
+}
+
+/// The download cache's footprint: what its files really take on disk
+/// (allocated blocks) and what the file system has left.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheUsage {
+    pub cache_dir: String,
+    /// Cached images (complete files named by their SHA-256).
+    pub files: u64,
+    /// Bytes the cache's files occupy on disk, partial downloads included.
+    pub bytes: u64,
+    /// Bytes free for an unprivileged writer on the cache's file system.
+    pub free_bytes: Option<u64>,
+    /// Size of the cache's file system.
+    pub total_bytes: Option<u64>,
 }
 
 /// `PUT /images/{name}` answer: the reference's fields plus `sha256`.
@@ -346,6 +420,8 @@ pub struct LiveSnapshot {
     pub jobs: Vec<Job>,
     /// The first page of the unfiltered catalog.
     pub catalog: CatalogPage,
+    #[serde(default)]
+    pub cache: Option<CacheUsage>,
 }
 
 /// Names of the live stream's SSE events; the `data` of each is JSON.
@@ -360,6 +436,8 @@ pub mod live_event {
     pub const CATALOG: &str = "catalog";
     /// [`super::Event`]
     pub const EVENT: &str = "event";
+    /// [`super::CacheUsage`]: the download cache after it filled or shrank.
+    pub const CACHE: &str = "cache";
 }
 
 /// The sections of `/ui/images`, named by `?section=`.
@@ -424,6 +502,10 @@ pub struct ImagesPage {
     pub hash_max_parallel: u32,
     pub release_repo: String,
     pub manifest_path: String,
+    #[serde(default)]
+    pub cache: Option<CacheUsage>,
+    #[serde(default)]
+    pub download_max_parallel: u32,
 }
 
 /// Rows per page of `/ui/events`.
@@ -563,6 +645,7 @@ mod tests {
                 location: location.to_owned(),
             }],
             cached: false,
+            rolling: false,
         }
     }
 

@@ -7,7 +7,7 @@ use std::sync::{
     Arc,
 };
 
-use app::model::{live_event, CatalogPage, Event, Job};
+use app::model::{live_event, CacheUsage, CatalogPage, Event, Job};
 use serde::Serialize;
 use tokio::sync::{broadcast, Notify};
 
@@ -68,6 +68,11 @@ impl Live {
     /// A new audit event was recorded.
     pub fn event(&self, event: &Event) {
         self.send(live_event::EVENT, event);
+    }
+
+    /// The download cache's usage after it filled or shrank.
+    pub fn cache(&self, usage: &CacheUsage) {
+        self.send(live_event::CACHE, usage);
     }
 
     /// The first page of the unified catalog as it is now.

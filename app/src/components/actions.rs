@@ -236,6 +236,7 @@ mod tests {
                 })
                 .collect(),
             cached,
+            rolling: false,
         }
     }
 

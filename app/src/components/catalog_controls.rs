@@ -151,6 +151,7 @@ mod tests {
                     size_bytes: None,
                     sources: vec![],
                     cached: true,
+                    rolling: false,
                 })
                 .collect(),
         }

@@ -278,6 +278,7 @@ mod tests {
             started_at: None,
             finished_at: None,
             rate_bps: None,
+            attempt: 0,
         }
     }
 

@@ -94,6 +94,7 @@ pub fn merge(
                     size_bytes: entry.size_bytes,
                     sources: vec![source],
                     cached,
+                    rolling: false,
                 });
                 rows.len() - 1
             }

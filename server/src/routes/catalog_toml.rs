@@ -81,6 +81,7 @@ mod tests {
                 location: location.into(),
             }],
             cached,
+            rolling: false,
         }
     }
 

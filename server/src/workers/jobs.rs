@@ -244,6 +244,7 @@ pub fn to_wire(model: &job::Model) -> Job {
         started_at: model.started_at,
         finished_at: model.finished_at,
         rate_bps,
+        attempt: 0,
     }
 }
 

@@ -28,6 +28,8 @@ fn page(rows: Vec<CatalogRow>, jobs: Vec<Job>, events: Vec<Event>) -> ImagesPage
         hash_max_parallel: 1,
         release_repo: "safl/bty".into(),
         manifest_path: "/var/lib/bty/catalog.toml".into(),
+        cache: None,
+        download_max_parallel: 2,
     }
 }
 
@@ -43,6 +45,7 @@ fn row(name: &str, sha: Option<&str>, cached: bool, source: (SourceKind, &str)) 
             location: source.1.into(),
         }],
         cached,
+        rolling: false,
     }
 }
 
@@ -156,6 +159,7 @@ fn job_rows_show_status_progress_and_cancel() {
         started_at: Some(1.0),
         finished_at: None,
         rate_bps: Some(350_000_000.0),
+        attempt: 0,
     };
     let failed = Job {
         id: 8,
@@ -163,6 +167,7 @@ fn job_rows_show_status_progress_and_cancel() {
         status: JobStatus::Failed,
         error: Some("e".repeat(80)),
         rate_bps: None,
+        attempt: 0,
         ..running.clone()
     };
     let data = page(vec![], vec![running, failed], vec![]);
@@ -259,6 +264,7 @@ fn the_hash_button_says_hashing_while_its_job_is_under_way() {
         started_at: Some(1.0),
         finished_at: None,
         rate_bps: None,
+        attempt: 0,
     };
     let local = row(
         "local.img",

@@ -96,6 +96,7 @@ mod tests {
                 })
                 .collect(),
             cached,
+            rolling: false,
         }
     }
 
