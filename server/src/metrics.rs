@@ -68,7 +68,11 @@ impl Default for Metrics {
             requests.clone(),
         );
         let jobs = Family::<JobLabels, Gauge>::default();
-        registry.register("jobs", "Jobs in the database, by kind and state", jobs.clone());
+        registry.register(
+            "jobs",
+            "Jobs in the database, by kind and state",
+            jobs.clone(),
+        );
         let uploaded = Counter::default();
         registry.register(
             "uploaded_bytes",
@@ -200,7 +204,11 @@ fn method_label(method: &Method) -> &'static str {
 }
 
 /// Counts every answered request by its matched route template.
-pub async fn count_requests(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn count_requests(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -283,10 +291,18 @@ mod tests {
             &CacheUsage::default(),
         );
         assert!(text.contains("bty_uploaded_bytes_total 7"), "{text}");
-        assert!(text.contains(r#"bty_jobs{kind="hash",state="completed"} 3"#), "{text}");
-        assert!(text.contains(r#"bty_jobs{kind="download",state="queued"} 0"#), "{text}");
         assert!(
-            text.contains(r#"bty_http_requests_total{route="/images/{name}",method="PUT",status="200"} 1"#),
+            text.contains(r#"bty_jobs{kind="hash",state="completed"} 3"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"bty_jobs{kind="download",state="queued"} 0"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"bty_http_requests_total{route="/images/{name}",method="PUT",status="200"} 1"#
+            ),
             "{text}"
         );
     }

@@ -48,7 +48,7 @@ use utoipa::{
         security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
         OpenApi as Document,
     },
-    Modify, OpenApi,
+    Modify, OpenApi, ToSchema,
 };
 
 use crate::error::{ErrorBody, ErrorDetail, InvalidField};
@@ -115,8 +115,15 @@ impl Modify for SecuritySchemes {
     }
 }
 
+/// Raw bytes, for the byte routes' bodies (a JSON array of numbers
+/// otherwise).
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct Binary(#[allow(dead_code)] Vec<u8>);
+
 /// The full document: the routes the router collected, over [`ApiDoc`],
-/// with axum's wildcard segments (`{*name}`) written as OpenAPI parameters.
+/// with axum's wildcard segments (`{*name}`) written as OpenAPI parameters
+/// and an `operationId` unique to each operation.
 pub fn document(collected: Document) -> Document {
     let mut document = ApiDoc::openapi().merge_from(collected);
     let paths = std::mem::take(&mut document.paths.paths);
@@ -124,8 +131,37 @@ pub fn document(collected: Document) -> Document {
         .into_iter()
         .map(|(path, item)| (openapi_path(&path), item))
         .collect();
+    unique_operation_ids(&mut document);
     document.info.version = env!("CARGO_PKG_VERSION").to_owned();
     document
+}
+
+/// One handler serving GET and HEAD gives both its name; the pages have
+/// none. Each gets `<handler>_<method>` or `<method>_<path>` then.
+fn unique_operation_ids(document: &mut Document) {
+    let mut seen = std::collections::HashSet::new();
+    for (path, item) in document.paths.paths.iter_mut() {
+        let operations = [
+            ("get", &mut item.get),
+            ("head", &mut item.head),
+            ("post", &mut item.post),
+            ("put", &mut item.put),
+            ("delete", &mut item.delete),
+            ("patch", &mut item.patch),
+            ("options", &mut item.options),
+            ("trace", &mut item.trace),
+        ];
+        for (method, operation) in operations {
+            let Some(operation) = operation else { continue };
+            let id = match operation.operation_id.take() {
+                Some(id) if !seen.contains(&id) => id,
+                Some(id) => format!("{id}_{method}"),
+                None => format!("{method}{}", path.replace(['/', '.', '-'], "_")),
+            };
+            seen.insert(id.clone());
+            operation.operation_id = Some(id);
+        }
+    }
 }
 
 /// An axum route template as OpenAPI writes it: `{*name}` becomes `{name}`.
@@ -158,5 +194,9 @@ impl OpenApiJson {
     ))
 )]
 pub async fn get_openapi(Extension(OpenApiJson(json)): Extension<OpenApiJson>) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], json.to_string()).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        json.to_string(),
+    )
+        .into_response()
 }

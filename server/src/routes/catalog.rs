@@ -10,9 +10,9 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
     Json,
 };
+use bytes::{Bytes, BytesMut};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
-use bytes::{Bytes, BytesMut};
 
 use crate::{
     audit::Actor,

@@ -32,7 +32,10 @@ pub fn router(state: AppState) -> Router {
             auth::authenticate,
         ))
         // Outermost, so it counts what the client gets, 401s and 303s too.
-        .layer(middleware::from_fn_with_state(state.clone(), count_requests))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_requests,
+        ))
         .with_state(state)
 }
 

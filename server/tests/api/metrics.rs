@@ -18,7 +18,10 @@ async fn an_upload_moves_the_byte_counters_the_request_counter_and_the_job_count
     let response = app
         .client
         .put(app.url("/images/counted.img"))
-        .header("cookie", format!("bty-token={}", app.cookie.as_deref().unwrap_or("")))
+        .header(
+            "cookie",
+            format!("bty-token={}", app.cookie.as_deref().unwrap_or("")),
+        )
         .body(data.clone())
         .send()
         .await
@@ -76,11 +79,15 @@ async fn requests_are_labelled_by_route_template_never_by_raw_path() {
     app.get("/no/such/route").await;
     let scrape = app.scrape().await;
     assert_eq!(
-        scrape.value(r#"bty_http_requests_total{route="/images/{name}",method="GET",status="404"}"#),
+        scrape
+            .value(r#"bty_http_requests_total{route="/images/{name}",method="GET",status="404"}"#),
         3.0
     );
     assert!(
-        !scrape.0.keys().any(|series| series.contains("a.img") || series.contains("/no/such")),
+        !scrape
+            .0
+            .keys()
+            .any(|series| series.contains("a.img") || series.contains("/no/such")),
         "raw paths leaked into labels"
     );
 }

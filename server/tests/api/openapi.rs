@@ -130,7 +130,12 @@ fn templates_in_source() -> BTreeSet<String> {
 }
 
 async fn document(app: &TestApp) -> Value {
-    let response = app.client.get(app.url("/openapi.json")).send().await.expect("GET");
+    let response = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .expect("GET");
     assert_eq!(response.status(), StatusCode::OK);
     response.json().await.expect("OpenAPI JSON")
 }
@@ -139,10 +144,15 @@ async fn document(app: &TestApp) -> Value {
 async fn the_document_is_open_and_built_from_the_wire_types() {
     let app = spawn_app().await;
     let document = document(&app).await;
-    assert!(document["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
+    assert!(document["openapi"]
+        .as_str()
+        .is_some_and(|v| v.starts_with("3.")));
     let schemas = &document["components"]["schemas"];
     let row = &schemas["CatalogRow"]["properties"];
-    assert!(row.get("ref").is_some() && row.get("image_ref").is_none(), "{row}");
+    assert!(
+        row.get("ref").is_some() && row.get("image_ref").is_none(),
+        "{row}"
+    );
     assert!(schemas["ImageEntry"]["properties"].get("ref").is_some());
     assert!(schemas["ErrorBody"]["properties"].get("detail").is_some());
     assert_eq!(
@@ -169,9 +179,32 @@ async fn the_document_is_open_and_built_from_the_wire_types() {
     );
     assert!(hashes["security"].is_array(), "authenticated routes say so");
     let listing = &document["paths"]["/images"]["get"];
-    assert!(listing.get("security").is_none(), "open routes need no login");
+    assert!(
+        listing.get("security").is_none(),
+        "open routes need no login"
+    );
     let metrics = &document["paths"]["/metrics"]["get"];
     assert!(metrics["security"].is_array() && metrics["responses"].get("401").is_some());
+    let upload = &document["paths"]["/images/{name}"]["put"]["requestBody"]["content"];
+    assert_eq!(
+        upload["application/octet-stream"]["schema"]["$ref"],
+        "#/components/schemas/Binary"
+    );
+    assert_eq!(schemas["Binary"]["format"], "binary");
+}
+
+#[tokio::test]
+async fn operation_ids_are_unique() {
+    let app = spawn_app().await;
+    let document = document(&app).await;
+    let mut ids = HashSet::new();
+    for (method, path) in documented(&document) {
+        let id = document["paths"][&path][method.to_lowercase()]["operationId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{method} {path} has no operationId"))
+            .to_owned();
+        assert!(ids.insert(id.clone()), "operationId {id} is used twice");
+    }
 }
 
 #[tokio::test]
@@ -181,7 +214,10 @@ async fn every_json_operation_documents_its_errors_and_every_operation_a_respons
     for (method, path) in documented(&document) {
         let operation = &document["paths"][&path][method.to_lowercase()];
         let responses = operation["responses"].as_object().expect("responses");
-        assert!(!responses.is_empty(), "{method} {path} documents no response");
+        assert!(
+            !responses.is_empty(),
+            "{method} {path} documents no response"
+        );
         if operation.get("security").is_some() && !path.starts_with("/ui/") {
             assert!(
                 responses.contains_key("401"),
@@ -237,8 +273,14 @@ async fn every_route_the_router_answers_is_documented_and_nothing_else() {
         for method in METHODS {
             let request = app
                 .client
-                .request(Method::from_bytes(method.as_bytes()).expect("method"), app.url(path))
-                .header("cookie", format!("bty-token={}", app.cookie.as_deref().unwrap_or("")));
+                .request(
+                    Method::from_bytes(method.as_bytes()).expect("method"),
+                    app.url(path),
+                )
+                .header(
+                    "cookie",
+                    format!("bty-token={}", app.cookie.as_deref().unwrap_or("")),
+                );
             // Only the status and the counter matter; streams are dropped.
             request.send().await.expect("probe");
         }

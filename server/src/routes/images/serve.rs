@@ -23,6 +23,7 @@ use crate::{
     clock,
     db::entity::catalog_entry::{self, Entity as CatalogEntries},
     error::{ApiError, ErrorBody},
+    openapi::Binary,
     state::AppState,
 };
 
@@ -48,10 +49,10 @@ struct Found {
     ),
     responses(
         (status = 200, description = "The bytes; `HEAD` answers the headers only",
-            content_type = "application/octet-stream", body = Vec<u8>,
+            content_type = "application/octet-stream", body = Binary,
             headers(("etag" = String, description = "The quoted content SHA-256, when known"),
                     ("accept-ranges" = String), ("content-disposition" = String))),
-        (status = 206, description = "The requested range", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 206, description = "The requested range", content_type = "application/octet-stream", body = Binary),
         (status = 304, description = "Not modified: the `If-None-Match` ETag matches"),
         (status = 404, description = "No such image held here (nothing is downloaded)", body = ErrorBody),
         (status = 416, description = "The range is outside the file"),
@@ -78,8 +79,8 @@ pub async fn get_image(
     ),
     responses(
         (status = 200, description = "The bytes; `HEAD` answers the headers only",
-            content_type = "application/octet-stream", body = Vec<u8>),
-        (status = 206, description = "The requested range", content_type = "application/octet-stream", body = Vec<u8>),
+            content_type = "application/octet-stream", body = Binary),
+        (status = 206, description = "The requested range", content_type = "application/octet-stream", body = Binary),
         (status = 304, description = "Not modified: the `If-None-Match` ETag matches"),
         (status = 404, description = "No such image held here (nothing is downloaded)", body = ErrorBody),
         (status = 416, description = "The range is outside the file"),

@@ -23,6 +23,7 @@ use crate::{
     clock,
     error::ErrorBody,
     ingest::{Ingest, Staged},
+    openapi::Binary,
     state::AppState,
     workers::jobs,
 };
@@ -72,7 +73,7 @@ impl Drop for FailureWatch {
     path = "/images/{name}",
     tag = "images",
     params(("name" = String, Path, description = "The file name in the image root: one path segment")),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+    request_body(content = Binary, content_type = "application/octet-stream",
         description = "The raw bytes (any content type), at most BTY_MAX_UPLOAD_BYTES"),
     responses(
         (status = 200, description = "Stored and hashed", body = UploadResult),
