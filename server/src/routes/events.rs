@@ -30,7 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     tag = "events",
     params(
         EventsFilter,
-        ("limit" = Option<i64>, Query, description = "At most this many (default 50; below 1 means 1)"),
+        ("limit" = Option<i64>, Query, description = "At most this many: 1 to 500, default 50"),
     ),
     responses(
         (status = 200, description = "The events", body = EventList),
