@@ -93,10 +93,43 @@ async fn requests_are_labelled_by_route_template_never_by_raw_path() {
 }
 
 #[tokio::test]
-async fn metrics_need_a_login() {
+async fn metrics_need_a_session_or_an_api_token() {
+    use sea_orm::{ActiveModelTrait, Set};
     let app = spawn_app().await;
     let response = app.get("/metrics").await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     let body: serde_json::Value = response.json().await.expect("error JSON");
     assert_eq!(body["detail"], "login required");
+
+    let token = "scraper-token";
+    server::db::entity::api_token::ActiveModel {
+        operator_id: Set(1),
+        name: Set("prometheus".into()),
+        token_hash: Set(server::catalog::identity::sha256_hex(token.as_bytes())),
+        created_at: Set(server::clock::now_iso()),
+        last_used_at: Set(None),
+        revoked_at: Set(None),
+        ..Default::default()
+    }
+    .insert(&app.state.db)
+    .await
+    .expect("token row");
+    let response = app
+        .client
+        .get(app.url("/metrics"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/openmetrics-text")));
+    let text = response.text().await.expect("text");
+    assert!(
+        text.contains(r#"bty_http_requests_total{route="/metrics",method="GET",status="401"} 1"#)
+    );
+    assert!(text.trim_end().ends_with("# EOF"));
 }
