@@ -1,7 +1,8 @@
 //! The HTTP surface: one module per resource, each with its own `router()`,
 //! merged here behind the authentication middleware. Every module's router
 //! is a `utoipa_axum` `OpenApiRouter`, so each route is registered together
-//! with its OpenAPI operation (see [`crate::openapi`] to add one).
+//! with its OpenAPI operation (see [`crate::openapi`] to add one). A new
+//! module exports `router() -> OpenApiRouter<AppState>`, merged in [`api`].
 
 pub mod catalog;
 pub mod catalog_toml;
@@ -16,7 +17,6 @@ pub mod metrics;
 pub mod ui;
 
 use axum::{middleware, response::Redirect, Extension, Router};
-use utoipa::openapi::OpenApi as Document;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{auth, metrics::count_requests, openapi, state::AppState};
@@ -31,7 +31,8 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::authenticate,
         ))
-        // Outermost, so it counts what the client gets, 401s and 303s too.
+        // Outermost: it counts what the client got, the authentication
+        // middleware's redirects and refusals too.
         .layer(middleware::from_fn_with_state(
             state.clone(),
             count_requests,
@@ -40,7 +41,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Every route with its documentation, before the middleware.
-pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
+fn api(state: &AppState) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(go_to_images))
         .routes(routes!(openapi::get_openapi))
@@ -55,11 +56,6 @@ pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(events::router())
         .merge(live::router())
         .merge(ui::router(state))
-}
-
-/// The OpenAPI document alone, as `GET /openapi.json` serves it.
-pub fn openapi_document(state: &AppState) -> Document {
-    openapi::document(api(state).into_openapi())
 }
 
 /// The site's root is the Images page.
