@@ -26,10 +26,12 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(stream_live))
 }
 
-/// The live stream. Each SSE event's `data` is JSON: `snapshot` a
-/// `LiveSnapshot` (first, and again after a client fell behind), `job` a
-/// `Job`, `catalog` a `CatalogPage` (the first unfiltered page), `event`
-/// an `Event`, `cache` a `CacheUsage`.
+/// The live stream.
+///
+/// Each SSE event's `data` is JSON: `snapshot` a `LiveSnapshot` (first, and
+/// again after a client fell behind), `job` a `Job`, `catalog` a
+/// `CatalogPage` (the first unfiltered page), `event` an `Event`, `cache` a
+/// `CacheUsage`.
 #[utoipa::path(
     get,
     path = "/events/live",
