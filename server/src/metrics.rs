@@ -285,12 +285,18 @@ mod tests {
     fn job_gauges_cover_every_kind_and_state_and_counters_read_back() {
         let metrics = Metrics::default();
         metrics.add_uploaded(7);
+        metrics.add_downloaded(11);
         metrics.count_request("/images/{name}", &Method::PUT, 200);
-        let text = metrics.render(
-            &[(JobKind::Hash, JobStatus::Completed, 3)],
-            &CacheUsage::default(),
-        );
+        let cache = CacheUsage {
+            bytes: 4096,
+            free_bytes: Some(1 << 30),
+            ..CacheUsage::default()
+        };
+        let text = metrics.render(&[(JobKind::Hash, JobStatus::Completed, 3)], &cache);
         assert!(text.contains("bty_uploaded_bytes_total 7"), "{text}");
+        assert!(text.contains("bty_downloaded_bytes_total 11"), "{text}");
+        assert!(text.contains("bty_cache_bytes 4096"), "{text}");
+        assert!(text.contains("bty_cache_free_bytes 1073741824"), "{text}");
         assert!(
             text.contains(r#"bty_jobs{kind="hash",state="completed"} 3"#),
             "{text}"
