@@ -1,11 +1,14 @@
 //! Wire types shared by the server and the browser: JSON bodies of the API,
 //! the payloads of the live stream, and the data a page is rendered from.
 //! Plain serde types only; the database has its own entities on the server.
+//! With `ssr`, the API's types also derive `utoipa::ToSchema`, so the
+//! server's `/openapi.json` is generated from these very types.
 
 use serde::{Deserialize, Serialize};
 
 /// Where a catalog row's bytes or metadata come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum SourceKind {
     /// A file in the image root.
@@ -39,6 +42,7 @@ impl SourceKind {
 
 /// One origin of a unified catalog row.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Source {
     pub kind: SourceKind,
     /// The absolute path of a local file, or the `src` URL of a remote entry.
@@ -48,6 +52,7 @@ pub struct Source {
 /// One row of the unified catalog: every entry that shares a content SHA-256
 /// or a `bty_image_ref` collapses into one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CatalogRow {
     #[serde(rename = "ref")]
     pub image_ref: String,
@@ -83,6 +88,7 @@ impl CatalogRow {
 
 /// The unified catalog as the Images page and the live stream carry it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CatalogView {
     pub image_root: String,
     pub rows: Vec<CatalogRow>,
@@ -113,6 +119,7 @@ impl CatalogRow {
 
 /// One page of the unified catalog, after a filter (`GET /catalog/view`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CatalogPage {
     pub image_root: String,
     /// Rows in the whole catalog.
@@ -157,6 +164,7 @@ impl CatalogPage {
 
 /// Life cycle of a background job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum JobStatus {
     Queued,
@@ -207,6 +215,7 @@ impl JobStatus {
 
 /// What a job does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum JobKind {
     Hash,
@@ -233,6 +242,7 @@ impl JobKind {
 /// A background job as the live stream and the job panes show it. Byte
 /// counts are absolute, so any single update is enough to redraw.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Job {
     pub id: i64,
     pub kind: JobKind,
@@ -275,6 +285,7 @@ impl Job {
 
 /// `GET /catalog/hashes` item: the reference's `HashState`, field for field.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct HashState {
     pub name: String,
     pub path: String,
@@ -289,6 +300,7 @@ pub struct HashState {
 
 /// `GET /catalog/hashes` body.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct HashList {
     pub image_root: String,
     pub max_parallel: u32,
@@ -297,6 +309,7 @@ pub struct HashList {
 
 /// `POST /catalog/hashes` (and later `/catalog/downloads`) body.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EnqueueRequest {
     pub name: String,
@@ -307,6 +320,7 @@ pub struct EnqueueRequest {
 /// (re-resolve and download again; the old bytes stay until the new ones
 /// are verified).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DownloadRequest {
     pub name: String,
@@ -317,6 +331,7 @@ pub struct DownloadRequest {
 /// `GET /catalog/downloads` item: the reference's `DownloadState`, field for
 /// field, plus `attempt`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DownloadState {
     pub name: String,
     pub sha256: Option<String>,
@@ -334,6 +349,7 @@ pub struct DownloadState {
 /// imported catalog file, null when none was ever loaded) plus the cache's
 /// disk usage.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DownloadList {
     pub manifest: Option<String>,
     pub cache_dir: String,
@@ -344,6 +360,7 @@ pub struct DownloadList {
 
 /// `DELETE /catalog/cache/{name}` answer (reference 1.13).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct EvictResult {
     pub name: String,
     pub deleted: bool,
@@ -356,6 +373,7 @@ pub struct EvictResult {
 /// The download cache's footprint: what its files really take on disk
 /// (allocated blocks) and what the file system has left.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CacheUsage {
     pub cache_dir: String,
     /// Cached images (complete files named by their SHA-256).
@@ -370,6 +388,7 @@ pub struct CacheUsage {
 
 /// `PUT /images/{name}` answer: the reference's fields plus `sha256`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct UploadResult {
     pub name: String,
     pub size_bytes: u64,
@@ -380,6 +399,7 @@ pub struct UploadResult {
 
 /// One audit-log entry.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Event {
     pub id: i64,
     pub ts: String,
@@ -409,6 +429,7 @@ impl Event {
 
 /// `GET /events` body.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct EventList {
     pub events: Vec<Event>,
 }
@@ -416,6 +437,7 @@ pub struct EventList {
 /// The first message of the live stream, and the one sent again to a client
 /// that fell behind: everything a page needs to redraw.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LiveSnapshot {
     pub jobs: Vec<Job>,
     /// The first page of the unfiltered catalog.
@@ -538,6 +560,11 @@ pub const KNOWN_ACTORS: [&str; 3] = ["operator", "system", "pxe-client"];
 /// The filters of `/ui/events`: all present ones must match. Empty query
 /// values are treated as absent.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "ssr",
+    derive(utoipa::IntoParams),
+    into_params(parameter_in = Query)
+)]
 pub struct EventsFilter {
     pub kind: Option<String>,
     pub subject_kind: Option<String>,
@@ -545,6 +572,7 @@ pub struct EventsFilter {
     pub actor: Option<String>,
     pub source_ip: Option<String>,
     /// Only `*failed` kinds (any non-empty `failed` value).
+    #[cfg_attr(feature = "ssr", param(value_type = Option<String>))]
     pub failed: bool,
     /// Only events older than this id (the "Older" link).
     pub before_id: Option<i64>,

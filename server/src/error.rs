@@ -7,7 +7,38 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+/// Every error's body: `{"detail": …}`, as FastAPI writes it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    #[schema(value_type = ErrorDetail)]
+    pub detail: Value,
+}
+
+/// What `detail` holds: a message, or (422) one item per invalid field.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // Only its schema is used; `ErrorBody` carries a `Value`.
+pub enum ErrorDetail {
+    Message(String),
+    Invalid(Vec<InvalidField>),
+}
+
+/// One invalid field of a 422, shaped like pydantic's errors.
+#[derive(Serialize, ToSchema)]
+pub struct InvalidField {
+    /// e.g. `value_error`, `missing`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Where: `["body", "name"]`, `["query", "src"]`.
+    pub loc: Vec<String>,
+    pub msg: String,
+    /// The value given, or null.
+    pub input: Value,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -33,12 +64,15 @@ pub enum ApiError {
 impl ApiError {
     /// A 422 for one bad field, shaped like pydantic's errors.
     pub fn invalid_field(location: &[&str], message: &str, input: impl Into<Value>) -> Self {
-        ApiError::Unprocessable(json!([{
-            "type": "value_error",
-            "loc": location,
-            "msg": message,
-            "input": input.into(),
-        }]))
+        let item = InvalidField {
+            kind: "value_error".to_owned(),
+            loc: location.iter().map(|part| part.to_string()).collect(),
+            msg: message.to_owned(),
+            input: input.into(),
+        };
+        ApiError::Unprocessable(Value::Array(vec![
+            serde_json::to_value(item).unwrap_or(Value::Null)
+        ]))
     }
 
     /// A 422 with a plain-string detail.
@@ -82,7 +116,7 @@ impl IntoResponse for ApiError {
             ApiError::Unprocessable(detail) => detail.clone(),
             other => Value::String(other.to_string()),
         };
-        let mut response = (status, Json(json!({ "detail": detail }))).into_response();
+        let mut response = (status, Json(ErrorBody { detail })).into_response();
         if let ApiError::TooManyRequests(_, retry_after) = self {
             if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);

@@ -13,6 +13,8 @@ pub mod db;
 pub mod error;
 pub mod ingest;
 pub mod live;
+pub mod metrics;
+pub mod openapi;
 pub mod oras;
 pub mod outbound;
 pub mod pages;

@@ -86,6 +86,7 @@ impl Application {
             reconciler,
             root_lock: Default::default(),
             login_throttle: LoginThrottle::default(),
+            metrics: Default::default(),
             leptos_options,
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),

@@ -11,6 +11,7 @@ use crate::{
     auth::throttle::LoginThrottle,
     catalog::{reconciler::Reconciler, ImageRootLock},
     live::Live,
+    metrics::Metrics,
     pages::CatalogCache,
     settings::Settings,
     workers::hashes::HashWorkers,
@@ -29,6 +30,8 @@ pub struct AppState {
     pub reconciler: Reconciler,
     pub root_lock: ImageRootLock,
     pub login_throttle: LoginThrottle,
+    /// The Prometheus registry behind `GET /metrics`.
+    pub metrics: Metrics,
     pub leptos_options: LeptosOptions,
     /// Cancelled on shutdown; every worker loop watches it.
     pub shutdown: CancellationToken,

@@ -34,7 +34,7 @@ pub struct NewEntry {
 }
 
 /// The 201 answer: the new row.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct AddedEntry {
     pub src: String,
     pub bty_image_ref: String,

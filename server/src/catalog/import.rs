@@ -19,7 +19,7 @@ use crate::{
 };
 
 /// An entry that could not be imported, and why.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ImportError {
     pub name: String,
     pub error: String,
@@ -27,7 +27,7 @@ pub struct ImportError {
 
 /// `POST /catalog/import`'s answer, and the `catalog.entries.imported`
 /// event's details.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ImportReport {
     pub source: String,
     pub imported: usize,

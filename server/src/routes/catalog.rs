@@ -8,10 +8,11 @@ use std::collections::HashMap;
 use axum::{
     extract::{DefaultBodyLimit, Multipart, Query, State},
     response::{IntoResponse, Redirect, Response},
-    routing::post,
-    Json, Router,
+    Json,
 };
 use bytes::{Bytes, BytesMut};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     audit::Actor,
@@ -21,20 +22,29 @@ use crate::{
         manifest,
         sources::{self, CATALOG_CAP, METADATA_TIMEOUT},
     },
-    error::ApiError,
+    error::{ApiError, ErrorBody},
     outbound::{self, FetchError},
     state::AppState,
 };
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/catalog/import", post(import_catalog))
-        .route(
-            "/ui/catalog/upload",
-            // The cap is enforced while reading, with the reference's message.
-            post(upload_catalog).layer(DefaultBodyLimit::disable()),
-        )
-        .route("/ui/catalog/fetch-release", post(fetch_release))
+pub fn router() -> OpenApiRouter<AppState> {
+    let (schemas, paths, upload) = routes!(upload_catalog);
+    // The cap is enforced while reading, with the reference's message.
+    let upload = upload.layer(DefaultBodyLimit::disable());
+    OpenApiRouter::new()
+        .routes(routes!(import_catalog))
+        .routes((schemas, paths, upload))
+        .routes(routes!(fetch_release))
+}
+
+/// `POST /ui/catalog/upload` form (documentation only: the handler reads
+/// the multipart stream itself, to cap it).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct CatalogUpload {
+    /// A `catalog.toml` (`.toml`, `.tml` or no extension).
+    #[schema(format = Binary, content_media_type = "application/octet-stream")]
+    file: String,
 }
 
 /// 303 to the Images page, carrying an error for its flash slot.
@@ -49,6 +59,20 @@ pub fn back_to_images(error: Option<&str>) -> Response {
     }
 }
 
+/// Imports every entry of the catalog at `source` (metadata only).
+#[utoipa::path(
+    post,
+    path = "/catalog/import",
+    tag = "catalog",
+    params(("source" = String, Query, description = "A catalog URL (`http(s)://`, `oras://`) or a path on the server")),
+    responses(
+        (status = 200, description = "What was imported", body = ImportReport),
+        (status = 400, description = "The catalog could not be read or parsed", body = ErrorBody),
+        (status = 401, description = "Login required", body = ErrorBody),
+        (status = 422, description = "`source` is missing", body = ErrorBody),
+    ),
+    security(("cookie" = []), ("bearer" = []))
+)]
 async fn import_catalog(
     operator: Operator,
     ClientIp(source_ip): ClientIp,
@@ -79,6 +103,18 @@ async fn import_catalog(
 }
 
 /// Checks in the reference's order (1.10); nothing changes on a failure.
+#[utoipa::path(
+    post,
+    path = "/ui/catalog/upload",
+    tag = "pages",
+    request_body(content = CatalogUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 303, description = "Back to `/ui/images`, with `?error=` when nothing changed",
+            headers(("location" = String))),
+        (status = 401, description = "Login required", body = ErrorBody),
+    ),
+    security(("cookie" = []), ("bearer" = []))
+)]
 async fn upload_catalog(
     operator: Operator,
     ClientIp(source_ip): ClientIp,
@@ -144,6 +180,17 @@ async fn read_catalog_field(
 }
 
 /// Pulls the release catalog; never blocks other requests (async I/O).
+#[utoipa::path(
+    post,
+    path = "/ui/catalog/fetch-release",
+    tag = "pages",
+    responses(
+        (status = 303, description = "Back to `/ui/images`, with `?error=` when nothing changed",
+            headers(("location" = String))),
+        (status = 401, description = "Login required", body = ErrorBody),
+    ),
+    security(("cookie" = []), ("bearer" = []))
+)]
 async fn fetch_release(operator: Operator, State(state): State<AppState>) -> Response {
     let url = state.settings.release_catalog_url();
     let bytes = match outbound::get_capped(&state.http, &url, CATALOG_CAP, METADATA_TIMEOUT).await {

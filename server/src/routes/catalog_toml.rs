@@ -9,9 +9,8 @@ use axum::{
     extract::State,
     http::{header, HeaderMap},
     response::IntoResponse,
-    routing::get,
-    Router,
 };
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     catalog::manifest::{self, ManifestEntry},
@@ -21,11 +20,22 @@ use crate::{
     state::AppState,
 };
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/catalog.toml", get(get_catalog_toml))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_catalog_toml))
 }
 
 /// `GET /catalog.toml`: `application/toml`, version 1.
+#[utoipa::path(
+    get,
+    path = "/catalog.toml",
+    tag = "catalog",
+    responses((
+        status = 200,
+        description = "A version 1 `catalog.toml` of every hashed, fetchable row",
+        content_type = "application/toml",
+        body = String,
+    ))
+)]
 async fn get_catalog_toml(
     State(state): State<AppState>,
     headers: HeaderMap,

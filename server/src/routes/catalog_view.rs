@@ -7,16 +7,37 @@ use std::collections::HashMap;
 use app::model::CatalogPage;
 use axum::{
     extract::{Query, State},
-    routing::get,
-    Json, Router,
+    Json,
+};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{
+    auth::Operator,
+    error::{ApiError, ErrorBody},
+    pages,
+    state::AppState,
 };
 
-use crate::{auth::Operator, error::ApiError, pages, state::AppState};
-
-pub fn router() -> Router<AppState> {
-    Router::new().route("/catalog/view", get(get_catalog_view))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_catalog_view))
 }
 
+/// One page of the unified catalog.
+#[utoipa::path(
+    get,
+    path = "/catalog/view",
+    tag = "catalog",
+    params(
+        ("q" = Option<String>, Query, description = "Filter: name, SHA-256 prefix, source or format"),
+        ("page" = Option<usize>, Query, description = "1-based; clamped to the last page"),
+    ),
+    responses(
+        (status = 200, description = "The page", body = CatalogPage),
+        (status = 401, description = "Login required", body = ErrorBody),
+        (status = 422, description = "`page` is not an integer", body = ErrorBody),
+    ),
+    security(("cookie" = []), ("bearer" = []))
+)]
 async fn get_catalog_view(
     _operator: Operator,
     State(state): State<AppState>,

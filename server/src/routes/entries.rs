@@ -9,12 +9,13 @@ use axum::{
     extract::{rejection::JsonRejection, Query, State},
     http::StatusCode,
     response::{IntoResponse, Response},
-    routing::{get, post},
-    Form, Json, Router,
+    Form, Json,
 };
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::catalog::back_to_images;
 use crate::{
@@ -22,30 +23,45 @@ use crate::{
     auth::{ClientIp, Operator},
     catalog::entries::{self, AddError, AddedEntry, NewEntry},
     db::entity::catalog_entry::{self, Entity as CatalogEntries},
-    error::ApiError,
+    error::{ApiError, ErrorBody},
     state::AppState,
 };
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/catalog/entries",
-            get(list_entries).post(add_entry).delete(delete_entry),
-        )
-        .route("/ui/catalog/entries", post(add_entry_form))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_entries, add_entry, delete_entry))
+        .routes(routes!(add_entry_form))
 }
 
 /// `POST /catalog/entries` body; unknown fields are refused.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AddRequest {
+    /// `http(s)://` image URL or `oras://` reference.
     image_url: String,
+    /// A checksum file to read the SHA-256 from.
     #[serde(default)]
     sha_url: Option<String>,
+    /// The expected `bty_image_ref`; refused when it does not match.
     #[serde(default, rename = "ref")]
     image_ref: Option<String>,
 }
 
+/// Adds an entry by URL; its SHA-256 comes from `sha_url` or the registry.
+#[utoipa::path(
+    post,
+    path = "/catalog/entries",
+    tag = "catalog",
+    request_body = AddRequest,
+    responses(
+        (status = 201, description = "The new entry", body = AddedEntry),
+        (status = 400, description = "The URL or checksum could not be resolved", body = ErrorBody),
+        (status = 401, description = "Login required", body = ErrorBody),
+        (status = 409, description = "An entry with this `src` exists", body = ErrorBody),
+        (status = 422, description = "A field is missing, unknown or invalid", body = ErrorBody),
+    ),
+    security(("cookie" = []), ("bearer" = []))
+)]
 async fn add_entry(
     operator: Operator,
     ClientIp(source_ip): ClientIp,
@@ -81,7 +97,7 @@ fn api_error(error: AddError) -> ApiError {
 }
 
 /// The page's form: `image_url` and an optional `sha_url`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 struct AddForm {
     #[serde(default)]
     image_url: String,
@@ -89,6 +105,18 @@ struct AddForm {
     sha_url: Option<String>,
 }
 
+/// The Images page's add-by-URL form.
+#[utoipa::path(
+    post,
+    path = "/ui/catalog/entries",
+    tag = "pages",
+    request_body(content = AddForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Back to `/ui/images`, with `?error=` when nothing was added; \
+            to `/ui/login` without a session", headers(("location" = String))),
+    ),
+    security(("cookie" = []))
+)]
 async fn add_entry_form(
     operator: Operator,
     ClientIp(source_ip): ClientIp,
@@ -126,7 +154,7 @@ async fn add_entry_form(
 }
 
 /// One row of `GET /catalog/entries`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct EntryRow {
     bty_image_ref: String,
     src: String,
@@ -141,6 +169,17 @@ struct EntryRow {
     kind: String,
 }
 
+/// Every catalog entry, oldest first.
+#[utoipa::path(
+    get,
+    path = "/catalog/entries",
+    tag = "catalog",
+    responses(
+        (status = 200, description = "The entries", body = Vec<EntryRow>),
+        (status = 401, description = "Login required", body = ErrorBody),
+    ),
+    security(("cookie" = []), ("bearer" = []))
+)]
 async fn list_entries(
     _operator: Operator,
     State(state): State<AppState>,
@@ -169,6 +208,20 @@ async fn list_entries(
 
 /// Deletes the entry whose `src` is exactly the one given. A file in the
 /// image root is deleted by deleting the file; its row follows.
+#[utoipa::path(
+    delete,
+    path = "/catalog/entries",
+    tag = "catalog",
+    params(("src" = String, Query, description = "The entry's exact `src`")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Login required", body = ErrorBody),
+        (status = 404, description = "No entry has this `src`", body = ErrorBody),
+        (status = 409, description = "A file in the image root: delete the file instead", body = ErrorBody),
+        (status = 422, description = "`src` is missing", body = ErrorBody),
+    ),
+    security(("cookie" = []), ("bearer" = []))
+)]
 async fn delete_entry(
     operator: Operator,
     ClientIp(source_ip): ClientIp,

@@ -5,19 +5,40 @@ use std::collections::HashMap;
 use app::model::{EventList, EventsFilter};
 use axum::{
     extract::{Query, State},
-    routing::get,
-    Json, Router,
+    Json,
 };
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{audit, auth::Operator, error::ApiError, state::AppState};
+use crate::{
+    audit,
+    auth::Operator,
+    error::{ApiError, ErrorBody},
+    state::AppState,
+};
 
 /// Page size when `limit` is absent.
 const DEFAULT_LIMIT: u64 = 50;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/events", get(list_events))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_events))
 }
 
+/// The audit log, newest first; all given filters must match.
+#[utoipa::path(
+    get,
+    path = "/events",
+    tag = "events",
+    params(
+        EventsFilter,
+        ("limit" = Option<i64>, Query, description = "At most this many: 1 to 500, default 50"),
+    ),
+    responses(
+        (status = 200, description = "The events", body = EventList),
+        (status = 401, description = "Login required", body = ErrorBody),
+        (status = 422, description = "`before_id` or `limit` is not an integer", body = ErrorBody),
+    ),
+    security(("cookie" = []), ("bearer" = []))
+)]
 async fn list_events(
     _operator: Operator,
     State(state): State<AppState>,

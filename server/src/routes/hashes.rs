@@ -4,25 +4,36 @@ use app::model::{EnqueueRequest, HashList, HashState, Job, JobKind};
 use axum::{
     extract::{rejection::JsonRejection, Path, State},
     http::StatusCode,
-    routing::{delete, get},
-    Json, Router,
+    Json,
 };
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     audit::Actor,
     auth::{ClientIp, Operator},
     catalog::names::NameError,
-    error::ApiError,
+    error::{ApiError, ErrorBody},
     state::AppState,
     workers::{hashes::HashError, jobs},
 };
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/catalog/hashes", get(list_hashes).post(enqueue_hash))
-        .route("/catalog/hashes/{name}", delete(cancel_hash))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_hashes, enqueue_hash))
+        .routes(routes!(cancel_hash))
 }
 
+/// The latest hash job of every name.
+#[utoipa::path(
+    get,
+    path = "/catalog/hashes",
+    tag = "jobs",
+    responses(
+        (status = 200, description = "The hash jobs", body = HashList),
+        (status = 401, description = "Login required", body = ErrorBody),
+    ),
+    security(("cookie" = []), ("bearer" = []))
+)]
 async fn list_hashes(
     _operator: Operator,
     State(state): State<AppState>,
@@ -40,6 +51,20 @@ async fn list_hashes(
     }))
 }
 
+/// Queues a hash of a file in the image root.
+#[utoipa::path(
+    post,
+    path = "/catalog/hashes",
+    tag = "jobs",
+    request_body = EnqueueRequest,
+    responses(
+        (status = 202, description = "Queued (or already queued or running)", body = HashState),
+        (status = 401, description = "Login required", body = ErrorBody),
+        (status = 404, description = "No such file", body = ErrorBody),
+        (status = 422, description = "Not one path segment, or not an image", body = ErrorBody),
+    ),
+    security(("cookie" = []), ("bearer" = []))
+)]
 async fn enqueue_hash(
     _operator: Operator,
     State(state): State<AppState>,
@@ -54,6 +79,20 @@ async fn enqueue_hash(
     Ok((StatusCode::ACCEPTED, Json(hash_state(&state, &job))))
 }
 
+/// Cancels the hash job of a name.
+#[utoipa::path(
+    delete,
+    path = "/catalog/hashes/{name}",
+    tag = "jobs",
+    params(("name" = String, Path, description = "The file name")),
+    responses(
+        (status = 200, description = "The job, cancelled", body = HashState),
+        (status = 401, description = "Login required", body = ErrorBody),
+        (status = 404, description = "No job for this name", body = ErrorBody),
+        (status = 422, description = "Not one path segment", body = ErrorBody),
+    ),
+    security(("cookie" = []), ("bearer" = []))
+)]
 async fn cancel_hash(
     operator: Operator,
     ClientIp(source_ip): ClientIp,

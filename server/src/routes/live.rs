@@ -9,18 +9,41 @@ use app::model::{live_event, CatalogPage, LiveSnapshot};
 use axum::{
     extract::State,
     response::sse::{Event, KeepAlive, Sse},
-    routing::get,
-    Router,
 };
 use futures::{Stream, StreamExt};
 use tokio::sync::broadcast::{error::RecvError, Receiver};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{auth::Operator, error::ApiError, live::LiveMessage, pages, state::AppState};
+use crate::{
+    auth::Operator,
+    error::{ApiError, ErrorBody},
+    live::LiveMessage,
+    pages,
+    state::AppState,
+};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/events/live", get(stream_live))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(stream_live))
 }
 
+/// The live stream.
+///
+/// Each SSE event's `data` is JSON: `snapshot` a `LiveSnapshot` (first, and
+/// again after a client fell behind), `job` a `Job`, `catalog` a
+/// `CatalogPage` (the first unfiltered page), `event` an `Event`, `cache` a
+/// `CacheUsage`.
+#[utoipa::path(
+    get,
+    path = "/events/live",
+    tag = "events",
+    responses(
+        (status = 200, description = "`text/event-stream`: `snapshot`, `job`, `catalog`, `event` \
+            and `cache` events, JSON data; a keep-alive comment every 15 s",
+            content_type = "text/event-stream", body = String),
+        (status = 401, description = "Login required", body = ErrorBody),
+    ),
+    security(("cookie" = []), ("bearer" = []))
+)]
 async fn stream_live(
     _operator: Operator,
     State(state): State<AppState>,

@@ -1,5 +1,8 @@
 //! The HTTP surface: one module per resource, each with its own `router()`,
-//! merged here behind the authentication middleware.
+//! merged here behind the authentication middleware. Every module's router
+//! is a `utoipa_axum` `OpenApiRouter`, so each route is registered together
+//! with its OpenAPI operation (see [`crate::openapi`] to add one). A new
+//! module exports `router() -> OpenApiRouter<AppState>`, merged in [`api`].
 
 pub mod catalog;
 pub mod catalog_toml;
@@ -10,17 +13,40 @@ pub mod hashes;
 pub mod health;
 pub mod images;
 pub mod live;
+pub mod metrics;
 pub mod ui;
 
-use axum::{middleware, response::Redirect, routing::get, Router};
+use axum::{middleware, response::Redirect, Extension, Router};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{auth, state::AppState};
+use crate::{auth, metrics::count_requests, openapi, state::AppState};
 
 /// The whole application's routes.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/", get(|| async { Redirect::to("/ui/images") }))
+    let (router, document) = api(&state).split_for_parts();
+    let document = openapi::document(document);
+    router
+        .layer(Extension(openapi::OpenApiJson::of(&document)))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
+        // Outermost: it counts what the client got, the authentication
+        // middleware's redirects and refusals too.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_requests,
+        ))
+        .with_state(state)
+}
+
+/// Every route with its documentation, before the middleware.
+fn api(state: &AppState) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(go_to_images))
+        .routes(routes!(openapi::get_openapi))
         .merge(health::router())
+        .merge(metrics::router())
         .merge(images::router())
         .merge(catalog_toml::router())
         .merge(catalog::router())
@@ -29,10 +55,16 @@ pub fn router(state: AppState) -> Router {
         .merge(hashes::router())
         .merge(events::router())
         .merge(live::router())
-        .merge(ui::router(&state))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            auth::authenticate,
-        ))
-        .with_state(state)
+        .merge(ui::router(state))
+}
+
+/// The site's root is the Images page.
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "pages",
+    responses((status = 303, description = "To `/ui/images`", headers(("location" = String))))
+)]
+async fn go_to_images() -> Redirect {
+    Redirect::to("/ui/images")
 }

@@ -13,13 +13,21 @@ use axum::{
     extract::{Request, State},
     http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Redirect, Response},
-    routing::post,
     Extension, Form, Router,
 };
 use leptos::prelude::provide_context;
-use leptos_axum::LeptosRoutes;
+use leptos_axum::{AxumRouteListing, LeptosRoutes};
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::{
+    openapi::{
+        path::{HttpMethod, Operation, OperationBuilder, ParameterBuilder, ParameterIn},
+        security::SecurityRequirement,
+        Content, ObjectBuilder, ResponseBuilder, Type,
+    },
+    IntoParams, ToSchema,
+};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     audit::{self, Actor, NewEvent},
@@ -29,15 +37,87 @@ use crate::{
     state::AppState,
 };
 
-pub fn router(state: &AppState) -> Router<AppState> {
-    let routes = leptos_axum::generate_route_list(App);
-    Router::new()
-        .route("/ui/login", post(login))
-        .route("/ui/logout", post(logout))
-        .leptos_routes_with_context(state, routes, page_context(state), shell(state))
+/// The form posts, and the Leptos pages with the static files as fallback.
+/// The pages come from the app's own route list, and so does their
+/// documentation: one `text/html` operation per page and method.
+pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
+    let listings = leptos_axum::generate_route_list(App);
+    let pages = Router::new()
+        .leptos_routes_with_context(state, listings.clone(), page_context(state), shell(state))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
-        ))
+        ));
+    let mut router = OpenApiRouter::from(pages)
+        .routes(routes!(login))
+        .routes(routes!(logout));
+    let paths = &mut router.get_openapi_mut().paths;
+    for listing in &listings {
+        for (method, operation) in page_operations(listing) {
+            paths.add_path_operation(listing.path(), vec![method], operation);
+        }
+    }
+    router
+}
+
+/// Pages shown without a session.
+const OPEN_PAGES: [&str; 1] = ["/ui/login"];
+
+/// The documentation of one Leptos page, for each method it answers.
+fn page_operations(listing: &AxumRouteListing) -> Vec<(HttpMethod, Operation)> {
+    let text = || ObjectBuilder::new().schema_type(Type::String).build();
+    let query = |name: &str, description: &str| {
+        ParameterBuilder::new()
+            .name(name)
+            .parameter_in(ParameterIn::Query)
+            .description(Some(description))
+            .schema(Some(text()))
+            .build()
+    };
+    let parameters = match listing.path() {
+        "/ui/images" => vec![
+            query(
+                "section",
+                "list, fetch, upload-catalog, upload-image or upload-image-from-url",
+            ),
+            query("error", "A message for the page's error slot"),
+            query("q", "Catalog filter"),
+            query("page", "Catalog page, 1-based"),
+        ],
+        "/ui/events" => app::model::EventsFilter::into_params(|| Some(ParameterIn::Query)),
+        _ => Vec::new(),
+    };
+    let open = OPEN_PAGES.contains(&listing.path());
+    listing
+        .methods()
+        .map(|method| {
+            let method = match method {
+                leptos_router::Method::Post => HttpMethod::Post,
+                leptos_router::Method::Put => HttpMethod::Put,
+                leptos_router::Method::Delete => HttpMethod::Delete,
+                leptos_router::Method::Patch => HttpMethod::Patch,
+                leptos_router::Method::Get => HttpMethod::Get,
+            };
+            let mut operation = OperationBuilder::new()
+                .tag("pages")
+                .summary(Some(format!("The page {}", listing.path())))
+                .parameters(Some(parameters.clone()))
+                .response(
+                    "200",
+                    ResponseBuilder::new()
+                        .description("The server-rendered page")
+                        .content("text/html", Content::new(Some(text()))),
+                );
+            if !open {
+                operation = operation
+                    .response(
+                        "303",
+                        ResponseBuilder::new().description("To `/ui/login` without a session"),
+                    )
+                    .security(SecurityRequirement::new("cookie", Vec::<String>::new()));
+            }
+            (method, operation.build())
+        })
+        .collect()
 }
 
 /// What every rendered page gets as context: the page data service.
@@ -54,8 +134,9 @@ fn shell(
     move || app::shell(options.clone()).into_any()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 struct LoginForm {
+    /// `admin` when absent or empty.
     #[serde(default)]
     username: Option<String>,
     #[serde(default)]
@@ -64,6 +145,20 @@ struct LoginForm {
 
 /// `POST /ui/login`: a session and a 303 to the Images page, or the form
 /// again with what went wrong.
+#[utoipa::path(
+    post,
+    path = "/ui/login",
+    tag = "pages",
+    request_body(content = LoginForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Logged in: sets the `bty-token` cookie, to `/ui/images`",
+            headers(("location" = String), ("set-cookie" = String))),
+        (status = 200, description = "The login page again, saying what was wrong",
+            content_type = "text/html", body = String),
+        (status = 429, description = "Too many failed logins from this address",
+            content_type = "text/html", body = String, headers(("retry-after" = String))),
+    )
+)]
 async fn login(
     State(state): State<AppState>,
     ClientIp(source_ip): ClientIp,
@@ -140,6 +235,13 @@ async fn login(
 
 /// `POST /ui/logout`: revokes the session on the server, so the old cookie
 /// stops working too, and returns to the login page.
+#[utoipa::path(
+    post,
+    path = "/ui/logout",
+    tag = "pages",
+    responses((status = 303, description = "Logged out: clears the cookie, to `/ui/login`",
+        headers(("location" = String), ("set-cookie" = String)))),
+)]
 async fn logout(
     State(state): State<AppState>,
     ClientIp(source_ip): ClientIp,

@@ -260,6 +260,7 @@ impl HashWorkers {
         state.live.job(&jobs::to_wire(&row));
         match &outcome {
             Outcome::Completed { sha256, bytes } => {
+                state.metrics.add_hashed(*bytes);
                 state.live.catalog_changed();
                 let short = &sha256[..12];
                 let event = NewEvent {

@@ -383,3 +383,35 @@ pub async fn raw_request(app: &TestApp, method: &str, path: &str, body: &[u8]) -
         .unwrap_or_default();
     (status, body)
 }
+
+/// A `GET /metrics` exposition: each sample by its series, written as it
+/// appears (`name{label="value",...}`).
+pub struct Scrape(pub std::collections::HashMap<String, f64>);
+
+impl Scrape {
+    pub fn parse(text: &str) -> Self {
+        Scrape(
+            text.lines()
+                .filter(|line| !line.starts_with('#'))
+                .filter_map(|line| {
+                    let (series, value) = line.rsplit_once(' ')?;
+                    Some((series.to_owned(), value.parse().ok()?))
+                })
+                .collect(),
+        )
+    }
+
+    /// The value of one series; 0 when absent (a counter not yet counted).
+    pub fn value(&self, series: &str) -> f64 {
+        self.0.get(series).copied().unwrap_or(0.0)
+    }
+}
+
+impl TestApp {
+    /// `GET /metrics` as the logged-in operator.
+    pub async fn scrape(&self) -> Scrape {
+        let response = self.get("/metrics").await;
+        assert_eq!(response.status(), StatusCode::OK, "GET /metrics");
+        Scrape::parse(&response.text().await.expect("metrics text"))
+    }
+}

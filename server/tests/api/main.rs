@@ -12,6 +12,8 @@ mod hashes;
 mod helpers;
 mod listing;
 mod live;
+mod metrics;
+mod openapi;
 mod oras;
 mod reconciler;
 mod registry;

@@ -4,13 +4,14 @@
 use app::model::CatalogRow;
 use axum::{extract::State, http::HeaderMap, Json};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::links;
 use crate::{error::ApiError, pages, state::AppState};
 
 /// One flashable image, as `bty --catalog` and the PXE live environment
 /// read it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ImageEntry {
     /// The row's first name.
     pub name: String,
@@ -50,6 +51,12 @@ impl ImageEntry {
 
 /// `GET /images` (open): every hashed row of the unified catalog, in its
 /// order, with an absolute URL a flash client can fetch.
+#[utoipa::path(
+    get,
+    path = "/images",
+    tag = "images",
+    responses((status = 200, description = "Every flashable image", body = Vec<ImageEntry>))
+)]
 pub async fn list_images(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -6,23 +6,18 @@ mod listing;
 mod serve;
 mod upload;
 
-use axum::{extract::DefaultBodyLimit, routing::get, Router};
+use axum::extract::DefaultBodyLimit;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/images", get(listing::list_images))
-        .route(
-            "/images/{name}",
-            get(serve::get_image)
-                .head(serve::get_image)
-                .put(upload::put_image)
-                // Uploads stream to disk; BTY_MAX_UPLOAD_BYTES is their cap.
-                .layer(DefaultBodyLimit::disable()),
-        )
-        .route(
-            "/images/{key}/{*name}",
-            get(serve::get_image_named).head(serve::get_image_named),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    let (schemas, paths, put) = routes!(upload::put_image);
+    // Uploads stream to disk; BTY_MAX_UPLOAD_BYTES is their cap.
+    let put = put.layer(DefaultBodyLimit::disable());
+    OpenApiRouter::new()
+        .routes(routes!(listing::list_images))
+        .routes(routes!(serve::get_image))
+        .routes((schemas, paths, put))
+        .routes(routes!(serve::get_image_named))
 }

@@ -22,7 +22,8 @@ use crate::{
     catalog::{format::detect_format, identity::is_sha256_hex, names},
     clock,
     db::entity::catalog_entry::{self, Entity as CatalogEntries},
-    error::ApiError,
+    error::{ApiError, ErrorBody},
+    openapi::Binary,
     state::AppState,
 };
 
@@ -36,6 +37,27 @@ struct Found {
     content_type: &'static str,
 }
 
+/// The bytes of an image, by file name, `ref` or content SHA-256.
+#[utoipa::path(
+    method(get, head),
+    path = "/images/{name}",
+    tag = "images",
+    params(
+        ("name" = String, Path, description = "A file name in the image root, a `ref`, or a content SHA-256"),
+        ("range" = Option<String>, Header, description = "One byte range, e.g. `bytes=0-1023`"),
+        ("if-none-match" = Option<String>, Header, description = "The `ETag` (quoted SHA-256) already held"),
+    ),
+    responses(
+        (status = 200, description = "The bytes; `HEAD` answers the headers only",
+            content_type = "application/octet-stream", body = Binary,
+            headers(("etag" = String, description = "The quoted content SHA-256, when known"),
+                    ("accept-ranges" = String), ("content-disposition" = String))),
+        (status = 206, description = "The requested range", content_type = "application/octet-stream", body = Binary),
+        (status = 304, description = "Not modified: the `If-None-Match` ETag matches"),
+        (status = 404, description = "No such image held here (nothing is downloaded)", body = ErrorBody),
+        (status = 416, description = "The range is outside the file"),
+    )
+)]
 pub async fn get_image(
     State(state): State<AppState>,
     Path(key): Path<String>,
@@ -45,6 +67,25 @@ pub async fn get_image(
 }
 
 /// The two-segment form; the name is for the client's benefit only.
+#[utoipa::path(
+    method(get, head),
+    path = "/images/{key}/{*name}",
+    tag = "images",
+    params(
+        ("key" = String, Path, description = "A file name in the image root, a `ref`, or a content SHA-256"),
+        ("name" = String, Path, description = "Any name (may hold `/`); only the client reads it"),
+        ("range" = Option<String>, Header, description = "One byte range, e.g. `bytes=0-1023`"),
+        ("if-none-match" = Option<String>, Header, description = "The `ETag` (quoted SHA-256) already held"),
+    ),
+    responses(
+        (status = 200, description = "The bytes; `HEAD` answers the headers only",
+            content_type = "application/octet-stream", body = Binary),
+        (status = 206, description = "The requested range", content_type = "application/octet-stream", body = Binary),
+        (status = 304, description = "Not modified: the `If-None-Match` ETag matches"),
+        (status = 404, description = "No such image held here (nothing is downloaded)", body = ErrorBody),
+        (status = 416, description = "The range is outside the file"),
+    )
+)]
 pub async fn get_image_named(
     State(state): State<AppState>,
     Path((key, _name)): Path<(String, String)>,

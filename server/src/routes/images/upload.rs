@@ -21,7 +21,9 @@ use crate::{
     auth::{ClientIp, Operator},
     catalog::{format::detect_format, names, reconciler, sidecar},
     clock,
+    error::ErrorBody,
     ingest::{Ingest, Staged},
+    openapi::Binary,
     state::AppState,
     workers::jobs,
 };
@@ -65,6 +67,24 @@ impl Drop for FailureWatch {
     }
 }
 
+/// Streams the body into the image root under `name`, hashing it on the way.
+#[utoipa::path(
+    put,
+    path = "/images/{name}",
+    tag = "images",
+    params(("name" = String, Path, description = "The file name in the image root: one path segment")),
+    request_body(content = Binary, content_type = "application/octet-stream",
+        description = "The raw bytes (any content type), at most BTY_MAX_UPLOAD_BYTES"),
+    responses(
+        (status = 200, description = "Stored and hashed", body = UploadResult),
+        (status = 400, description = "A bad name, or the body was cut off", body = ErrorBody),
+        (status = 401, description = "Login required", body = ErrorBody),
+        (status = 405, description = "The name holds an encoded `/`"),
+        (status = 413, description = "Over BTY_MAX_UPLOAD_BYTES", body = ErrorBody),
+        (status = 507, description = "The image root's disk is full", body = ErrorBody),
+    ),
+    security(("cookie" = []), ("bearer" = []))
+)]
 pub async fn put_image(
     operator: Operator,
     ClientIp(source_ip): ClientIp,
@@ -201,6 +221,9 @@ async fn commit(
                 .map_err(db_failure)?;
         }
     }
+    // The bytes are in place, and were hashed as they streamed in.
+    state.metrics.add_uploaded(size);
+    state.metrics.add_hashed(size);
     let path_text = path.display().to_string();
     if name.ends_with(".sha256") {
         // A sidecar upload is stored as a file only, as the reference does.

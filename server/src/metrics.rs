@@ -1,0 +1,315 @@
+//! Prometheus metrics, served by `GET /metrics`: requests by route template,
+//! method and status (counted by [`count_requests`]); bytes uploaded,
+//! downloaded and hashed (counted where the work commits); and, read at
+//! scrape time, job counts by kind and state and the cache's footprint.
+//! `prometheus-client` keeps the registry and writes the OpenMetrics text.
+
+use std::{path::Path, sync::Arc};
+
+use app::model::{CacheUsage, JobKind, JobStatus};
+use axum::{
+    extract::{MatchedPath, Request, State},
+    http::Method,
+    middleware::Next,
+    response::Response,
+};
+use prometheus_client::{
+    encoding::EncodeLabelSet,
+    metrics::{counter::Counter, family::Family, gauge::Gauge},
+    registry::Registry,
+};
+
+use crate::{openapi::openapi_path, state::AppState};
+
+/// The OpenMetrics text format, which Prometheus scrapes natively.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The route label of a request no route matched (static files, 404s).
+pub const UNMATCHED_ROUTE: &str = "fallback";
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    /// The route template (`/images/{name}`), never the raw path, so the
+    /// label's values are bounded by the routes.
+    route: String,
+    method: &'static str,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct JobLabels {
+    kind: &'static str,
+    state: &'static str,
+}
+
+/// The registry and every metric in it; cheap to clone.
+#[derive(Clone)]
+pub struct Metrics(Arc<Inner>);
+
+struct Inner {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    jobs: Family<JobLabels, Gauge>,
+    uploaded: Counter,
+    downloaded: Counter,
+    hashed: Counter,
+    cache_bytes: Gauge,
+    cache_files: Gauge,
+    cache_free: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("bty");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by route template, method and status",
+            requests.clone(),
+        );
+        let jobs = Family::<JobLabels, Gauge>::default();
+        registry.register(
+            "jobs",
+            "Jobs in the database, by kind and state",
+            jobs.clone(),
+        );
+        let uploaded = Counter::default();
+        registry.register(
+            "uploaded_bytes",
+            "Bytes of uploads stored in the image root",
+            uploaded.clone(),
+        );
+        let downloaded = Counter::default();
+        registry.register(
+            "downloaded_bytes",
+            "Bytes downloaded into the cache",
+            downloaded.clone(),
+        );
+        let hashed = Counter::default();
+        registry.register(
+            "hashed_bytes",
+            "Bytes whose SHA-256 was computed (uploads and hash jobs)",
+            hashed.clone(),
+        );
+        let cache_bytes = Gauge::default();
+        registry.register(
+            "cache_bytes",
+            "Bytes the download cache occupies on disk",
+            cache_bytes.clone(),
+        );
+        let cache_files = Gauge::default();
+        registry.register(
+            "cache_files",
+            "Complete images in the download cache",
+            cache_files.clone(),
+        );
+        let cache_free = Gauge::default();
+        registry.register(
+            "cache_free_bytes",
+            "Bytes free on the download cache's file system",
+            cache_free.clone(),
+        );
+        Metrics(Arc::new(Inner {
+            registry,
+            requests,
+            jobs,
+            uploaded,
+            downloaded,
+            hashed,
+            cache_bytes,
+            cache_files,
+            cache_free,
+        }))
+    }
+}
+
+impl Metrics {
+    /// An upload of `bytes` was stored.
+    pub fn add_uploaded(&self, bytes: u64) {
+        self.0.uploaded.inc_by(bytes);
+    }
+
+    /// A download wrote `bytes` more into the cache.
+    pub fn add_downloaded(&self, bytes: u64) {
+        self.0.downloaded.inc_by(bytes);
+    }
+
+    /// `bytes` were hashed to completion.
+    pub fn add_hashed(&self, bytes: u64) {
+        self.0.hashed.inc_by(bytes);
+    }
+
+    /// One answered request.
+    pub fn count_request(&self, route: &str, method: &Method, status: u16) {
+        let labels = RequestLabels {
+            route: route.to_owned(),
+            method: method_label(method),
+            status,
+        };
+        self.0.requests.get_or_create(&labels).inc();
+    }
+
+    /// The text exposition, after setting the scrape-time gauges.
+    pub fn render(&self, jobs: &[(JobKind, JobStatus, u64)], cache: &CacheUsage) -> String {
+        for kind in [JobKind::Hash, JobKind::Download] {
+            for status in JOB_STATES {
+                let count = jobs
+                    .iter()
+                    .filter(|(k, s, _)| *k == kind && *s == status)
+                    .map(|(_, _, count)| *count)
+                    .sum::<u64>();
+                let labels = JobLabels {
+                    kind: kind.as_str(),
+                    state: status.as_str(),
+                };
+                self.0.jobs.get_or_create(&labels).set(gauge(count));
+            }
+        }
+        self.0.cache_bytes.set(gauge(cache.bytes));
+        self.0.cache_files.set(gauge(cache.files));
+        self.0.cache_free.set(gauge(cache.free_bytes.unwrap_or(0)));
+        let mut text = String::new();
+        if let Err(error) = prometheus_client::encoding::text::encode(&mut text, &self.0.registry) {
+            tracing::error!(%error, "metrics not encoded");
+        }
+        text
+    }
+}
+
+const JOB_STATES: [JobStatus; 5] = [
+    JobStatus::Queued,
+    JobStatus::Running,
+    JobStatus::Completed,
+    JobStatus::Failed,
+    JobStatus::Cancelled,
+];
+
+fn gauge(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// Standard methods by name; anything else is `other`, so a client cannot
+/// grow the label set.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// Counts every answered request by its matched route template.
+pub async fn count_requests(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|path| openapi_path(path.as_str()));
+    let method = request.method().clone();
+    let response = next.run(request).await;
+    state.metrics.count_request(
+        route.as_deref().unwrap_or(UNMATCHED_ROUTE),
+        &method,
+        response.status().as_u16(),
+    );
+    response
+}
+
+/// What the download cache at `dir` occupies (allocated blocks, partial
+/// downloads included) and what its file system has left. Blocking: call
+/// it from `spawn_blocking`. A missing directory is an empty cache.
+pub fn cache_usage(dir: &Path) -> std::io::Result<CacheUsage> {
+    use std::os::unix::fs::MetadataExt;
+    let mut usage = CacheUsage {
+        cache_dir: dir.display().to_string(),
+        ..CacheUsage::default()
+    };
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(usage),
+        Err(error) => return Err(error),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let metadata = entry.metadata()?;
+        if !metadata.is_file() {
+            continue;
+        }
+        // st_blocks counts 512-byte units whatever the file system's block size.
+        usage.bytes += metadata.blocks() * 512;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
+            usage.files += 1;
+        }
+    }
+    let stats = rustix::fs::statvfs(dir)?;
+    usage.free_bytes = Some(stats.f_bavail.saturating_mul(stats.f_frsize));
+    usage.total_bytes = Some(stats.f_blocks.saturating_mul(stats.f_frsize));
+    Ok(usage)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unusual_methods_share_one_label() {
+        assert_eq!(method_label(&Method::PUT), "PUT");
+        let custom = Method::from_bytes(b"BREW").expect("a method");
+        assert_eq!(method_label(&custom), "other");
+    }
+
+    #[test]
+    fn the_cache_counts_complete_images_and_every_byte_on_disk() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("a".repeat(64)), vec![1u8; 10_000]).expect("write");
+        std::fs::write(dir.path().join(".partial-x"), vec![1u8; 5_000]).expect("write");
+        let usage = cache_usage(dir.path()).expect("usage");
+        assert_eq!(usage.files, 1);
+        assert!(usage.bytes >= 15_000, "{usage:?}");
+        assert!(usage.free_bytes.is_some_and(|free| free > 0));
+        let missing = cache_usage(&dir.path().join("missing")).expect("usage");
+        assert_eq!((missing.files, missing.bytes), (0, 0));
+    }
+
+    #[test]
+    fn job_gauges_cover_every_kind_and_state_and_counters_read_back() {
+        let metrics = Metrics::default();
+        metrics.add_uploaded(7);
+        metrics.add_downloaded(11);
+        metrics.count_request("/images/{name}", &Method::PUT, 200);
+        let cache = CacheUsage {
+            bytes: 4096,
+            free_bytes: Some(1 << 30),
+            ..CacheUsage::default()
+        };
+        let text = metrics.render(&[(JobKind::Hash, JobStatus::Completed, 3)], &cache);
+        assert!(text.contains("bty_uploaded_bytes_total 7"), "{text}");
+        assert!(text.contains("bty_downloaded_bytes_total 11"), "{text}");
+        assert!(text.contains("bty_cache_bytes 4096"), "{text}");
+        assert!(text.contains("bty_cache_free_bytes 1073741824"), "{text}");
+        assert!(
+            text.contains(r#"bty_jobs{kind="hash",state="completed"} 3"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"bty_jobs{kind="download",state="queued"} 0"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"bty_http_requests_total{route="/images/{name}",method="PUT",status="200"} 1"#
+            ),
+            "{text}"
+        );
+    }
+}
