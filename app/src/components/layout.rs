@@ -66,6 +66,10 @@ pub fn Layout(
                                 <Icon glyph=Glyph::Activity/>
                                 <span>"Events"</span>
                             </a>
+                            <a class="topnav-link" href="/ui/tokens" rel="external">
+                                <Icon glyph=Glyph::Key/>
+                                <span>"API tokens"</span>
+                            </a>
                         }
                     })}
                 <span class="topbar-spacer"></span>

@@ -10,7 +10,9 @@ pub mod hashes;
 pub mod health;
 pub mod images;
 pub mod live;
+pub mod tokens;
 pub mod ui;
+pub mod ui_tokens;
 
 use axum::{middleware, response::Redirect, routing::get, Router};
 
@@ -29,6 +31,7 @@ pub fn router(state: AppState) -> Router {
         .merge(hashes::router())
         .merge(events::router())
         .merge(live::router())
+        .merge(tokens::router())
         .merge(ui::router(&state))
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -34,6 +34,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/ui/login", post(login))
         .route("/ui/logout", post(logout))
+        .route("/ui/tokens", post(super::ui_tokens::create))
+        .route("/ui/tokens/{id}/revoke", post(super::ui_tokens::revoke))
         .leptos_routes_with_context(state, routes, page_context(state), shell(state))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
@@ -41,12 +43,12 @@ pub fn router(state: &AppState) -> Router<AppState> {
 }
 
 /// What every rendered page gets as context: the page data service.
-fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
+pub(super) fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
     let handle = PageDataHandle(Arc::new(Pages(state.clone())));
     move || provide_context(handle.clone())
 }
 
-fn shell(
+pub(super) fn shell(
     state: &AppState,
 ) -> impl Fn() -> leptos::prelude::AnyView + Clone + Send + Sync + 'static {
     use leptos::prelude::IntoAny;
@@ -78,6 +80,7 @@ async fn login(
     let actor = Actor {
         actor: Some(username.clone()),
         source_ip: source_ip.clone(),
+        token: None,
     };
     if let Some(wait) = state.login_throttle.wait_for(&address) {
         let error =
@@ -164,6 +167,7 @@ async fn logout(
         let actor = Actor {
             actor: Some(username),
             source_ip,
+            token: None,
         };
         audit::record(&state.db, &state.live, &actor, event).await;
     }
