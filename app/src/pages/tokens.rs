@@ -241,7 +241,7 @@ fn TokenRow(token: ApiToken) -> impl IntoView {
                     .unwrap_or_else(|| "never".to_owned())}
             </td>
             <td>{status}</td>
-            <td class="text-end">{revoke}</td>
+            <td class="bty-token-actions">{revoke}</td>
         </tr>
     }
     .into_any()
