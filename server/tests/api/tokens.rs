@@ -27,6 +27,13 @@ fn bearer(
         .header(header::AUTHORIZATION, format!("Bearer {token}"))
 }
 
+/// True when some opening tag holds every one of `attributes`.
+fn has_tag(html: &str, attributes: &[&str]) -> bool {
+    html.split('<')
+        .filter_map(|rest| rest.split('>').next())
+        .any(|tag| attributes.iter().all(|attribute| tag.contains(attribute)))
+}
+
 async fn listed(app: &TestApp) -> Vec<Value> {
     let body: Value = app.get("/auth/tokens").await.json().await.expect("JSON");
     body["tokens"].as_array().cloned().expect("tokens array")
@@ -303,6 +310,21 @@ async fn the_tokens_page_shows_a_new_secret_once_and_revokes() {
     assert_eq!(empty.status(), StatusCode::OK);
     let empty = empty.text().await.expect("page");
     assert!(empty.contains("API tokens") && empty.contains("No API tokens yet."));
+    assert!(
+        has_tag(
+            &empty,
+            &[r#"class="topnav-link active""#, r#"href="/ui/tokens""#]
+        ),
+        "the top bar marks the page"
+    );
+    assert!(!has_tag(
+        &empty,
+        &[r#"class="topnav-link active""#, r#"href="/ui/images""#]
+    ));
+    assert!(has_tag(
+        &images,
+        &[r#"class="topnav-link active""#, r#"href="/ui/images""#]
+    ));
 
     let post_form = |fields: Vec<(&'static str, String)>| {
         let cookie = format!("bty-token={}", app.cookie.clone().unwrap_or_default());
