@@ -9,7 +9,7 @@
 use app::model::{ApiToken, CreatedApiToken, TOKEN_NAME_MAX_CHARS};
 use sea_orm::{
     sea_query::Expr, ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, Set,
+    QueryFilter, QueryOrder, Set, SqlErr,
 };
 use serde_json::json;
 
@@ -105,7 +105,13 @@ pub async fn create(
         ..Default::default()
     }
     .insert(db)
-    .await?;
+    .await
+    .map_err(|error| match error.sql_err() {
+        // Another creation with this name won the race (the partial
+        // unique index on active names).
+        Some(SqlErr::UniqueConstraintViolation(_)) => TokenError::Duplicate(name.clone()),
+        _ => error.into(),
+    })?;
     let event = NewEvent {
         kind: "auth.token.created",
         subject_kind: "auth",

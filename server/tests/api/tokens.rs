@@ -424,3 +424,44 @@ async fn the_tokens_page_shows_a_new_secret_once_and_revokes() {
     assert!(page.contains(">revoked<"));
     assert!(!page.contains(&format!("/ui/tokens/{id}/revoke")));
 }
+
+#[tokio::test]
+async fn the_database_keeps_active_token_names_distinct_per_operator() {
+    use sea_orm::{ActiveModelTrait, Set};
+    let app = spawn_app().await;
+    let row = |hash: &str, revoked: Option<&str>| api_token::ActiveModel {
+        operator_id: Set(1),
+        name: Set("same".into()),
+        token_hash: Set(hash.into()),
+        created_at: Set(server::clock::now_iso()),
+        last_used_at: Set(None),
+        revoked_at: Set(revoked.map(str::to_owned)),
+        ..Default::default()
+    };
+    row("h1", Some("2026-01-01T00:00:00+00:00"))
+        .insert(&app.state.db)
+        .await
+        .expect("a revoked token");
+    row("h2", None)
+        .insert(&app.state.db)
+        .await
+        .expect("an active one");
+    let error = row("h3", None)
+        .insert(&app.state.db)
+        .await
+        .expect_err("a second active token of that name is refused");
+    assert!(
+        matches!(
+            error.sql_err(),
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+        ),
+        "{error}"
+    );
+    // The API says the name is taken.
+    let mut app = app;
+    app.login().await;
+    let taken = app
+        .post_json("/auth/tokens", &json!({"name": "same"}))
+        .await;
+    assert_eq!(taken.status(), StatusCode::CONFLICT);
+}
