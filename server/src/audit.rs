@@ -177,3 +177,33 @@ fn to_wire(model: event::Model) -> Event {
             .filter(Value::is_object),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn through(token: Option<&str>) -> Actor {
+        Actor {
+            actor: Some("admin".into()),
+            source_ip: None,
+            token: token.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn events_caused_through_a_token_name_it_and_keep_their_details() {
+        let (summary, details) =
+            through(Some("ci")).mark("image 'a' uploaded".into(), Some(json!({"size_bytes": 3})));
+        assert_eq!(summary, "image 'a' uploaded (API token 'ci')");
+        assert_eq!(details, Some(json!({"size_bytes": 3, "token": "ci"})));
+        let (_, details) = through(Some("ci")).mark("x".into(), None);
+        assert_eq!(details, Some(json!({"token": "ci"})));
+    }
+
+    #[test]
+    fn session_events_are_unchanged() {
+        let (summary, details) = through(None).mark("x".into(), None);
+        assert_eq!((summary.as_str(), details), ("x", None));
+    }
+}

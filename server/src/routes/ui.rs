@@ -23,8 +23,7 @@ use serde_json::json;
 
 use crate::{
     audit::{self, Actor, NewEvent},
-    auth::{bootstrap::ADMIN, password, sessions, ClientIp, Operator, SessionToken},
-    db::entity::operator,
+    auth::{accounts, bootstrap::ADMIN, password, sessions, ClientIp, Operator, SessionToken},
     pages::Pages,
     state::AppState,
 };
@@ -94,7 +93,7 @@ async fn login(
     }
 
     let password = form.password.unwrap_or_default();
-    let account = match operator_named(&state, &username).await {
+    let account = match accounts::find(&state.db, &username).await {
         Ok(account) => account,
         Err(error) => {
             tracing::error!(%error, "login lookup failed");
@@ -175,17 +174,6 @@ async fn logout(
         Redirect::to("/ui/login").into_response(),
         &sessions::clearing_cookie(state.settings.secure_cookies()),
     )
-}
-
-async fn operator_named(
-    state: &AppState,
-    username: &str,
-) -> Result<Option<operator::Model>, sea_orm::DbErr> {
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    operator::Entity::find()
-        .filter(operator::Column::Username.eq(username))
-        .one(&state.db)
-        .await
 }
 
 /// Renders the login page again, with the attempt's name and error.
