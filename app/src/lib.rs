@@ -23,7 +23,9 @@ pub const OUTPUT_NAME: &str = "bty-web";
 pub mod ssr {
     use std::{future::Future, pin::Pin, sync::Arc};
 
-    use crate::model::{EventsFilter, EventsPage, ImagesPage, LoginNotice};
+    use crate::model::{
+        EventsFilter, EventsPage, ImagesPage, LoginNotice, TokenNotice, TokensPage,
+    };
 
     /// A boxed future, so the trait stays object safe.
     pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -47,6 +49,14 @@ pub mod ssr {
             operator: String,
             filter: EventsFilter,
         ) -> BoxFuture<Result<EventsPage, String>>;
+
+        /// The operator's API tokens for `/ui/tokens`, with `notice` (the
+        /// outcome of the create form, when it was just posted).
+        fn tokens_page(
+            &self,
+            operator: String,
+            notice: TokenNotice,
+        ) -> BoxFuture<Result<TokensPage, String>>;
     }
 
     /// The handle the server provides as Leptos context for every request.
@@ -62,6 +72,11 @@ pub mod ssr {
     /// the form again after a failed attempt.
     #[derive(Clone, Debug)]
     pub struct LoginAttempt(pub LoginNotice);
+
+    /// Put into the request extensions by `POST /ui/tokens` when it renders
+    /// the page with the new secret or the form's error.
+    #[derive(Clone, Debug)]
+    pub struct TokenFormOutcome(pub TokenNotice);
 
     /// The request being rendered, as leptos_axum provides it.
     fn request_parts() -> Option<http::request::Parts> {
@@ -82,6 +97,14 @@ pub mod ssr {
             .extensions
             .get::<LoginAttempt>()
             .map(|attempt| attempt.0.clone())
+    }
+
+    /// The outcome of the token form being rendered, if any.
+    pub fn token_notice() -> Option<TokenNotice> {
+        request_parts()?
+            .extensions
+            .get::<TokenFormOutcome>()
+            .map(|outcome| outcome.0.clone())
     }
 
     /// The page data service.
@@ -121,6 +144,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/ui/login") view=pages::LoginPage ssr=SsrMode::Async/>
                 <Route path=path!("/ui/images") view=pages::ImagesPage ssr=SsrMode::Async/>
                 <Route path=path!("/ui/events") view=pages::EventsPage ssr=SsrMode::Async/>
+                <Route path=path!("/ui/tokens") view=pages::TokensPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

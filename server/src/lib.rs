@@ -8,6 +8,7 @@ pub mod atomic_file;
 pub mod audit;
 pub mod auth;
 pub mod catalog;
+pub mod cli;
 pub mod clock;
 pub mod db;
 pub mod error;

@@ -1,12 +1,32 @@
-//! `bty-web`: read the settings, build the application, serve until a signal.
+//! `bty-web`: read the settings, build the application, serve until a
+//! signal; or run one of the management subcommands (see `server::cli`).
 
 use clap::Parser;
-use server::{auth::bootstrap::AdminPassword, settings::Settings, startup::Application, telemetry};
+use server::{
+    auth::bootstrap::AdminPassword,
+    cli::{self, Cli},
+    settings::Settings,
+    startup::Application,
+    telemetry,
+};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let Cli { settings, command } = Cli::parse();
+    match command {
+        None => serve(settings).await,
+        Some(command) => {
+            if let Err(error) = cli::run(settings, command).await {
+                eprintln!("bty-web: {error:#}");
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
     telemetry::init();
-    let settings = Settings::parse();
     let application = Application::build(settings).await.map_err(|error| {
         tracing::error!("bty-web cannot start: {error:#}");
         error

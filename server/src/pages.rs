@@ -5,12 +5,15 @@ use std::sync::{Arc, Mutex};
 
 use app::{
     model::{
-        CatalogPage, CatalogView, EventsFilter, EventsPage, ImagesPage, JobKind, EVENTS_PAGE_SIZE,
+        CatalogPage, CatalogView, EventsFilter, EventsPage, ImagesPage, JobKind, TokenNotice,
+        TokensPage, EVENTS_PAGE_SIZE,
     },
     ssr::{BoxFuture, PageData},
 };
 
-use crate::{audit, catalog::unified, state::AppState, workers::jobs};
+use crate::{
+    audit, auth::accounts, auth::tokens, catalog::unified, state::AppState, workers::jobs,
+};
 
 /// [`PageData`] over the application state.
 pub struct Pages(pub AppState);
@@ -50,6 +53,35 @@ impl PageData for Pages {
                 operator,
                 filter,
                 events,
+            })
+        })
+    }
+
+    fn tokens_page(
+        &self,
+        operator: String,
+        notice: TokenNotice,
+    ) -> BoxFuture<Result<TokensPage, String>> {
+        let state = self.0.clone();
+        Box::pin(async move {
+            let failed = |error: sea_orm::DbErr| {
+                tracing::error!(%error, "tokens page data");
+                "the API tokens could not be read; see the server log".to_owned()
+            };
+            let account = accounts::find(&state.db, &operator)
+                .await
+                .map_err(failed)?
+                .ok_or_else(|| "login required".to_owned())?;
+            let tokens = tokens::list(&state.db, Some(account.id))
+                .await
+                .map_err(failed)?
+                .into_iter()
+                .map(|(_, token)| token)
+                .collect();
+            Ok(TokensPage {
+                operator,
+                tokens,
+                notice,
             })
         })
     }

@@ -25,6 +25,7 @@ pub enum Glyph {
     Image,
     Inbox,
     Info,
+    Key,
     Link,
     List,
     LogIn,
@@ -86,6 +87,9 @@ impl Glyph {
             }
             Glyph::Info => {
                 r#"<circle cx="12" cy="12" r="10"/><line x1="12" y1="16" x2="12" y2="12"/><line x1="12" y1="8" x2="12.01" y2="8"/>"#
+            }
+            Glyph::Key => {
+                r#"<path d="M21 2l-2 2m-7.61 7.61a5.5 5.5 0 1 1-7.778 7.778 5.5 5.5 0 0 1 7.777-7.777zm0 0L15.5 7.5m0 0l3 3L22 7l-3-3m-3.5 3.5L19 4"/>"#
             }
             Glyph::Link => {
                 r#"<path d="M10 13a5 5 0 0 0 7.54.54l3-3a5 5 0 0 0-7.07-7.07l-1.72 1.71"/><path d="M14 11a5 5 0 0 0-7.54-.54l-3 3a5 5 0 0 0 7.07 7.07l1.71-1.71"/>"#

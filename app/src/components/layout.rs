@@ -3,7 +3,7 @@
 //! are built from.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
+use leptos_router::hooks::{use_location, use_query_map};
 
 use super::icons::{Glyph, Icon};
 use crate::live::LiveState;
@@ -47,6 +47,14 @@ pub fn Layout(
     let query = use_query_map();
     let query_error = Memo::new(move |_| query.read().get("error").filter(|e| !e.is_empty()));
     let logged_in = operator.is_some();
+    let path = use_location().pathname.get_untracked();
+    let nav_class = move |prefix: &str| {
+        if path.starts_with(prefix) {
+            "topnav-link active"
+        } else {
+            "topnav-link"
+        }
+    };
 
     view! {
         <header class="topbar">
@@ -58,13 +66,17 @@ pub fn Layout(
                 {logged_in
                     .then(|| {
                         view! {
-                            <a class="topnav-link active" href="/ui/images" rel="external">
+                            <a class=nav_class("/ui/images") href="/ui/images" rel="external">
                                 <Icon glyph=Glyph::Image/>
                                 <span>"Images"</span>
                             </a>
-                            <a class="topnav-link" href="/ui/events" rel="external">
+                            <a class=nav_class("/ui/events") href="/ui/events" rel="external">
                                 <Icon glyph=Glyph::Activity/>
                                 <span>"Events"</span>
+                            </a>
+                            <a class=nav_class("/ui/tokens") href="/ui/tokens" rel="external">
+                                <Icon glyph=Glyph::Key/>
+                                <span>"API tokens"</span>
                             </a>
                         }
                     })}

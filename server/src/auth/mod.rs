@@ -4,10 +4,12 @@
 //! slides the session cookie; JSON handlers take `Operator` as an extractor,
 //! which answers 401 `{"detail":"login required"}` when it is missing.
 
+pub mod accounts;
 pub mod bootstrap;
 pub mod password;
 pub mod sessions;
 pub mod throttle;
+pub mod tokens;
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -66,7 +68,7 @@ pub async fn authenticate(
             .into_response();
     }
     let operator = if let Some(token) = bearer {
-        match sessions::resolve_api_token(&state.db, &token).await {
+        match tokens::resolve(&state.db, &token).await {
             Ok(found) => found,
             Err(error) => return ApiError::from(error).into_response(),
         }

@@ -1,4 +1,4 @@
-//! Browser sessions and API tokens. The cookie holds a random token; the
+//! Browser sessions (API tokens are in [`super::tokens`]). The cookie holds a random token; the
 //! database keeps only its SHA-256, so a leaked database opens nothing, and
 //! deleting the row revokes the cookie at once.
 
@@ -11,7 +11,7 @@ use super::password::random_hex;
 use crate::{
     catalog::identity::sha256_hex,
     clock,
-    db::entity::{api_token, operator, session},
+    db::entity::{operator, session},
 };
 
 /// The session cookie's name, as the reference.
@@ -26,6 +26,10 @@ const TOUCH_EVERY_SECONDS: f64 = 60.0;
 pub struct Operator {
     pub id: i64,
     pub username: String,
+    /// The name of the API token the request came with; `None` for a
+    /// browser session. Events the request causes carry it (see
+    /// [`crate::audit::Actor::operator`]).
+    pub token: Option<String>,
 }
 
 /// Starts a session; returns the token for the cookie.
@@ -82,29 +86,18 @@ pub async fn revoke(db: &DatabaseConnection, token: &str) -> Result<(), DbErr> {
     Ok(())
 }
 
-/// The operator an API bearer token belongs to, unless it was revoked.
-pub async fn resolve_api_token(
+/// The operator with this id, as a session sees them.
+pub(crate) async fn operator_by_id(
     db: &DatabaseConnection,
-    token: &str,
+    id: i64,
 ) -> Result<Option<Operator>, DbErr> {
-    let Some(row) = api_token::Entity::find()
-        .filter(api_token::Column::TokenHash.eq(sha256_hex(token.as_bytes())))
-        .filter(api_token::Column::RevokedAt.is_null())
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    operator_by_id(db, row.operator_id).await
-}
-
-async fn operator_by_id(db: &DatabaseConnection, id: i64) -> Result<Option<Operator>, DbErr> {
     Ok(operator::Entity::find_by_id(id)
         .one(db)
         .await?
         .map(|row| Operator {
             id: row.id,
             username: row.username,
+            token: None,
         }))
 }
 

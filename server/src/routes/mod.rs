@@ -14,7 +14,9 @@ pub mod health;
 pub mod images;
 pub mod live;
 pub mod metrics;
+pub mod tokens;
 pub mod ui;
+pub mod ui_tokens;
 
 use axum::{middleware, response::Redirect, Extension, Router};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -55,6 +57,7 @@ fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(hashes::router())
         .merge(events::router())
         .merge(live::router())
+        .merge(tokens::router())
         .merge(ui::router(state))
 }
 

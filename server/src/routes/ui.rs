@@ -31,8 +31,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     audit::{self, Actor, NewEvent},
-    auth::{bootstrap::ADMIN, password, sessions, ClientIp, Operator, SessionToken},
-    db::entity::operator,
+    auth::{accounts, bootstrap::ADMIN, password, sessions, ClientIp, Operator, SessionToken},
     pages::Pages,
     state::AppState,
 };
@@ -49,7 +48,9 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         ));
     let mut router = OpenApiRouter::from(pages)
         .routes(routes!(login))
-        .routes(routes!(logout));
+        .routes(routes!(logout))
+        .routes(routes!(super::ui_tokens::create))
+        .routes(routes!(super::ui_tokens::revoke));
     let paths = &mut router.get_openapi_mut().paths;
     for listing in &listings {
         for (method, operation) in page_operations(listing) {
@@ -121,12 +122,12 @@ fn page_operations(listing: &AxumRouteListing) -> Vec<(HttpMethod, Operation)> {
 }
 
 /// What every rendered page gets as context: the page data service.
-fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
+pub(super) fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
     let handle = PageDataHandle(Arc::new(Pages(state.clone())));
     move || provide_context(handle.clone())
 }
 
-fn shell(
+pub(super) fn shell(
     state: &AppState,
 ) -> impl Fn() -> leptos::prelude::AnyView + Clone + Send + Sync + 'static {
     use leptos::prelude::IntoAny;
@@ -173,6 +174,7 @@ async fn login(
     let actor = Actor {
         actor: Some(username.clone()),
         source_ip: source_ip.clone(),
+        token: None,
     };
     if let Some(wait) = state.login_throttle.wait_for(&address) {
         let error =
@@ -186,7 +188,7 @@ async fn login(
     }
 
     let password = form.password.unwrap_or_default();
-    let account = match operator_named(&state, &username).await {
+    let account = match accounts::find(&state.db, &username).await {
         Ok(account) => account,
         Err(error) => {
             tracing::error!(%error, "login lookup failed");
@@ -266,6 +268,7 @@ async fn logout(
         let actor = Actor {
             actor: Some(username),
             source_ip,
+            token: None,
         };
         audit::record(&state.db, &state.live, &actor, event).await;
     }
@@ -273,17 +276,6 @@ async fn logout(
         Redirect::to("/ui/login").into_response(),
         &sessions::clearing_cookie(state.settings.secure_cookies()),
     )
-}
-
-async fn operator_named(
-    state: &AppState,
-    username: &str,
-) -> Result<Option<operator::Model>, sea_orm::DbErr> {
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    operator::Entity::find()
-        .filter(operator::Column::Username.eq(username))
-        .one(&state.db)
-        .await
 }
 
 /// Renders the login page again, with the attempt's name and error.
