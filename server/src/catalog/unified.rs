@@ -53,6 +53,9 @@ pub fn merge(
                 (entry.src.clone(), cached)
             }
         };
+        // A remote entry is rolling unless a catalog or operator pinned its sha.
+        let rolling =
+            kind != SourceKind::Local && (entry.disk_image_sha.is_none() || entry.sha_observed);
         let source = Source { kind, location };
         let sha_key = entry
             .disk_image_sha
@@ -83,6 +86,7 @@ pub fn merge(
                     row.sources.push(source);
                 }
                 row.cached |= cached;
+                row.rolling |= rolling;
                 index
             }
             None => {
@@ -94,7 +98,7 @@ pub fn merge(
                     size_bytes: entry.size_bytes,
                     sources: vec![source],
                     cached,
-                    rolling: false,
+                    rolling,
                 });
                 rows.len() - 1
             }
@@ -127,6 +131,7 @@ mod tests {
             file_mtime_ns: None,
             hashed_size: None,
             hashed_mtime_ns: None,
+            sha_observed: false,
         }
     }
 

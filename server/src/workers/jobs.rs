@@ -39,6 +39,9 @@ pub async fn create(
         created_at: Set(clock::now_epoch()),
         started_at: Set(None),
         finished_at: Set(None),
+        attempt: Set(0),
+        validator: Set(None),
+        mode: Set("fetch".to_owned()),
         ..Default::default()
     }
     .insert(db)
@@ -244,7 +247,7 @@ pub fn to_wire(model: &job::Model) -> Job {
         started_at: model.started_at,
         finished_at: model.finished_at,
         rate_bps,
-        attempt: 0,
+        attempt: u32::try_from(model.attempt).unwrap_or_default(),
     }
 }
 
