@@ -80,6 +80,7 @@ impl MigrationTrait for Migration {
 #[derive(DeriveIden)]
 enum Jobs {
     Table,
+    Kind,
     Src,
     Attempt,
     Validator,

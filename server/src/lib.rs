@@ -16,6 +16,7 @@ pub mod live;
 pub mod oras;
 pub mod outbound;
 pub mod pages;
+pub mod retry;
 pub mod routes;
 pub mod settings;
 pub mod startup;
