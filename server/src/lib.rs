@@ -7,6 +7,7 @@
 pub mod atomic_file;
 pub mod audit;
 pub mod auth;
+pub mod cache;
 pub mod catalog;
 pub mod clock;
 pub mod db;
