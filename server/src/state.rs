@@ -13,7 +13,7 @@ use crate::{
     live::Live,
     pages::CatalogCache,
     settings::Settings,
-    workers::hashes::HashWorkers,
+    workers::{downloads::DownloadWorkers, hashes::HashWorkers},
 };
 
 #[derive(Clone, FromRef)]
@@ -26,6 +26,7 @@ pub struct AppState {
     /// The unified catalog, rebuilt only after a change.
     pub catalog_cache: CatalogCache,
     pub hashes: HashWorkers,
+    pub downloads: DownloadWorkers,
     pub reconciler: Reconciler,
     pub root_lock: ImageRootLock,
     pub login_throttle: LoginThrottle,

@@ -1,9 +1,11 @@
 //! The HTTP surface: one module per resource, each with its own `router()`,
 //! merged here behind the authentication middleware.
 
+pub mod cache;
 pub mod catalog;
 pub mod catalog_toml;
 pub mod catalog_view;
+pub mod downloads;
 pub mod entries;
 pub mod events;
 pub mod hashes;
@@ -27,6 +29,8 @@ pub fn router(state: AppState) -> Router {
         .merge(catalog_view::router())
         .merge(entries::router())
         .merge(hashes::router())
+        .merge(downloads::router())
+        .merge(cache::router())
         .merge(events::router())
         .merge(live::router())
         .merge(ui::router(&state))
