@@ -142,7 +142,7 @@ async fn a_pinned_entry_is_downloaded_verified_and_cached_with_its_events() {
     assert_eq!(done["bytes_downloaded"], bytes.len());
     assert_eq!(done["attempt"], 1);
     assert_eq!(cached(&app, &sha).as_deref(), Some(&bytes[..]));
-    assert_eq!(cache_files(&app), [sha.clone()], "no partial left");
+    assert_eq!(cache_files(&app), [sha.as_str()], "no partial left");
 
     let listing = list(&app).await;
     assert_eq!(listing["max_parallel"], 2);
@@ -251,7 +251,7 @@ async fn an_upstream_that_changed_or_refuses_ranges_is_downloaded_from_zero() {
     upstream.throttle(Some(Duration::from_millis(20)));
     fetch(&app, json!({"name": name})).await;
     app.eventually(30, "the cut", || async {
-        (upstream.gets().len() >= 1).then_some(())
+        (!upstream.gets().is_empty()).then_some(())
     })
     .await;
     upstream.set_content(second.clone());

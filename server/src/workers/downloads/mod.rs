@@ -110,7 +110,7 @@ impl DownloadWorkers {
     ) -> Result<job::Model, DownloadError> {
         names::check_name(key)?;
         let entry = match source::find_entry(&state.db, key).await? {
-            Lookup::Remote(entry) => entry,
+            Lookup::Remote(entry) => *entry,
             Lookup::LocalOnly => return Err(DownloadError::LocalOnly(key.to_owned())),
             Lookup::Missing => return Err(DownloadError::NoEntry(key.to_owned())),
         };

@@ -15,7 +15,7 @@ use crate::{
 
 /// How a name or ref matched the catalog.
 pub enum Lookup {
-    Remote(catalog_entry::Model),
+    Remote(Box<catalog_entry::Model>),
     /// Only a file in the image root has that name.
     LocalOnly,
     Missing,
@@ -27,7 +27,7 @@ pub async fn find_entry(db: &DatabaseConnection, key: &str) -> Result<Lookup, Db
     if is_sha256_hex(key) {
         if let Some(row) = CatalogEntries::find_by_id(key.to_owned()).one(db).await? {
             if row.source_kind != SourceKind::Local.as_str() {
-                return Ok(Lookup::Remote(row));
+                return Ok(Lookup::Remote(Box::new(row)));
             }
         }
     }
@@ -43,7 +43,7 @@ pub async fn find_entry(db: &DatabaseConnection, key: &str) -> Result<Lookup, Db
         .into_iter()
         .find(|row| row.source_kind != SourceKind::Local.as_str())
     {
-        Some(row) => Ok(Lookup::Remote(row)),
+        Some(row) => Ok(Lookup::Remote(Box::new(row))),
         None if local => Ok(Lookup::LocalOnly),
         None => Ok(Lookup::Missing),
     }
