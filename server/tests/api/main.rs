@@ -17,6 +17,7 @@ mod oras;
 mod reconciler;
 mod registry;
 mod restart;
+mod stream_through;
 mod uploads;
 mod upstream;
 mod upstream_files;

@@ -215,7 +215,9 @@ async fn serve(State(config): State<Arc<Mutex<Config>>>, request: Request) -> Re
         );
     }
     if seen.method == Method::HEAD {
-        return (status, response_headers).into_response();
+        // A body of unknown length, so the Content-Length above stands.
+        let nothing = futures::stream::empty::<Result<Bytes, std::io::Error>>();
+        return (status, response_headers, Body::from_stream(nothing)).into_response();
     }
     let stream = async_stream(body_bytes, cut, pause);
     (status, response_headers, Body::from_stream(stream)).into_response()

@@ -6,6 +6,7 @@
 
 mod complete;
 mod events;
+pub mod fill;
 mod progress;
 mod source;
 mod transfer;
@@ -19,13 +20,14 @@ use std::{
 
 use app::model::{DownloadState, JobKind, JobStatus};
 use sea_orm::DbErr;
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
 use tokio_util::sync::CancellationToken;
 
 pub use self::transfer::downloaded_bytes_total;
 use self::{
     complete::Done,
     events::Subject,
+    fill::{Fill, Fills, Finished},
     progress::Progress,
     source::{is_pinned, Lookup},
     transfer::Stopped,
@@ -78,6 +80,7 @@ struct Inner {
     /// Serializes "is there already a job for this entry?" decisions.
     enqueue: tokio::sync::Mutex<()>,
     running: Mutex<HashMap<i64, Running>>,
+    fills: Fills,
 }
 
 struct Running {
@@ -230,6 +233,59 @@ impl DownloadWorkers {
         }
     }
 
+    /// Follows the fill of the remote entry `entry` for a stream-through
+    /// reader: joins the running download, or starts the entry's queued
+    /// (or a new) one at once, beside the workers and their limit. `None`
+    /// when the bytes are already cached.
+    pub async fn follow(
+        &self,
+        state: &AppState,
+        entry: &catalog_entry::Model,
+    ) -> Result<Option<(watch::Receiver<Fill>, PathBuf)>, DownloadError> {
+        let _guard = self.inner.enqueue.lock().await;
+        let dir = state.settings.cache_dir();
+        let Some(entry) = source::entry_by_src(&state.db, &entry.src).await? else {
+            return Err(DownloadError::NoEntry(entry.name.clone()));
+        };
+        if entry
+            .disk_image_sha
+            .as_ref()
+            .is_some_and(|sha| cache::is_cached(&dir, sha))
+        {
+            return Ok(None);
+        }
+        let receiver = self.inner.fills.sender(&entry.src).subscribe();
+        let latest = jobs::latest_download(&state.db, &entry.src)
+            .await?
+            .filter(|row| JobStatus::parse(&row.status).is_some_and(JobStatus::is_active));
+        let job = match latest {
+            Some(row) => row,
+            None => {
+                let size = entry.size_bytes.and_then(|s| u64::try_from(s).ok());
+                let row = self.create(state, &entry, false, size).await?;
+                let subject = subject_of(&entry);
+                events::requested(state, &Actor::system(), &subject, false).await;
+                state.live.job(&jobs::to_wire(&row));
+                row
+            }
+        };
+        let partial = job
+            .path
+            .as_ref()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| cache::partial_path(&dir, &entry.bty_image_ref));
+        if job.status == JobStatus::Queued.as_str() {
+            // Claimed here unless a worker just took it: either way it runs.
+            if let Some(claimed) = jobs::claim(&state.db, job.id).await? {
+                let (workers, task_state) = (self.clone(), state.clone());
+                state.tasks.spawn(async move {
+                    workers.run(&task_state, claimed).await;
+                });
+            }
+        }
+        Ok(Some((receiver, partial)))
+    }
+
     async fn work(self, state: AppState) {
         loop {
             if state.shutdown.is_cancelled() {
@@ -267,8 +323,14 @@ impl DownloadWorkers {
             );
         }
         let subject = job_subject(&job);
+        let fill = self.inner.fills.sender(&subject.src);
         events::started(state, &subject).await;
-        let result = download(state, &job, &token, &subject).await;
+        let result = download(state, &job, &token, &subject, fill).await;
+        let ended = match &result {
+            Ok(_) => Finished::Completed,
+            Err(Stopped::Cancelled) => Finished::Failed("the download was cancelled".into()),
+            Err(Stopped::Failed(error)) => Finished::Failed(error.clone()),
+        };
         let cancelled_by = self
             .inner
             .running
@@ -278,6 +340,8 @@ impl DownloadWorkers {
             .and_then(|entry| entry.cancelled_by);
         if state.shutdown.is_cancelled() {
             // Left `running` with its partial file: the next start resumes it.
+            let stopping = Finished::Failed("the server is stopping".into());
+            self.inner.fills.end(&subject.src, stopping);
             return;
         }
         let update = job.mode == MODE_UPDATE;
@@ -299,6 +363,8 @@ impl DownloadWorkers {
                 tracing::error!(%error, job = job.id, "download outcome not recorded");
             }
         }
+        // After the row: a reader that joins now sees the job ended.
+        self.inner.fills.end(&subject.src, ended);
         match result {
             Ok(done) => {
                 let previous = update.then_some(done.previous.as_deref());
@@ -327,6 +393,7 @@ async fn download(
     job: &job::Model,
     token: &CancellationToken,
     subject: &Subject,
+    fill: watch::Sender<Fill>,
 ) -> Result<Done, Stopped> {
     let src = job.src.clone().unwrap_or_default();
     let entry = source::entry_by_src(&state.db, &src)
@@ -362,7 +429,7 @@ async fn download(
         .as_ref()
         .map(PathBuf::from)
         .unwrap_or_else(|| cache::partial_path(&dir, &entry.bty_image_ref));
-    let progress = Progress::new(state, job.id, job.validator.clone());
+    let progress = Progress::new(state, job.id, job.validator.clone(), fill);
     let staged = transfer::fetch(state, &target, &partial, &progress, token).await?;
     complete::commit(state, &entry, &target, staged, subject)
         .await

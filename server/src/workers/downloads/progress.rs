@@ -1,8 +1,12 @@
 //! A running download's reporting: its row (attempt, validator, absolute
-//! byte counts every [`EVERY`]) and the live stream.
+//! byte counts every [`EVERY`]), the live stream, and the fill channel
+//! stream-through readers follow (every chunk).
 
 use std::{sync::Mutex, time::Duration};
 
+use tokio::sync::watch;
+
+use super::fill::Fill;
 use crate::{state::AppState, workers::jobs};
 
 /// How often a running download reports progress.
@@ -13,14 +17,21 @@ pub struct Progress {
     state: AppState,
     id: i64,
     validator: Mutex<Option<String>>,
+    fill: watch::Sender<Fill>,
 }
 
 impl Progress {
-    pub fn new(state: &AppState, id: i64, validator: Option<String>) -> Self {
+    pub fn new(
+        state: &AppState,
+        id: i64,
+        validator: Option<String>,
+        fill: watch::Sender<Fill>,
+    ) -> Self {
         Progress {
             state: state.clone(),
             id,
             validator: Mutex::new(validator),
+            fill,
         }
     }
 
@@ -63,8 +74,30 @@ impl Progress {
         self.publish().await;
     }
 
-    /// Bytes now in the partial file (between reports).
-    pub fn written(&self, _bytes: u64) {}
+    /// Bytes now handed to the partial file (every chunk).
+    pub fn written(&self, bytes: u64) {
+        self.fill.send_modify(|fill| fill.written = bytes);
+    }
+
+    /// The upstream answered; the partial file holds `bytes` and will hold
+    /// `total` when complete.
+    pub fn responded(&self, bytes: u64, total: Option<u64>) {
+        self.fill.send_modify(|fill| {
+            fill.responded = true;
+            fill.written = bytes;
+            fill.total = total;
+        });
+    }
+
+    /// The partial file was emptied: readers of what it held must stop.
+    pub fn restarted(&self) {
+        self.fill.send_modify(|fill| {
+            fill.generation += 1;
+            fill.written = 0;
+            fill.responded = false;
+            fill.total = None;
+        });
+    }
 
     async fn publish(&self) {
         if let Ok(Some(row)) = jobs::get(&self.state.db, self.id).await {

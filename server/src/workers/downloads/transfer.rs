@@ -109,7 +109,7 @@ async fn try_once(
     // sha is checked at the end, so it may resume without one.
     let resume = have > 0 && (validator.is_some() || target.expected.is_some());
     if have > 0 && !resume {
-        ingest = match start_over(ingest, partial).await {
+        ingest = match start_over(ingest, partial, progress).await {
             Ok(ingest) => ingest,
             Err(error) => return Attempt::Fatal(error),
         };
@@ -146,7 +146,7 @@ async fn try_once(
                 // Not the range asked for: start over on the next try.
                 _ => {
                     drop(response);
-                    if let Err(error) = start_over(ingest, partial).await {
+                    if let Err(error) = start_over(ingest, partial, progress).await {
                         return Attempt::Fatal(error);
                     }
                     return Attempt::Transient(
@@ -159,7 +159,7 @@ async fn try_once(
         StatusCode::OK => {
             // The whole file: the upstream changed or ignores ranges.
             if ingest.bytes() > 0 {
-                ingest = match start_over(ingest, partial).await {
+                ingest = match start_over(ingest, partial, progress).await {
                     Ok(ingest) => ingest,
                     Err(error) => return Attempt::Fatal(error),
                 };
@@ -171,7 +171,7 @@ async fn try_once(
         }
         StatusCode::RANGE_NOT_SATISFIABLE => {
             drop(response);
-            if let Err(error) = start_over(ingest, partial).await {
+            if let Err(error) = start_over(ingest, partial, progress).await {
                 return Attempt::Fatal(error);
             }
             return Attempt::Transient(
@@ -193,6 +193,7 @@ async fn try_once(
         }
     };
     let total = total.or(target.size);
+    progress.responded(ingest.bytes(), total);
     progress.report(ingest.bytes(), total).await;
     let mut body = response.bytes_stream();
     let mut ticker = tokio::time::interval(super::progress::EVERY);
@@ -255,8 +256,9 @@ async fn try_once(
 }
 
 /// Empties the partial file and opens it again.
-async fn start_over(ingest: Ingest, partial: &Path) -> Result<Ingest, String> {
+async fn start_over(ingest: Ingest, partial: &Path, progress: &Progress) -> Result<Ingest, String> {
     ingest.abort().await;
+    progress.restarted();
     let path = partial.to_owned();
     let truncated = tokio::task::spawn_blocking(move || {
         std::fs::OpenOptions::new()
