@@ -36,6 +36,11 @@ async fn add_pinned(app: &TestApp, name: &str, url: &str, sha256: &str) {
     let toml = format!(
         "version = 1\n\n[[images]]\nname = \"{name}\"\nsrc = \"{url}\"\nsha256 = \"{sha256}\"\n"
     );
+    upload_catalog(app, toml).await;
+}
+
+/// Uploads a catalog through the page's form.
+async fn upload_catalog(app: &TestApp, toml: String) {
     let form = multipart::Form::new().part(
         "file",
         multipart::Part::bytes(toml.into_bytes()).file_name("catalog.toml"),
@@ -531,4 +536,34 @@ async fn an_oras_tag_is_downloaded_and_verified_against_its_layer_digest() {
     assert!(cached(&app, pushed.disk.hex()).is_some());
     let row = app.catalog_row(&name).await.expect("row");
     assert!(row.cached && row.rolling, "a tag is rolling");
+}
+
+#[tokio::test]
+async fn an_imported_oras_tag_is_rolling_and_a_digest_reference_is_pinned() {
+    let registry = start_registry().await;
+    let pushed = registry.push_disk_image("nosi/debian", "latest").await;
+    let host = registry.host.clone();
+    let mut app = spawn_app_with(move |s| s.oras_insecure_registries = vec![host]).await;
+    app.login().await;
+    let tag = registry.oras("nosi/debian:latest");
+    let digest = registry.oras(&format!("nosi/debian@{}", pushed.disk.digest));
+    let toml = format!(
+        "version = 1\n\n[[images]]\nname = \"tag.img.gz\"\nsrc = \"{tag}\"\n\n\
+         [[images]]\nname = \"digest.img.gz\"\nsrc = \"{digest}\"\n"
+    );
+    upload_catalog(&app, toml).await;
+    let rows = app.catalog().await;
+    // Both resolve to the same content: one unified row, rolling through its tag.
+    let row = rows
+        .iter()
+        .find(|r| r.names.iter().any(|n| n == "tag.img.gz"))
+        .expect("row");
+    assert_eq!(row.sha256.as_deref(), Some(pushed.disk.hex()));
+    assert!(row.rolling);
+    let (status, body) = fetch(&app, json!({"name": "digest.img.gz", "update": true})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "a digest pins: {body}");
+    let (status, _) = fetch(&app, json!({"name": "tag.img.gz", "update": true})).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let done = wait_for(&app, "tag.img.gz", "completed").await;
+    assert_eq!(done["sha256"], pushed.disk.hex());
 }
