@@ -227,4 +227,24 @@ mod tests {
         assert!(rows[0].cached);
         assert_eq!(rows[0].sources[0].kind, SourceKind::Url);
     }
+
+    #[test]
+    fn remote_rows_without_a_given_sha_are_rolling_pinned_and_local_ones_not() {
+        let (a, b, c) = ("a".repeat(64), "b".repeat(64), "c".repeat(64));
+        let mut observed = entry("o.img", "https://h/o.img", SourceKind::Url, Some(&b));
+        observed.sha_observed = true;
+        let rows = merge(
+            vec![
+                entry("u.img", "https://h/u.img", SourceKind::Url, None),
+                observed,
+                entry("p.img", "https://h/p.img", SourceKind::Manifest, Some(&a)),
+                entry("l.img", "file://l.img", SourceKind::Local, Some(&c)),
+            ],
+            Path::new("/images"),
+            |_| false,
+        );
+        let rolling = |name: &str| rows.iter().find(|r| r.name() == name).unwrap().rolling;
+        assert!(rolling("u.img") && rolling("o.img"));
+        assert!(!rolling("p.img") && !rolling("l.img"));
+    }
 }
