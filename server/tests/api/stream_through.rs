@@ -94,3 +94,30 @@ async fn head_of_an_uncached_entry_answers_from_the_catalog_without_the_upstream
         .expect("JSON");
     assert_eq!(listing["downloads"], json!([]), "no download started");
 }
+
+#[tokio::test]
+async fn a_stream_whose_bytes_fail_verification_breaks_off_before_its_end() {
+    let bytes = content(600_000, 23);
+    let upstream = FileUpstream::start(bytes.clone()).await;
+    let mut app = spawn_app().await;
+    app.login().await;
+    let wrong = "c".repeat(64);
+    let toml = format!(
+        "version = 1\n\n[[images]]\nname = \"wrong.img\"\nsrc = \"{}\"\nsha256 = \"{wrong}\"\n",
+        upstream.url("/wrong.img")
+    );
+    crate::downloads::upload_catalog(&app, toml).await;
+    let image_ref = app.catalog_row("wrong.img").await.expect("row").image_ref;
+    let response = app
+        .client
+        .get(app.url(&format!("/images/{image_ref}")))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.bytes().await.is_err(),
+        "the client must see a broken transfer, not a complete wrong file"
+    );
+    assert!(!app.state.settings.cache_dir().join(&wrong).exists());
+}
