@@ -534,7 +534,7 @@ pub struct ImagesPage {
 pub const EVENTS_PAGE_SIZE: usize = 50;
 
 /// The event kinds the Kind dropdown of `/ui/events` offers.
-pub const KNOWN_EVENT_KINDS: [&str; 18] = [
+pub const KNOWN_EVENT_KINDS: [&str; 23] = [
     "image.uploaded",
     "image.upload_failed",
     "image.hashed",
@@ -544,6 +544,11 @@ pub const KNOWN_EVENT_KINDS: [&str; 18] = [
     "catalog.entry.add_failed",
     "catalog.entry.deleted",
     "catalog.entries.imported",
+    "catalog.download.requested",
+    "catalog.download.started",
+    "catalog.download.completed",
+    "catalog.download.failed",
+    "catalog.download.cancelled",
     "catalog.cache.deleted",
     "catalog.cache.populated",
     "auth.login.succeeded",

@@ -1,9 +1,11 @@
-//! Bytes arriving over the network (uploads, and later downloads) go to a
-//! unique temporary file beside their destination while SHA-256 is computed
-//! on the way, on threads of their own: one writes, one hashes, one flushes
-//! to disk behind them. The result is synced and renamed into place only
-//! when complete, so no reader ever sees a partial file and a crash leaves
-//! none. Memory stays flat: the channels between them are bounded.
+//! Bytes arriving over the network (uploads and downloads) go to a
+//! temporary file beside their destination while SHA-256 is computed on the
+//! way, on threads of their own: one writes, one hashes, one flushes to disk
+//! behind them. The result is synced and renamed into place only when
+//! complete, so no reader ever sees a partial file. Memory stays flat: the
+//! channels between them are bounded. An upload writes a unique temporary
+//! file that goes away if it stops early; a download continues a partial
+//! file of its own that is kept, so it can resume.
 
 use std::{
     fs::File,
@@ -47,7 +49,8 @@ pub struct Staged {
 }
 
 impl Ingest {
-    /// Creates the temporary file for `destination` and starts the threads.
+    /// Creates a unique temporary file for `destination` and starts the
+    /// threads. Stopped early, the file is removed.
     pub async fn start(destination: &Path) -> io::Result<Ingest> {
         let temp = atomic_file::temp_path_for(destination);
         let file = {
@@ -56,19 +59,46 @@ impl Ingest {
                 .await
                 .map_err(io::Error::other)??
         };
+        Ok(Self::spawn(file, temp, Sha256::new(), 0, false))
+    }
+
+    /// Continues the partial file at `partial` (creating it if need be):
+    /// the bytes already there are hashed first, new ones are appended.
+    /// Stopped early, the file is kept for a later resume.
+    pub async fn resume(partial: &Path) -> io::Result<Ingest> {
+        let path = partial.to_owned();
+        let (file, hasher, bytes) =
+            tokio::task::spawn_blocking(move || -> io::Result<(File, Sha256, u64)> {
+                let mut file = std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .open(&path)?;
+                let mut hasher = Sha256::new();
+                let bytes = io::copy(&mut file, &mut hasher)?;
+                io::Seek::seek(&mut file, io::SeekFrom::Start(bytes))?;
+                Ok((file, hasher, bytes))
+            })
+            .await
+            .map_err(io::Error::other)??;
+        Ok(Self::spawn(file, partial.to_owned(), hasher, bytes, true))
+    }
+
+    fn spawn(file: File, temp: PathBuf, hasher: Sha256, bytes: u64, keep: bool) -> Ingest {
         let (sender, receiver) = mpsc::channel(QUEUE);
         let worker = tokio::task::spawn_blocking(move || {
-            let result = receive(file, &temp, receiver);
-            if result.is_err() {
+            let result = receive(file, &temp, receiver, hasher, bytes);
+            if result.is_err() && !keep {
                 let _ = std::fs::remove_file(&temp);
             }
             result
         });
-        Ok(Ingest {
+        Ingest {
             sender,
             worker: Some(worker),
-            bytes: 0,
-        })
+            bytes,
+        }
     }
 
     /// Queues a chunk; waits while the writer is behind.
@@ -81,13 +111,14 @@ impl Ingest {
         Ok(())
     }
 
-    /// Bytes received so far.
+    /// Bytes received so far (for a resumed file, those it had included).
     pub fn bytes(&self) -> u64 {
         self.bytes
     }
 
-    /// Gives up: waits until the writer has removed the temporary file, so
-    /// nothing is left when the caller answers.
+    /// Gives up: waits until the writer has stopped (and removed the
+    /// temporary file, unless it is a partial kept for a resume), so
+    /// nothing is left half-done when the caller answers.
     pub async fn abort(self) {
         let Ingest { sender, worker, .. } = self;
         drop(sender);
@@ -147,13 +178,19 @@ impl Drop for Staged {
 
 /// The writer thread: writes each chunk, hands it to the hasher thread, and
 /// lets the flusher thread write back to disk behind it.
-fn receive(file: File, temp: &Path, mut receiver: mpsc::Receiver<Message>) -> io::Result<Staged> {
+fn receive(
+    file: File,
+    temp: &Path,
+    mut receiver: mpsc::Receiver<Message>,
+    hasher: Sha256,
+    already: u64,
+) -> io::Result<Staged> {
     let flusher_file = file.try_clone()?;
     let written = Arc::new((Mutex::new(Progress::default()), Condvar::new()));
     std::thread::scope(|scope| {
         let (to_hasher, hasher_inbox) = std_mpsc::sync_channel::<Bytes>(QUEUE);
         let hasher = scope.spawn(move || {
-            let mut hasher = Sha256::new();
+            let mut hasher = hasher;
             for chunk in hasher_inbox {
                 hasher.update(&chunk);
             }
@@ -163,7 +200,7 @@ fn receive(file: File, temp: &Path, mut receiver: mpsc::Receiver<Message>) -> io
             let written = written.clone();
             scope.spawn(move || flush_behind(&flusher_file, &written))
         };
-        let result = write_all(file, &mut receiver, &to_hasher, &written);
+        let result = write_all(file, already, &mut receiver, &to_hasher, &written);
         drop(to_hasher);
         finish_flusher(&written);
         let sha256 = hasher
@@ -192,11 +229,12 @@ struct Progress {
 
 fn write_all(
     mut file: File,
+    already: u64,
     receiver: &mut mpsc::Receiver<Message>,
     to_hasher: &std_mpsc::SyncSender<Bytes>,
     written: &Arc<(Mutex<Progress>, Condvar)>,
 ) -> io::Result<(File, u64)> {
-    let mut total = 0u64;
+    let mut total = already;
     loop {
         match receiver.blocking_recv() {
             Some(Message::Chunk(chunk)) => {
@@ -311,6 +349,32 @@ mod tests {
         let staged = ingest.finish().await.unwrap();
         drop(staged);
         assert!(names(dir.path()).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_resumed_partial_is_kept_when_cut_and_hashed_whole_when_done() {
+        let dir = tempfile::tempdir().unwrap();
+        let partial = dir.path().join(".x.bty-partial");
+        let mut first = Ingest::resume(&partial).await.unwrap();
+        first.write(Bytes::from_static(b"hello ")).await.unwrap();
+        first.abort().await;
+        assert_eq!(
+            std::fs::read(&partial).unwrap(),
+            b"hello ",
+            "kept after a cut"
+        );
+        let mut second = Ingest::resume(&partial).await.unwrap();
+        assert_eq!(second.bytes(), 6);
+        second.write(Bytes::from_static(b"world")).await.unwrap();
+        let staged = second.finish().await.unwrap();
+        assert_eq!(
+            (staged.bytes, staged.sha256.as_str()),
+            (11, sha(b"hello world").as_str())
+        );
+        let destination = dir.path().join("final");
+        staged.commit(&destination).unwrap();
+        assert_eq!(std::fs::read(&destination).unwrap(), b"hello world");
+        assert_eq!(names(dir.path()), ["final"]);
     }
 
     #[tokio::test]

@@ -7,6 +7,7 @@
 pub mod atomic_file;
 pub mod audit;
 pub mod auth;
+pub mod cache;
 pub mod catalog;
 pub mod cli;
 pub mod clock;
@@ -19,6 +20,7 @@ pub mod openapi;
 pub mod oras;
 pub mod outbound;
 pub mod pages;
+pub mod retry;
 pub mod routes;
 pub mod settings;
 pub mod startup;

@@ -4,7 +4,7 @@
 //! scrape time, job counts by kind and state and the cache's footprint.
 //! `prometheus-client` keeps the registry and writes the OpenMetrics text.
 
-use std::{path::Path, sync::Arc};
+use std::sync::Arc;
 
 use app::model::{CacheUsage, JobKind, JobStatus};
 use axum::{
@@ -223,40 +223,6 @@ pub async fn count_requests(
     response
 }
 
-/// What the download cache at `dir` occupies (allocated blocks, partial
-/// downloads included) and what its file system has left. Blocking: call
-/// it from `spawn_blocking`. A missing directory is an empty cache.
-pub fn cache_usage(dir: &Path) -> std::io::Result<CacheUsage> {
-    use std::os::unix::fs::MetadataExt;
-    let mut usage = CacheUsage {
-        cache_dir: dir.display().to_string(),
-        ..CacheUsage::default()
-    };
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(usage),
-        Err(error) => return Err(error),
-    };
-    for entry in entries {
-        let entry = entry?;
-        let metadata = entry.metadata()?;
-        if !metadata.is_file() {
-            continue;
-        }
-        // st_blocks counts 512-byte units whatever the file system's block size.
-        usage.bytes += metadata.blocks() * 512;
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
-            usage.files += 1;
-        }
-    }
-    let stats = rustix::fs::statvfs(dir)?;
-    usage.free_bytes = Some(stats.f_bavail.saturating_mul(stats.f_frsize));
-    usage.total_bytes = Some(stats.f_blocks.saturating_mul(stats.f_frsize));
-    Ok(usage)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,19 +232,6 @@ mod tests {
         assert_eq!(method_label(&Method::PUT), "PUT");
         let custom = Method::from_bytes(b"BREW").expect("a method");
         assert_eq!(method_label(&custom), "other");
-    }
-
-    #[test]
-    fn the_cache_counts_complete_images_and_every_byte_on_disk() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::write(dir.path().join("a".repeat(64)), vec![1u8; 10_000]).expect("write");
-        std::fs::write(dir.path().join(".partial-x"), vec![1u8; 5_000]).expect("write");
-        let usage = cache_usage(dir.path()).expect("usage");
-        assert_eq!(usage.files, 1);
-        assert!(usage.bytes >= 15_000, "{usage:?}");
-        assert!(usage.free_bytes.is_some_and(|free| free > 0));
-        let missing = cache_usage(&dir.path().join("missing")).expect("usage");
-        assert_eq!((missing.files, missing.bytes), (0, 0));
     }
 
     #[test]

@@ -102,7 +102,7 @@ async fn images_page(
         hash_max_parallel: settings.hash_max_parallel,
         release_repo: settings.release_repo(),
         manifest_path: settings.catalog_file().display().to_string(),
-        cache: None,
+        cache: Some(crate::cache::usage_now(&settings.cache_dir()).await),
         download_max_parallel: settings.catalog_max_parallel,
     })
 }

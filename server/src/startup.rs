@@ -13,13 +13,18 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use crate::{
     atomic_file,
     auth::{bootstrap, throttle::LoginThrottle},
+    cache,
     catalog::reconciler::{self, Reconciler},
     db,
     live::Live,
     pages, routes,
     settings::Settings,
     state::AppState,
-    workers::{hashes::HashWorkers, jobs},
+    workers::{
+        downloads::{self, DownloadWorkers},
+        hashes::HashWorkers,
+        jobs,
+    },
 };
 
 /// Coalesces bursts of catalog changes into one push.
@@ -48,9 +53,15 @@ impl Application {
         let admin = bootstrap::ensure_admin(&db, &settings)
             .await
             .context("cannot create the first operator")?;
+        let resumable = downloads::resumable_partials(&db).await?;
         for dir in [&image_root, &cache_dir] {
-            let swept = atomic_file::sweep(dir)
-                .with_context(|| format!("cannot sweep {}", dir.display()))?;
+            // Partial downloads that will run again are kept, to resume.
+            let swept = if dir == &cache_dir {
+                cache::sweep(dir, &resumable)
+            } else {
+                atomic_file::sweep(dir)
+            }
+            .with_context(|| format!("cannot sweep {}", dir.display()))?;
             if swept > 0 {
                 tracing::info!(swept, dir = %dir.display(), "removed temporary files left by a crash");
             }
@@ -83,6 +94,7 @@ impl Application {
             live: Live::default(),
             catalog_cache: Default::default(),
             hashes: HashWorkers::default(),
+            downloads: DownloadWorkers::default(),
             reconciler,
             root_lock: Default::default(),
             login_throttle: LoginThrottle::default(),
@@ -97,6 +109,7 @@ impl Application {
             .await
             .context("cannot read the image root")?;
         state.hashes.start(&state);
+        state.downloads.start(&state);
         state
             .tasks
             .spawn(reconciler::run(state.clone(), inbox, watcher));

@@ -14,7 +14,7 @@ use crate::{
     metrics::Metrics,
     pages::CatalogCache,
     settings::Settings,
-    workers::hashes::HashWorkers,
+    workers::{downloads::DownloadWorkers, hashes::HashWorkers},
 };
 
 #[derive(Clone, FromRef)]
@@ -27,6 +27,7 @@ pub struct AppState {
     /// The unified catalog, rebuilt only after a change.
     pub catalog_cache: CatalogCache,
     pub hashes: HashWorkers,
+    pub downloads: DownloadWorkers,
     pub reconciler: Reconciler,
     pub root_lock: ImageRootLock,
     pub login_throttle: LoginThrottle,

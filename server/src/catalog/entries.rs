@@ -137,6 +137,7 @@ pub async fn add(state: &AppState, new: NewEntry, actor: &Actor) -> Result<Added
         file_mtime_ns: Set(None),
         hashed_size: Set(None),
         hashed_mtime_ns: Set(None),
+        sha_observed: Set(resolved.rolling),
     };
     if row.insert(&state.db).await.is_err() {
         // Both keys are unique: a row that appeared meanwhile, or the same src.
@@ -182,6 +183,8 @@ struct Resolved {
     format: Option<String>,
     size_bytes: Option<i64>,
     oras: bool,
+    /// The sha came from resolving a tag that may move.
+    rolling: bool,
 }
 
 async fn resolve_http(state: &AppState, new: &NewEntry) -> Result<Resolved, AddError> {
@@ -202,6 +205,7 @@ async fn resolve_http(state: &AppState, new: &NewEntry) -> Result<Resolved, AddE
         sha256,
         sha_url: new.sha_url.clone(),
         oras: false,
+        rolling: false,
     })
 }
 
@@ -230,6 +234,7 @@ async fn resolve_oras(state: &AppState, rest: &str) -> Result<Resolved, AddError
         // A checksum file is not used for registry images: the digest is it.
         sha_url: None,
         oras: true,
+        rolling: matches!(reference.reference, identity::OrasReference::Tag(_)),
     })
 }
 

@@ -55,7 +55,8 @@ pub async fn import(
         source: source.to_owned(),
         ..ImportReport::default()
     };
-    let (entries, resolve_errors) = resolve_registry_digests(state, &manifest.entries).await;
+    let (entries, observed, resolve_errors) =
+        resolve_registry_digests(state, &manifest.entries).await;
     report.errors.extend(resolve_errors);
     let transaction = state.db.begin().await?;
     let mut existing: HashMap<String, catalog_entry::Model> = CatalogEntries::find()
@@ -89,17 +90,19 @@ pub async fn import(
         }
         match existing.remove(&image_ref) {
             None => {
-                new_rows.push(new_row(image_ref, entry));
+                new_rows.push(new_row(image_ref, entry, observed.contains(&entry.src)));
                 report.imported += 1;
             }
-            Some(row) => match update(&transaction, row, entry).await? {
-                Ok(true) => report.updated += 1,
-                Ok(false) => report.skipped += 1,
-                Err(error) => report.errors.push(ImportError {
-                    name: entry.name.clone(),
-                    error,
-                }),
-            },
+            Some(row) => {
+                match update(&transaction, row, entry, observed.contains(&entry.src)).await? {
+                    Ok(true) => report.updated += 1,
+                    Ok(false) => report.skipped += 1,
+                    Err(error) => report.errors.push(ImportError {
+                        name: entry.name.clone(),
+                        error,
+                    }),
+                }
+            }
         }
     }
     for batch in new_rows.chunks(INSERT_BATCH) {
@@ -131,14 +134,19 @@ pub async fn import(
 /// Registry references resolve at import time, as in the reference: an
 /// `oras://` entry without a sha gets its layer's digest and size. A few
 /// registries are asked at once; one that fails leaves its entry without
-/// a sha and says why.
+/// a sha and says why. The second set holds the sources whose sha came
+/// from resolving a tag: observed, not pinned (the tag may move).
 async fn resolve_registry_digests(
     state: &AppState,
     entries: &[ManifestEntry],
-) -> (Vec<ManifestEntry>, Vec<ImportError>) {
+) -> (
+    Vec<ManifestEntry>,
+    std::collections::HashSet<String>,
+    Vec<ImportError>,
+) {
     use futures::StreamExt;
     let client = crate::oras::OrasClient::new(&state.settings, state.http.clone());
-    let resolved: Vec<(ManifestEntry, Option<String>)> =
+    let resolved: Vec<(ManifestEntry, bool, Option<String>)> =
         futures::stream::iter(entries.iter().cloned())
             .map(|mut entry| {
                 let client = &client;
@@ -148,19 +156,27 @@ async fn resolve_registry_digests(
                         .strip_prefix("oras://")
                         .filter(|_| entry.sha256.is_none())
                     else {
-                        return (entry, None);
+                        return (entry, false, None);
                     };
                     let reference = match super::identity::OrasRef::parse(rest) {
                         Ok(reference) => reference,
-                        Err(why) => return (entry, Some(format!("invalid oras reference: {why}"))),
+                        Err(why) => {
+                            return (entry, false, Some(format!("invalid oras reference: {why}")))
+                        }
                     };
+                    let rolling =
+                        matches!(reference.reference, super::identity::OrasReference::Tag(_));
                     match client.resolve(&reference, None).await {
                         Ok(layer) => {
                             entry.sha256 = Some(layer.digest_hex);
                             entry.size_bytes = entry.size_bytes.or(i64::try_from(layer.size).ok());
-                            (entry, None)
+                            (entry, rolling, None)
                         }
-                        Err(error) => (entry, Some(format!("could not resolve oras ref: {error}"))),
+                        Err(error) => (
+                            entry,
+                            false,
+                            Some(format!("could not resolve oras ref: {error}")),
+                        ),
                     }
                 }
             })
@@ -168,9 +184,13 @@ async fn resolve_registry_digests(
             .collect()
             .await;
     let mut errors = Vec::new();
+    let mut observed = std::collections::HashSet::new();
     let entries = resolved
         .into_iter()
-        .map(|(entry, error)| {
+        .map(|(entry, rolling, error)| {
+            if rolling {
+                observed.insert(entry.src.clone());
+            }
             if let Some(error) = error {
                 errors.push(ImportError {
                     name: entry.name.clone(),
@@ -180,10 +200,10 @@ async fn resolve_registry_digests(
             entry
         })
         .collect();
-    (entries, errors)
+    (entries, observed, errors)
 }
 
-fn new_row(image_ref: String, entry: &ManifestEntry) -> catalog_entry::ActiveModel {
+fn new_row(image_ref: String, entry: &ManifestEntry, observed: bool) -> catalog_entry::ActiveModel {
     catalog_entry::ActiveModel {
         bty_image_ref: Set(image_ref),
         src: Set(entry.src.clone()),
@@ -198,6 +218,7 @@ fn new_row(image_ref: String, entry: &ManifestEntry) -> catalog_entry::ActiveMod
         file_mtime_ns: Set(None),
         hashed_size: Set(None),
         hashed_mtime_ns: Set(None),
+        sha_observed: Set(observed && entry.sha256.is_some()),
     }
 }
 
@@ -207,6 +228,7 @@ async fn update(
     db: &impl ConnectionTrait,
     existing: catalog_entry::Model,
     entry: &ManifestEntry,
+    observed: bool,
 ) -> Result<Result<bool, String>, DbErr> {
     if existing.source_kind == SourceKind::Local.as_str() {
         return Ok(Err(format!(
@@ -217,9 +239,14 @@ async fn update(
     // What the catalog says wins; a sha it does not know keeps the one the
     // server learnt (by a download, say) rather than forgetting it.
     let sha = entry.sha256.clone().or(existing.disk_image_sha.clone());
+    let sha_observed = match &entry.sha256 {
+        Some(_) => observed,
+        None => existing.sha_observed,
+    };
     let size = entry.size_bytes.or(existing.size_bytes);
     let unchanged = existing.name == entry.name
         && existing.disk_image_sha == sha
+        && existing.sha_observed == sha_observed
         && existing.format == entry.format
         && existing.size_bytes == size
         && existing.description == entry.description;
@@ -229,6 +256,7 @@ async fn update(
     let mut row: catalog_entry::ActiveModel = existing.into();
     row.name = Set(entry.name.clone());
     row.disk_image_sha = Set(sha);
+    row.sha_observed = Set(sha_observed);
     row.format = Set(entry.format.clone());
     row.size_bytes = Set(size);
     row.description = Set(entry.description.clone());

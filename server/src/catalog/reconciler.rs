@@ -287,6 +287,7 @@ async fn insert_row(db: &DatabaseConnection, file: &ImageFile) -> Result<(), DbE
         file_mtime_ns: Set(Some(file.mtime_ns)),
         hashed_size: Set(hashed.then_some(file.size)),
         hashed_mtime_ns: Set(hashed.then_some(file.mtime_ns)),
+        sha_observed: Set(false),
     }
     .insert(db)
     .await?;

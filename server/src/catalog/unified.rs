@@ -53,6 +53,9 @@ pub fn merge(
                 (entry.src.clone(), cached)
             }
         };
+        // A remote entry is rolling unless a catalog or operator pinned its sha.
+        let rolling =
+            kind != SourceKind::Local && (entry.disk_image_sha.is_none() || entry.sha_observed);
         let source = Source { kind, location };
         let sha_key = entry
             .disk_image_sha
@@ -83,6 +86,7 @@ pub fn merge(
                     row.sources.push(source);
                 }
                 row.cached |= cached;
+                row.rolling |= rolling;
                 index
             }
             None => {
@@ -94,7 +98,7 @@ pub fn merge(
                     size_bytes: entry.size_bytes,
                     sources: vec![source],
                     cached,
-                    rolling: false,
+                    rolling,
                 });
                 rows.len() - 1
             }
@@ -127,6 +131,7 @@ mod tests {
             file_mtime_ns: None,
             hashed_size: None,
             hashed_mtime_ns: None,
+            sha_observed: false,
         }
     }
 
@@ -221,5 +226,25 @@ mod tests {
         );
         assert!(rows[0].cached);
         assert_eq!(rows[0].sources[0].kind, SourceKind::Url);
+    }
+
+    #[test]
+    fn remote_rows_without_a_given_sha_are_rolling_pinned_and_local_ones_not() {
+        let (a, b, c) = ("a".repeat(64), "b".repeat(64), "c".repeat(64));
+        let mut observed = entry("o.img", "https://h/o.img", SourceKind::Url, Some(&b));
+        observed.sha_observed = true;
+        let rows = merge(
+            vec![
+                entry("u.img", "https://h/u.img", SourceKind::Url, None),
+                observed,
+                entry("p.img", "https://h/p.img", SourceKind::Manifest, Some(&a)),
+                entry("l.img", "file://l.img", SourceKind::Local, Some(&c)),
+            ],
+            Path::new("/images"),
+            |_| false,
+        );
+        let rolling = |name: &str| rows.iter().find(|r| r.name() == name).unwrap().rolling;
+        assert!(rolling("u.img") && rolling("o.img"));
+        assert!(!rolling("p.img") && !rolling("l.img"));
     }
 }

@@ -18,7 +18,7 @@ use std::{fmt, time::Duration};
 use reqwest::header::HeaderValue;
 
 pub use self::error::OrasError;
-use crate::settings::Settings;
+use crate::{retry::RetryPolicy, settings::Settings};
 
 /// Manifests and indexes larger than this are refused (the distribution
 /// spec's limit for what registries must accept).
@@ -35,15 +35,6 @@ pub struct OrasClient {
     credentials: Option<(String, String)>,
     timeout: Duration,
     retry: RetryPolicy,
-}
-
-/// How busy answers (429, 5xx) are retried.
-#[derive(Clone, Copy, Debug)]
-struct RetryPolicy {
-    attempts: u32,
-    first_pause: Duration,
-    /// A `Retry-After` longer than this ends the retries.
-    longest_retry_after: Duration,
 }
 
 /// The layer of an artifact that holds the disk image.
@@ -118,11 +109,7 @@ impl OrasClient {
             insecure,
             credentials,
             timeout: METADATA_TIMEOUT,
-            retry: RetryPolicy {
-                attempts: 4,
-                first_pause: Duration::from_millis(500),
-                longest_retry_after: Duration::from_secs(5),
-            },
+            retry: RetryPolicy::REGISTRY,
         }
     }
 

@@ -2,12 +2,10 @@
 //! and 5xx, a 401 answered by following its `WWW-Authenticate` challenge,
 //! bodies read with a cap, and error answers turned into [`OrasError`]s.
 
-use std::time::Duration;
-
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 use reqwest::{
-    header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_LENGTH, RETRY_AFTER},
+    header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_LENGTH},
     Method, RequestBuilder, Response, StatusCode,
 };
 use serde::Deserialize;
@@ -16,6 +14,7 @@ use super::{
     auth::{Challenge, TokenResponse},
     OrasClient, OrasError,
 };
+use crate::retry;
 
 /// Token endpoints answer with a few KB.
 const TOKEN_CAP: usize = 1024 * 1024;
@@ -193,21 +192,18 @@ impl OrasClient {
         retry_500: bool,
         build: impl Fn() -> RequestBuilder,
     ) -> Result<Response, OrasError> {
-        let mut pause = self.retry.first_pause;
         let mut attempt = 1;
         loop {
             let response = build().send().await.map_err(|e| unreachable(url, &e))?;
             let status = response.status();
-            let busy = status == StatusCode::TOO_MANY_REQUESTS
-                || (status.is_server_error()
-                    && (retry_500 || status != StatusCode::INTERNAL_SERVER_ERROR));
-            if !busy || attempt >= self.retry.attempts {
+            let busy = retry::is_transient(status)
+                && (retry_500 || status != StatusCode::INTERNAL_SERVER_ERROR);
+            if !busy {
                 return Ok(response);
             }
-            let wait = match retry_after(response.headers()) {
-                Some(asked) if asked > self.retry.longest_retry_after => return Ok(response),
-                Some(asked) => asked,
-                None => pause,
+            let asked = retry::retry_after(response.headers());
+            let Some(wait) = self.retry.pause_after(attempt, asked) else {
+                return Ok(response);
             };
             tracing::debug!(
                 url,
@@ -217,22 +213,9 @@ impl OrasClient {
                 "registry busy; retrying"
             );
             tokio::time::sleep(wait).await;
-            pause *= 2;
             attempt += 1;
         }
     }
-}
-
-/// `Retry-After` in seconds (the HTTP-date form falls back to backoff).
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let seconds = headers
-        .get(RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    Some(Duration::from_secs(seconds))
 }
 
 /// Reads a whole body, refusing more than `cap` bytes.
@@ -357,17 +340,5 @@ mod tests {
         assert_eq!(error_detail(&[b'a'; 500]).map(|d| d.len()), Some(200));
         assert_eq!(error_detail(b"<html>oops</html>"), None);
         assert_eq!(error_detail(b""), None);
-    }
-
-    #[test]
-    fn retry_after_is_read_in_seconds_only() {
-        let mut headers = HeaderMap::new();
-        headers.insert(RETRY_AFTER, HeaderValue::from_static("2"));
-        assert_eq!(retry_after(&headers), Some(Duration::from_secs(2)));
-        headers.insert(
-            RETRY_AFTER,
-            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
-        );
-        assert_eq!(retry_after(&headers), None);
     }
 }

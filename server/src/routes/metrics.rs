@@ -11,9 +11,10 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     auth::Operator,
+    cache,
     db::entity::job,
     error::{ApiError, ErrorBody},
-    metrics::{self, CONTENT_TYPE},
+    metrics::CONTENT_TYPE,
     state::AppState,
 };
 
@@ -40,9 +41,7 @@ async fn get_metrics(
 ) -> Result<impl IntoResponse, ApiError> {
     let jobs = job_counts(&state).await?;
     let cache_dir = state.settings.cache_dir();
-    let cache = tokio::task::spawn_blocking(move || metrics::cache_usage(&cache_dir))
-        .await
-        .map_err(|error| ApiError::Internal(error.into()))??;
+    let cache = cache::usage_now(&cache_dir).await;
     let text = state.metrics.render(&jobs, &cache);
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], text))
 }

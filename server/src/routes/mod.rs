@@ -4,9 +4,11 @@
 //! with its OpenAPI operation (see [`crate::openapi`] to add one). A new
 //! module exports `router() -> OpenApiRouter<AppState>`, merged in [`api`].
 
+pub mod cache;
 pub mod catalog;
 pub mod catalog_toml;
 pub mod catalog_view;
+pub mod downloads;
 pub mod entries;
 pub mod events;
 pub mod hashes;
@@ -55,6 +57,8 @@ fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(catalog_view::router())
         .merge(entries::router())
         .merge(hashes::router())
+        .merge(downloads::router())
+        .merge(cache::router())
         .merge(events::router())
         .merge(live::router())
         .merge(tokens::router())

@@ -39,10 +39,124 @@ pub async fn create(
         created_at: Set(clock::now_epoch()),
         started_at: Set(None),
         finished_at: Set(None),
+        attempt: Set(0),
+        validator: Set(None),
+        mode: Set("fetch".to_owned()),
         ..Default::default()
     }
     .insert(db)
     .await
+}
+
+/// Creates a queued download of the entry `src`, named `name`, writing
+/// the partial file `partial`; `mode` is `fetch` or `update`.
+pub async fn create_download(
+    db: &DatabaseConnection,
+    name: &str,
+    src: &str,
+    partial: &str,
+    mode: &str,
+    bytes_total: Option<u64>,
+) -> Result<job::Model, DbErr> {
+    let mut row: job::ActiveModel = create(
+        db,
+        JobKind::Download,
+        name,
+        Some(partial.to_owned()),
+        bytes_total,
+    )
+    .await?
+    .into();
+    row.src = Set(Some(src.to_owned()));
+    row.mode = Set(mode.to_owned());
+    row.update(db).await
+}
+
+/// The newest download of the entry `src`.
+pub async fn latest_download(
+    db: &DatabaseConnection,
+    src: &str,
+) -> Result<Option<job::Model>, DbErr> {
+    Jobs::find()
+        .filter(job::Column::Kind.eq(JobKind::Download.as_str()))
+        .filter(job::Column::Src.eq(src))
+        .order_by_desc(job::Column::Id)
+        .one(db)
+        .await
+}
+
+/// The newest download per entry source, oldest first.
+pub async fn latest_downloads(db: &DatabaseConnection) -> Result<Vec<job::Model>, DbErr> {
+    let rows = Jobs::find()
+        .filter(job::Column::Kind.eq(JobKind::Download.as_str()))
+        .order_by_desc(job::Column::Id)
+        .limit(RECENT_JOBS)
+        .all(db)
+        .await?;
+    let mut seen = std::collections::HashSet::new();
+    let mut latest: Vec<job::Model> = rows
+        .into_iter()
+        .filter(|row| seen.insert(row.src.clone().unwrap_or_else(|| row.name.clone())))
+        .collect();
+    latest.reverse();
+    Ok(latest)
+}
+
+/// Queued and running downloads (their partial files are kept).
+pub async fn active_downloads(db: &DatabaseConnection) -> Result<Vec<job::Model>, DbErr> {
+    Jobs::find()
+        .filter(job::Column::Kind.eq(JobKind::Download.as_str()))
+        .filter(
+            job::Column::Status.is_in([JobStatus::Queued.as_str(), JobStatus::Running.as_str()]),
+        )
+        .all(db)
+        .await
+}
+
+/// Marks this queued job running, if it still is queued; returns it then.
+pub async fn claim(db: &DatabaseConnection, id: i64) -> Result<Option<job::Model>, DbErr> {
+    let claimed = Jobs::update_many()
+        .col_expr(
+            job::Column::Status,
+            Expr::value(JobStatus::Running.as_str()),
+        )
+        .col_expr(job::Column::StartedAt, Expr::value(clock::now_epoch()))
+        .filter(job::Column::Id.eq(id))
+        .filter(job::Column::Status.eq(JobStatus::Queued.as_str()))
+        .exec(db)
+        .await?;
+    if claimed.rows_affected == 1 {
+        get(db, id).await
+    } else {
+        Ok(None)
+    }
+}
+
+/// Records the attempt a download is on.
+pub async fn set_attempt(db: &DatabaseConnection, id: i64, attempt: u32) -> Result<(), DbErr> {
+    Jobs::update_many()
+        .col_expr(job::Column::Attempt, Expr::value(attempt as i32))
+        .filter(job::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Records the upstream validator a resumed download sends in `If-Range`.
+pub async fn set_validator(
+    db: &DatabaseConnection,
+    id: i64,
+    validator: Option<&str>,
+) -> Result<(), DbErr> {
+    Jobs::update_many()
+        .col_expr(
+            job::Column::Validator,
+            Expr::value(validator.map(str::to_owned)),
+        )
+        .filter(job::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Records work already done (a digest known without hashing, an upload
@@ -244,7 +358,7 @@ pub fn to_wire(model: &job::Model) -> Job {
         started_at: model.started_at,
         finished_at: model.finished_at,
         rate_bps,
-        attempt: 0,
+        attempt: u32::try_from(model.attempt).unwrap_or_default(),
     }
 }
 

@@ -47,6 +47,7 @@ async fn insert_remote_row(app: &TestApp, name: &str, src: &str, sha: Option<&st
         file_mtime_ns: Set(None),
         hashed_size: Set(None),
         hashed_mtime_ns: Set(None),
+        sha_observed: Set(false),
     }
     .insert(&app.state.db)
     .await

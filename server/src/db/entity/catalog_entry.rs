@@ -21,6 +21,9 @@ pub struct Model {
     pub file_mtime_ns: Option<i64>,
     pub hashed_size: Option<i64>,
     pub hashed_mtime_ns: Option<i64>,
+    /// The sha was observed (a download, a resolved rolling tag), not given
+    /// by a catalog or an operator: the entry is rolling, not pinned.
+    pub sha_observed: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

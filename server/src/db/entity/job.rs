@@ -21,6 +21,13 @@ pub struct Model {
     pub created_at: f64,
     pub started_at: Option<f64>,
     pub finished_at: Option<f64>,
+    /// Downloads: the attempt running or last run (1-based; 0 before the first).
+    pub attempt: i32,
+    /// Downloads: the upstream's ETag or Last-Modified (and size) seen on
+    /// the first answer, sent in `If-Range` when the transfer resumes.
+    pub validator: Option<String>,
+    /// Downloads: `fetch` or `update` (re-resolve a rolling entry).
+    pub mode: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -4,6 +4,7 @@
 pub(crate) mod links;
 mod listing;
 mod serve;
+mod stream_through;
 mod upload;
 
 use axum::extract::DefaultBodyLimit;

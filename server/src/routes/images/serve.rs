@@ -2,8 +2,9 @@
 //! 1.4): open byte serving for flash clients. The key is a file name in
 //! the image root, a `bty_image_ref`, or a content SHA-256. Range requests
 //! (206, 416), `ETag` (the SHA-256) with `If-None-Match`, `Content-Length`
-//! and a content type; temporary files are never served, and nothing here
-//! ever starts a download (D13): bytes not held here are a 404.
+//! and a content type; temporary files are never served. A remote entry
+//! not cached yet streams through while it fills the cache; `HEAD` never
+//! starts a download (D13).
 
 use std::path::PathBuf;
 
@@ -48,14 +49,15 @@ struct Found {
         ("if-none-match" = Option<String>, Header, description = "The `ETag` (quoted SHA-256) already held"),
     ),
     responses(
-        (status = 200, description = "The bytes; `HEAD` answers the headers only",
+        (status = 200, description = "The bytes: from the image root or the cache, or for a remote entry not cached yet streamed from upstream while it fills the cache (one upstream transfer for all readers). `HEAD` answers the headers only, from the catalog row, and never downloads",
             content_type = "application/octet-stream", body = Binary,
             headers(("etag" = String, description = "The quoted content SHA-256, when known"),
                     ("accept-ranges" = String), ("content-disposition" = String))),
         (status = 206, description = "The requested range", content_type = "application/octet-stream", body = Binary),
         (status = 304, description = "Not modified: the `If-None-Match` ETag matches"),
-        (status = 404, description = "No such image held here (nothing is downloaded)", body = ErrorBody),
+        (status = 404, description = "No such image in the catalog", body = ErrorBody),
         (status = 416, description = "The range is outside the file"),
+        (status = 502, description = "A remote entry not cached yet: its upstream failed before any byte was sent", body = ErrorBody),
     )
 )]
 pub async fn get_image(
@@ -78,12 +80,13 @@ pub async fn get_image(
         ("if-none-match" = Option<String>, Header, description = "The `ETag` (quoted SHA-256) already held"),
     ),
     responses(
-        (status = 200, description = "The bytes; `HEAD` answers the headers only",
+        (status = 200, description = "The bytes: from the image root or the cache, or for a remote entry not cached yet streamed from upstream while it fills the cache (one upstream transfer for all readers). `HEAD` answers the headers only, from the catalog row, and never downloads",
             content_type = "application/octet-stream", body = Binary),
         (status = 206, description = "The requested range", content_type = "application/octet-stream", body = Binary),
         (status = 304, description = "Not modified: the `If-None-Match` ETag matches"),
-        (status = 404, description = "No such image held here (nothing is downloaded)", body = ErrorBody),
+        (status = 404, description = "No such image in the catalog", body = ErrorBody),
         (status = 416, description = "The range is outside the file"),
+        (status = 502, description = "A remote entry not cached yet: its upstream failed before any byte was sent", body = ErrorBody),
     )
 )]
 pub async fn get_image_named(
@@ -95,9 +98,21 @@ pub async fn get_image_named(
 }
 
 async fn serve(state: &AppState, key: &str, request: Request) -> Result<Response, ApiError> {
-    let found = resolve(state, key)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no such image: {key}")))?;
+    let not_found = || ApiError::NotFound(format!("no such image: {key}"));
+    let found = match resolve(state, key).await? {
+        Some(found) => found,
+        None => {
+            let entry = super::stream_through::remote_entry(state, key)
+                .await?
+                .ok_or_else(not_found)?;
+            let method = request.method().clone();
+            if let Some(response) = super::stream_through::respond(state, &entry, &method).await? {
+                return Ok(response);
+            }
+            // Cached in the meantime: served from the cache after all.
+            resolve(state, key).await?.ok_or_else(not_found)?
+        }
+    };
     let etag = found.sha256.as_ref().map(|sha| format!("\"{sha}\""));
     if let Some(etag) = &etag {
         if matches_if_none_match(request.headers(), etag) {
@@ -244,7 +259,7 @@ fn is_regular_file(path: &std::path::Path) -> bool {
 
 /// A content type a client can act on: the compression of an image, plain
 /// text for sidecars and notes, bytes otherwise.
-fn content_type_for(name: &str) -> &'static str {
+pub(super) fn content_type_for(name: &str) -> &'static str {
     let lower = name.to_ascii_lowercase();
     match detect_format(name) {
         Some("img.gz") => "application/gzip",
@@ -286,7 +301,7 @@ fn matches_if_none_match(headers: &axum::http::HeaderMap, etag: &str) -> bool {
         .any(|tag| tag == "*" || tag == etag)
 }
 
-fn insert(response: &mut Response, name: header::HeaderName, value: &str) {
+pub(super) fn insert(response: &mut Response, name: header::HeaderName, value: &str) {
     if let Ok(value) = HeaderValue::from_str(value) {
         response.headers_mut().insert(name, value);
     }

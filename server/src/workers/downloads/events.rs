@@ -1,0 +1,122 @@
+//! The audit events of downloads and the cache: every download ends in one
+//! of completed, failed or cancelled (D8).
+
+use serde_json::{json, Value};
+
+use crate::{
+    audit::{self, Actor, NewEvent},
+    state::AppState,
+};
+
+/// What an event is about: the entry's name, source and ref.
+#[derive(Clone, Debug)]
+pub struct Subject {
+    pub name: String,
+    pub src: String,
+    pub image_ref: String,
+}
+
+impl Subject {
+    fn details(&self, extra: Value) -> Value {
+        let mut details = json!({"name": self.name, "src": self.src, "ref": self.image_ref});
+        if let (Some(map), Value::Object(extra)) = (details.as_object_mut(), extra) {
+            map.extend(extra);
+        }
+        details
+    }
+}
+
+/// Records `kind` about `subject`.
+pub async fn record(
+    state: &AppState,
+    actor: &Actor,
+    kind: &'static str,
+    subject: &Subject,
+    summary: String,
+    extra: Value,
+) {
+    let event = NewEvent {
+        kind,
+        subject_kind: "catalog",
+        subject_id: subject.name.clone(),
+        summary,
+        details: Some(subject.details(extra)),
+    };
+    audit::record(&state.db, &state.live, actor, event).await;
+}
+
+pub async fn requested(state: &AppState, actor: &Actor, subject: &Subject, update: bool) {
+    let what = if update { "update" } else { "download" };
+    let summary = format!("{what} of '{}' requested", subject.name);
+    let extra = json!({"mode": if update { "update" } else { "fetch" }});
+    record(
+        state,
+        actor,
+        "catalog.download.requested",
+        subject,
+        summary,
+        extra,
+    )
+    .await;
+}
+
+pub async fn started(state: &AppState, subject: &Subject) {
+    let summary = format!("download of '{}' started", subject.name);
+    let kind = "catalog.download.started";
+    record(state, &Actor::system(), kind, subject, summary, json!({})).await;
+}
+
+pub async fn failed(state: &AppState, subject: &Subject, error: &str) {
+    let summary = format!("download of '{}' failed: {error}", subject.name);
+    let kind = "catalog.download.failed";
+    record(
+        state,
+        &Actor::system(),
+        kind,
+        subject,
+        summary,
+        json!({"error": error}),
+    )
+    .await;
+}
+
+pub async fn cancelled(state: &AppState, actor: &Actor, subject: &Subject) {
+    let summary = format!("download of '{}' cancelled", subject.name);
+    let kind = "catalog.download.cancelled";
+    record(state, actor, kind, subject, summary, json!({})).await;
+}
+
+/// `catalog.download.completed`; an update also says whether the content
+/// changed, and from what.
+pub async fn completed(
+    state: &AppState,
+    subject: &Subject,
+    sha256: &str,
+    bytes: u64,
+    update: Option<Option<&str>>,
+) {
+    let short = sha256.get(..12).unwrap_or(sha256);
+    let mut extra = json!({"sha256": sha256, "size_bytes": bytes});
+    let summary = match update {
+        Some(previous) => {
+            let changed = previous != Some(sha256);
+            extra["changed"] = json!(changed);
+            extra["previous_sha256"] = json!(previous);
+            let how = if changed {
+                "new content"
+            } else {
+                "content unchanged"
+            };
+            format!(
+                "update of '{}' completed: {how} (sha256={short}...)",
+                subject.name
+            )
+        }
+        None => format!(
+            "download of '{}' completed (sha256={short}...)",
+            subject.name
+        ),
+    };
+    let kind = "catalog.download.completed";
+    record(state, &Actor::system(), kind, subject, summary, extra).await;
+}

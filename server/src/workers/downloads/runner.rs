@@ -1,0 +1,179 @@
+//! The job runner: worker tasks claim queued downloads and run them; a
+//! stream-through reader may run one itself. Every run ends in one
+//! terminal state with its audit event, except at shutdown, which leaves
+//! the row `running` and its partial file for the next start to resume.
+
+use std::{path::PathBuf, time::Duration};
+
+use app::model::JobKind;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    cache, complete,
+    complete::Done,
+    events::{self, Subject},
+    fill::{Fill, Finished},
+    job_subject,
+    progress::Progress,
+    remove_partial, source,
+    transfer::{self, Stopped},
+    DownloadWorkers, Running, IDLE_RECHECK, MODE_UPDATE,
+};
+use crate::{
+    audit::Actor,
+    db::entity::job,
+    state::AppState,
+    workers::jobs::{self, Outcome},
+};
+
+impl DownloadWorkers {
+    pub(super) async fn work(self, state: AppState) {
+        loop {
+            if state.shutdown.is_cancelled() {
+                return;
+            }
+            match jobs::claim_next(&state.db, JobKind::Download).await {
+                Ok(Some(job)) => self.run(&state, job).await,
+                Ok(None) => {
+                    tokio::select! {
+                        _ = state.shutdown.cancelled() => return,
+                        _ = self.inner.wake.notified() => {}
+                        _ = tokio::time::sleep(IDLE_RECHECK) => {}
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(%error, "download worker could not claim a job");
+                    tokio::select! {
+                        _ = state.shutdown.cancelled() => return,
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    pub(super) async fn run(&self, state: &AppState, job: job::Model) {
+        let token = state.shutdown.child_token();
+        if let Ok(mut running) = self.inner.running.lock() {
+            running.insert(
+                job.id,
+                Running {
+                    token: token.clone(),
+                    cancelled_by: None,
+                },
+            );
+        }
+        let subject = job_subject(&job);
+        let fill = self.inner.fills.sender(&subject.src);
+        events::started(state, &subject).await;
+        let result = download(state, &job, &token, &subject, fill).await;
+        let ended = match &result {
+            Ok(_) => Finished::Completed,
+            Err(Stopped::Cancelled) => Finished::Failed("the download was cancelled".into()),
+            Err(Stopped::Failed(error)) => Finished::Failed(error.clone()),
+        };
+        let cancelled_by = self
+            .inner
+            .running
+            .lock()
+            .ok()
+            .and_then(|mut running| running.remove(&job.id))
+            .and_then(|entry| entry.cancelled_by);
+        if state.shutdown.is_cancelled() {
+            // Left `running` with its partial file: the next start resumes it.
+            let stopping = Finished::Failed("the server is stopping".into());
+            self.inner.fills.end(&subject.src, stopping);
+            return;
+        }
+        let update = job.mode == MODE_UPDATE;
+        let outcome = match &result {
+            Ok(done) => Outcome::Completed {
+                sha256: done.sha256.clone(),
+                bytes: done.bytes,
+            },
+            Err(Stopped::Cancelled) => Outcome::Cancelled(None),
+            Err(Stopped::Failed(error)) => Outcome::Failed(error.clone()),
+        };
+        if result.is_err() {
+            remove_partial(&job).await;
+        }
+        match jobs::finish(&state.db, job.id, &outcome).await {
+            Ok(Some(row)) => state.live.job(&jobs::to_wire(&row)),
+            Ok(None) => {}
+            Err(error) => {
+                tracing::error!(%error, job = job.id, "download outcome not recorded");
+            }
+        }
+        // After the row: a reader that joins now sees the job ended.
+        self.inner.fills.end(&subject.src, ended);
+        match result {
+            Ok(done) => {
+                let previous = update.then_some(done.previous.as_deref());
+                events::completed(state, &subject, &done.sha256, done.bytes, previous).await;
+                if let (true, Some(old)) = (update, &done.previous) {
+                    if *old != done.sha256 {
+                        if let Err(error) = complete::drop_replaced(state, old).await {
+                            tracing::warn!(%error, "replaced content not removed");
+                        }
+                    }
+                }
+                cache::changed(state).await;
+            }
+            Err(Stopped::Cancelled) => {
+                let by = cancelled_by.unwrap_or_else(Actor::system);
+                events::cancelled(state, &by, &subject).await;
+            }
+            Err(Stopped::Failed(error)) => events::failed(state, &subject, &error).await,
+        }
+    }
+}
+
+/// Fetches the job's entry unless its bytes are already cached.
+async fn download(
+    state: &AppState,
+    job: &job::Model,
+    token: &CancellationToken,
+    subject: &Subject,
+    fill: watch::Sender<Fill>,
+) -> Result<Done, Stopped> {
+    let src = job.src.clone().unwrap_or_default();
+    let entry = source::entry_by_src(&state.db, &src)
+        .await
+        .map_err(|error| Stopped::Failed(error.to_string()))?
+        .ok_or_else(|| Stopped::Failed(format!("catalog entry {src} vanished")))?;
+    let update = job.mode == MODE_UPDATE;
+    let dir = state.settings.cache_dir();
+    let cached = |sha: &str| cache::is_cached(&dir, sha);
+    let already = |sha: &String| Done {
+        sha256: sha.clone(),
+        bytes: std::fs::metadata(cache::cached_path(&dir, sha))
+            .map(|m| m.len())
+            .unwrap_or_default(),
+        previous: Some(sha.clone()),
+    };
+    if let Some(sha) = entry.disk_image_sha.as_ref().filter(|sha| cached(sha)) {
+        if !update {
+            return Ok(already(sha));
+        }
+    }
+    let target = source::target(state, &entry)
+        .await
+        .map_err(Stopped::Failed)?;
+    // A rolling tag that still names the cached content needs no transfer.
+    if let (Some(expected), Some(old)) = (&target.expected, &entry.disk_image_sha) {
+        if expected == old && cached(old) {
+            return Ok(already(old));
+        }
+    }
+    let partial = job
+        .path
+        .as_ref()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cache::partial_path(&dir, &entry.bty_image_ref));
+    let progress = Progress::new(state, job.id, job.validator.clone(), fill);
+    let staged = transfer::fetch(state, &target, &partial, &progress, token).await?;
+    complete::commit(state, &entry, &target, staged, subject)
+        .await
+        .map_err(Stopped::Failed)
+}

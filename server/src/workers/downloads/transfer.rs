@@ -1,0 +1,338 @@
+//! One download's bytes: a GET streamed into the entry's partial file with
+//! SHA-256 computed on the way ([`crate::ingest`]). A cut connection or a
+//! restart continues from the bytes on disk with `Range`, guarded by
+//! `If-Range` (the ETag or Last-Modified the first answer carried); an
+//! upstream that changed, or ignores ranges, answers 200 and the file
+//! starts over. Transient failures (a reset, a stall, 429, 5xx) retry with
+//! backoff, a bounded number of times; other answers fail at once.
+
+use std::{path::Path, time::Duration};
+
+use bytes::Bytes;
+use futures::StreamExt;
+use reqwest::{
+    header::{self, HeaderMap},
+    StatusCode,
+};
+use tokio_util::sync::CancellationToken;
+
+use super::{progress::Progress, source::Target};
+use crate::{
+    ingest::{Ingest, Staged},
+    retry::{self, RetryPolicy},
+    state::AppState,
+};
+
+/// A chunk must arrive within this, or the connection counts as cut.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why a transfer stopped without a file.
+#[derive(Debug)]
+pub enum Stopped {
+    Cancelled,
+    Failed(String),
+}
+
+/// What one attempt came to.
+enum Attempt {
+    Done(Staged),
+    /// Worth another try after a pause (the upstream's wish, if it said).
+    Transient(String, Option<Duration>),
+    Fatal(String),
+    Cancelled,
+}
+
+/// Downloads `target` into `partial`, resuming what is there, and returns
+/// the complete, synced file (not yet renamed). The partial is kept when
+/// cancelled or cut, so a later run can resume it.
+pub async fn fetch(
+    state: &AppState,
+    target: &Target,
+    partial: &Path,
+    progress: &Progress,
+    token: &CancellationToken,
+) -> Result<Staged, Stopped> {
+    let policy = RetryPolicy::DOWNLOAD;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        progress.attempt(attempt).await;
+        let outcome = try_once(state, target, partial, progress, token).await;
+        let (error, asked) = match outcome {
+            Attempt::Done(staged) => return Ok(staged),
+            Attempt::Cancelled => return Err(Stopped::Cancelled),
+            Attempt::Fatal(error) => return Err(Stopped::Failed(error)),
+            Attempt::Transient(error, asked) => (error, asked),
+        };
+        let Some(pause) = policy.pause_after(attempt, asked) else {
+            return Err(Stopped::Failed(format!(
+                "{error} (gave up after {attempt} attempts)"
+            )));
+        };
+        tracing::info!(url = target.url, attempt, ?pause, %error, "download interrupted; retrying");
+        tokio::select! {
+            _ = token.cancelled() => return Err(Stopped::Cancelled),
+            _ = tokio::time::sleep(pause) => {}
+        }
+    }
+}
+
+async fn try_once(
+    state: &AppState,
+    target: &Target,
+    partial: &Path,
+    progress: &Progress,
+    token: &CancellationToken,
+) -> Attempt {
+    let mut ingest = match Ingest::resume(partial).await {
+        Ok(ingest) => ingest,
+        Err(error) => {
+            return Attempt::Fatal(format!("cannot write {}: {error}", partial.display()))
+        }
+    };
+    let have = ingest.bytes();
+    let validator = progress.validator();
+    // Without a validator a resumed file could mix two versions; a pinned
+    // sha is checked at the end, so it may resume without one.
+    let resume = have > 0 && (validator.is_some() || target.expected.is_some());
+    if have > 0 && !resume {
+        ingest = match start_over(ingest, partial, progress).await {
+            Ok(ingest) => ingest,
+            Err(error) => return Attempt::Fatal(error),
+        };
+    }
+    let mut request = state.http.get(&target.url);
+    if let Some(authorization) = &target.authorization {
+        request = request.header(header::AUTHORIZATION, authorization);
+    }
+    if resume {
+        request = request.header(header::RANGE, format!("bytes={have}-"));
+        if let Some(validator) = &validator {
+            request = request.header(header::IF_RANGE, validator);
+        }
+    }
+    let response = tokio::select! {
+        _ = token.cancelled() => {
+            ingest.abort().await;
+            return Attempt::Cancelled;
+        }
+        response = request.send() => response,
+    };
+    let response = match response {
+        Ok(response) => response,
+        Err(error) => {
+            ingest.abort().await;
+            return Attempt::Transient(describe(&target.url, &error), None);
+        }
+    };
+    let status = response.status();
+    let total = match status {
+        StatusCode::PARTIAL_CONTENT if resume => {
+            match content_range(response.headers()) {
+                Some((start, total)) if start == have => total,
+                // Not the range asked for: start over on the next try.
+                _ => {
+                    drop(response);
+                    if let Err(error) = start_over(ingest, partial, progress).await {
+                        return Attempt::Fatal(error);
+                    }
+                    return Attempt::Transient(
+                        format!("{} answered a different range", target.url),
+                        Some(Duration::ZERO),
+                    );
+                }
+            }
+        }
+        StatusCode::OK => {
+            // The whole file: the upstream changed or ignores ranges.
+            if ingest.bytes() > 0 {
+                ingest = match start_over(ingest, partial, progress).await {
+                    Ok(ingest) => ingest,
+                    Err(error) => return Attempt::Fatal(error),
+                };
+            }
+            progress
+                .set_validator(validator_of(response.headers()))
+                .await;
+            response.content_length()
+        }
+        StatusCode::RANGE_NOT_SATISFIABLE => {
+            drop(response);
+            if let Err(error) = start_over(ingest, partial, progress).await {
+                return Attempt::Fatal(error);
+            }
+            return Attempt::Transient(
+                format!("{} refused the range from byte {have}", target.url),
+                Some(Duration::ZERO),
+            );
+        }
+        status if retry::is_transient(status) => {
+            let asked = retry::retry_after(response.headers());
+            ingest.abort().await;
+            return Attempt::Transient(
+                format!("HTTP {} from {}", status.as_u16(), target.url),
+                asked,
+            );
+        }
+        status => {
+            ingest.abort().await;
+            return Attempt::Fatal(format!("HTTP {} from {}", status.as_u16(), target.url));
+        }
+    };
+    let total = total.or(target.size);
+    progress.responded(ingest.bytes(), total);
+    progress.report(ingest.bytes(), total).await;
+    let mut body = response.bytes_stream();
+    let mut ticker = tokio::time::interval(super::progress::EVERY);
+    loop {
+        let next = tokio::select! {
+            _ = token.cancelled() => {
+                ingest.abort().await;
+                return Attempt::Cancelled;
+            }
+            _ = ticker.tick() => {
+                progress.report(ingest.bytes(), total).await;
+                continue;
+            }
+            next = tokio::time::timeout(IDLE_TIMEOUT, body.next()) => next,
+        };
+        let chunk: Bytes = match next {
+            Ok(Some(Ok(chunk))) => chunk,
+            Ok(None) => break,
+            Ok(Some(Err(error))) => {
+                ingest.abort().await;
+                return Attempt::Transient(describe(&target.url, &error), None);
+            }
+            Err(_) => {
+                ingest.abort().await;
+                return Attempt::Transient(
+                    format!(
+                        "{} sent nothing for {} s",
+                        target.url,
+                        IDLE_TIMEOUT.as_secs()
+                    ),
+                    None,
+                );
+            }
+        };
+        state.metrics.add_downloaded(chunk.len() as u64);
+        if let Err(error) = ingest.write(chunk).await {
+            return Attempt::Fatal(format!("cannot write {}: {error}", partial.display()));
+        }
+        progress.written(ingest.bytes());
+    }
+    let received = ingest.bytes();
+    if total.is_some_and(|total| received < total) {
+        ingest.abort().await;
+        return Attempt::Transient(
+            format!(
+                "{} ended after {received} of {} bytes",
+                target.url,
+                total.unwrap_or_default()
+            ),
+            None,
+        );
+    }
+    match ingest.finish().await {
+        Ok(staged) => {
+            progress.report(staged.bytes, Some(staged.bytes)).await;
+            Attempt::Done(staged)
+        }
+        Err(error) => Attempt::Fatal(format!("cannot write {}: {error}", partial.display())),
+    }
+}
+
+/// Empties the partial file and opens it again.
+async fn start_over(ingest: Ingest, partial: &Path, progress: &Progress) -> Result<Ingest, String> {
+    ingest.abort().await;
+    progress.restarted();
+    let path = partial.to_owned();
+    let truncated = tokio::task::spawn_blocking(move || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .and_then(|file| file.set_len(0))
+    })
+    .await;
+    match truncated {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Ok(Err(error)) => return Err(format!("cannot empty {}: {error}", partial.display())),
+        Err(error) => return Err(error.to_string()),
+    }
+    Ingest::resume(partial)
+        .await
+        .map_err(|error| format!("cannot write {}: {error}", partial.display()))
+}
+
+/// A strong ETag, else Last-Modified: what `If-Range` may carry.
+fn validator_of(headers: &HeaderMap) -> Option<String> {
+    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    text(header::ETAG)
+        .filter(|etag| !etag.starts_with("W/"))
+        .or_else(|| text(header::LAST_MODIFIED))
+        .map(str::to_owned)
+}
+
+/// `Content-Range: bytes <start>-<end>/<total|*>` as `(start, total)`.
+fn content_range(headers: &HeaderMap) -> Option<(u64, Option<u64>)> {
+    let text = headers.get(header::CONTENT_RANGE)?.to_str().ok()?;
+    let rest = text.trim().strip_prefix("bytes ")?;
+    let (range, total) = rest.split_once('/')?;
+    let start = range.split_once('-')?.0.trim().parse().ok()?;
+    Some((start, total.trim().parse().ok()))
+}
+
+/// reqwest's message with its causes (refused, reset, DNS).
+fn describe(url: &str, error: &reqwest::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        message = format!("{message}: {cause}");
+        source = cause.source();
+    }
+    format!("{url}: {message}")
+}
+
+#[cfg(test)]
+mod tests {
+    use reqwest::header::HeaderValue;
+
+    use super::*;
+
+    #[test]
+    fn content_ranges_are_read_with_or_without_a_total() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_RANGE,
+            HeaderValue::from_static("bytes 100-199/200"),
+        );
+        assert_eq!(content_range(&headers), Some((100, Some(200))));
+        headers.insert(
+            header::CONTENT_RANGE,
+            HeaderValue::from_static("bytes 5-9/*"),
+        );
+        assert_eq!(content_range(&headers), Some((5, None)));
+        headers.insert(
+            header::CONTENT_RANGE,
+            HeaderValue::from_static("items 1-2/3"),
+        );
+        assert_eq!(content_range(&headers), None);
+    }
+
+    #[test]
+    fn a_strong_etag_is_preferred_and_a_weak_one_is_not_used() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::LAST_MODIFIED,
+            HeaderValue::from_static("Tue, 01 Jan 2030 00:00:00 GMT"),
+        );
+        headers.insert(header::ETAG, HeaderValue::from_static("W/\"weak\""));
+        assert_eq!(
+            validator_of(&headers).as_deref(),
+            Some("Tue, 01 Jan 2030 00:00:00 GMT")
+        );
+        headers.insert(header::ETAG, HeaderValue::from_static("\"strong\""));
+        assert_eq!(validator_of(&headers).as_deref(), Some("\"strong\""));
+    }
+}
