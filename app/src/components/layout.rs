@@ -3,10 +3,10 @@
 //! are built from.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
+use leptos_router::hooks::{use_location, use_query_map};
 
 use super::icons::{Glyph, Icon};
-use crate::live::LiveState;
+use crate::live::LiveConnection;
 
 /// Messages raised in the browser (a failed button action), shown in the
 /// flash slot beside the `?error=` one.
@@ -37,9 +37,9 @@ pub fn use_flash() -> Option<Flash> {
 pub fn Layout(
     /// The logged-in operator; without one the top bar shows only the brand.
     operator: Option<String>,
-    /// The Images page's live state, for the indicator.
-    #[prop(optional)]
-    live: Option<LiveState>,
+    /// The page's live stream, for the indicator (pages that follow one).
+    #[prop(optional_no_strip)]
+    live: Option<RwSignal<LiveConnection>>,
     children: Children,
 ) -> impl IntoView {
     let flash = Flash(RwSignal::new(None));
@@ -47,6 +47,14 @@ pub fn Layout(
     let query = use_query_map();
     let query_error = Memo::new(move |_| query.read().get("error").filter(|e| !e.is_empty()));
     let logged_in = operator.is_some();
+    let path = use_location().pathname.get_untracked();
+    let nav_class = move |prefix: &str| {
+        if path.starts_with(prefix) {
+            "topnav-link active"
+        } else {
+            "topnav-link"
+        }
+    };
 
     view! {
         <header class="topbar">
@@ -58,18 +66,18 @@ pub fn Layout(
                 {logged_in
                     .then(|| {
                         view! {
-                            <a class="topnav-link active" href="/ui/images" rel="external">
+                            <a class=nav_class("/ui/images") href="/ui/images" rel="external">
                                 <Icon glyph=Glyph::Image/>
                                 <span>"Images"</span>
                             </a>
-                            <a class="topnav-link" href="/ui/events" rel="external">
+                            <a class=nav_class("/ui/events") href="/ui/events" rel="external">
                                 <Icon glyph=Glyph::Activity/>
                                 <span>"Events"</span>
                             </a>
                         }
                     })}
                 <span class="topbar-spacer"></span>
-                {live.map(|live| view! { <LiveIndicator live/> })}
+                {live.map(|connection| view! { <LiveIndicator connection/> })}
                 {operator
                     .map(|name| {
                         view! {
@@ -124,10 +132,10 @@ pub fn Layout(
 /// The top bar's stream indicator: a dot and a word, `data-state` for tests.
 #[component]
 pub fn LiveIndicator(
-    /// The state whose connection is shown.
-    live: LiveState,
+    /// The stream's state.
+    connection: RwSignal<LiveConnection>,
 ) -> impl IntoView {
-    let state = move || live.connection.get();
+    let state = move || connection.get();
     view! {
         <span
             id="bty-live"

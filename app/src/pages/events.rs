@@ -1,14 +1,18 @@
 //! `/ui/events`: the audit trail, filtered by the query string, newest
 //! first, 50 rows a page with an "Older" link. Rendered whole on the server;
-//! the filter form is a plain GET form, so the page works without JS.
+//! the filter form is a plain GET form, so the page works without JS. Once
+//! hydrated, the newest page takes new matching events live
+//! ([`crate::live::audit`]).
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::format::encode_query_value;
 use crate::components::{Card, Glyph, Layout, LoadFailure};
+use crate::live::audit::{self, EventsLive};
 use crate::model::{
-    self, Event, EventsFilter, KNOWN_ACTORS, KNOWN_EVENT_KINDS, KNOWN_SUBJECT_KINDS,
+    self, Event, EventsFilter, EVENTS_PAGE_SIZE, KNOWN_ACTORS, KNOWN_EVENT_KINDS,
+    KNOWN_SUBJECT_KINDS,
 };
 
 /// Loads the page for the operator of the request being rendered; the
@@ -74,12 +78,7 @@ pub fn EventsPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(page) => view! {
-                        <Layout operator=Some(page.operator.clone())>
-                            <EventsBody page/>
-                        </Layout>
-                    }
-                    .into_any(),
+                    Ok(page) => view! { <EventsScreen page/> }.into_any(),
                     Err(error) => view! { <LoadFailure title="Events unavailable" error/> }.into_any(),
                 }
             })}
@@ -88,26 +87,58 @@ pub fn EventsPage() -> impl IntoView {
     .into_any()
 }
 
-/// The filter form, the table (or its empty state) and the "Older" link.
+/// The page once its data is there: the newest page follows the live
+/// stream, and the top bar says so.
 #[component]
-pub fn EventsBody(page: model::EventsPage) -> impl IntoView {
-    let older = page
-        .older_before_id()
-        .map(|before_id| older_href(&page.filter, before_id));
-    let empty_text = if page.filter.is_unfiltered() {
+fn EventsScreen(page: model::EventsPage) -> impl IntoView {
+    let live = EventsLive::new(&page);
+    audit::connect(live);
+    let indicator = live.follows_new_events().then_some(live.connection);
+    view! {
+        <Layout operator=Some(page.operator.clone()) live=indicator>
+            <EventsBody filter=page.filter live/>
+        </Layout>
+    }
+    .into_any()
+}
+
+/// The filter form, the table (or its empty state) and the paging links.
+#[component]
+pub fn EventsBody(
+    /// The page's filters, as the form shows them.
+    filter: EventsFilter,
+    /// The rows.
+    live: EventsLive,
+) -> impl IntoView {
+    let empty_text = if filter.is_unfiltered() {
         "The log is empty."
     } else {
         "No events match the current filter."
     };
-    let filter = page.filter.clone();
-    let events = page.events;
-    let has_events = !events.is_empty();
+    let has_events = move || live.events.with(|events| !events.is_empty());
+    // From the rows on show, so events that arrived live move the link along.
+    let older = {
+        let filter = filter.clone();
+        move || {
+            live.events.with(|events| {
+                (events.len() >= EVENTS_PAGE_SIZE)
+                    .then(|| events.last().map(|event| older_href(&filter, event.id)))
+                    .flatten()
+            })
+        }
+    };
+    let newest = filter
+        .before_id
+        .is_some()
+        .then(|| events_href(&filter.pairs()));
     view! {
         <Card glyph=Glyph::Activity title="Events" class="card-table bty-events-page">
             <FilterForm filter/>
-            {if has_events {
-                view! {
-                    <div class="table-responsive">
+            <Show
+                when=has_events
+                fallback=move || view! { <p class="bty-events-empty">{empty_text}</p> }
+            >
+                <div class="table-responsive">
                         <table class="table table-striped bty-events-page-table">
                             <thead>
                                 <tr>
@@ -121,28 +152,40 @@ pub fn EventsBody(page: model::EventsPage) -> impl IntoView {
                                 </tr>
                             </thead>
                             <tbody class="bty-events-page-tbody">
-                                {events
-                                    .into_iter()
-                                    .map(|event| view! { <EventRow event/> })
-                                    .collect_view()}
+                                <For each=move || live.events.get() key=|event| event.id let:event>
+                                    <EventRow event/>
+                                </For>
                             </tbody>
                         </table>
                     </div>
-                }
-                .into_any()
-            } else {
-                view! { <p class="bty-events-empty">{empty_text}</p> }.into_any()
+            </Show>
+            {move || {
+                let older = older();
+                (older.is_some() || newest.is_some())
+                    .then(|| {
+                        view! {
+                            <nav class="bty-events-paging">
+                                {newest
+                                    .clone()
+                                    .map(|href| {
+                                        view! {
+                                            <a class="btn bty-events-newest" href=href rel="external">
+                                                "Newest"
+                                            </a>
+                                        }
+                                    })}
+                                {older
+                                    .map(|href| {
+                                        view! {
+                                            <a class="btn bty-events-older" href=href rel="external">
+                                                "Older"
+                                            </a>
+                                        }
+                                    })}
+                            </nav>
+                        }
+                    })
             }}
-            {older
-                .map(|href| {
-                    view! {
-                        <nav class="bty-events-paging">
-                            <a class="btn bty-events-older" href=href rel="external">
-                                "Older"
-                            </a>
-                        </nav>
-                    }
-                })}
         </Card>
     }
     .into_any()
@@ -302,7 +345,7 @@ fn EventRow(event: Event) -> impl IntoView {
 #[cfg(all(test, feature = "ssr"))]
 mod tests {
     use super::*;
-    use crate::model::{EventsPage as Page, EVENTS_PAGE_SIZE};
+    use crate::model::EventsPage as Page;
 
     fn event(id: i64, kind: &str, subject: (&str, &str), ip: Option<&str>) -> Event {
         Event {
@@ -327,7 +370,12 @@ mod tests {
 
     fn render(page: Page) -> String {
         let owner = Owner::new();
-        owner.with(|| view! { <EventsBody page/> }.into_any().to_html())
+        owner.with(|| {
+            let live = EventsLive::new(&page);
+            view! { <EventsBody filter=page.filter live/> }
+                .into_any()
+                .to_html()
+        })
     }
 
     #[test]

@@ -83,7 +83,7 @@ fn ImagesScreen(page: model::ImagesPage) -> impl IntoView {
     let manifest_path = page.manifest_path.clone();
 
     view! {
-        <Layout operator=Some(page.operator.clone()) live>
+        <Layout operator=Some(page.operator.clone()) live=Some(live.connection)>
             <SubNav section live/>
             <IntroBox/>
             {move || match section.get() {
