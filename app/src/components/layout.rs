@@ -171,6 +171,9 @@ pub fn Card(
     /// A link on the right of the header.
     #[prop(optional)]
     link: Option<HeaderLink>,
+    /// Something shown on the right of the header (before the link).
+    #[prop(optional_no_strip)]
+    aside: Option<ViewFn>,
     children: Children,
 ) -> impl IntoView {
     view! {
@@ -178,6 +181,7 @@ pub fn Card(
             <header class="card-header">
                 <Icon glyph/>
                 <h2 class="card-title">{title}</h2>
+                {aside.map(|aside| aside.run())}
                 {link
                     .map(|link| {
                         view! {

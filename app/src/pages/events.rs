@@ -441,6 +441,54 @@ mod tests {
     }
 
     #[test]
+    fn events_that_arrive_live_are_drawn_on_top_when_the_filter_selects_them() {
+        let owner = Owner::new();
+        let html = owner.with(|| {
+            let page = Page {
+                operator: "admin".into(),
+                filter: EventsFilter {
+                    subject_kind: Some("image".into()),
+                    ..Default::default()
+                },
+                events: Vec::new(),
+            };
+            let live = EventsLive::new(&page);
+            live.apply_event(event(4, "catalog.entry.added", ("catalog", "u"), None));
+            live.apply_event(event(5, "image.uploaded", ("image", "new.img"), None));
+            view! { <EventsBody filter=page.filter live/> }
+                .into_any()
+                .to_html()
+        });
+        assert!(has_tag(
+            &html,
+            &[r#"class="bty-event-row""#, r#"data-event-id="5""#]
+        ));
+        assert!(!html.contains(r#"data-event-id="4""#), "{html}");
+        assert!(!html.contains("No events match"), "{html}");
+    }
+
+    #[test]
+    fn an_older_page_links_back_to_the_newest() {
+        let html = render(Page {
+            operator: "admin".into(),
+            filter: EventsFilter {
+                kind: Some("image.hashed".into()),
+                before_id: Some(40),
+                ..Default::default()
+            },
+            events: vec![event(39, "image.hashed", ("image", "a.img"), None)],
+        });
+        assert!(has_tag(
+            &html,
+            &[
+                r#"class="btn bty-events-newest""#,
+                r#"href="/ui/events?kind=image.hashed""#
+            ]
+        ));
+        assert!(!html.contains("bty-events-older"), "{html}");
+    }
+
+    #[test]
     fn empty_pages_say_whether_a_filter_is_set() {
         let empty = |filter| {
             render(Page {
