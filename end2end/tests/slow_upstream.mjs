@@ -9,6 +9,17 @@ const CHUNK = 64 * 1024;
 const LAST_MODIFIED = new Date(Date.UTC(2026, 0, 1)).toUTCString();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// Waits until `res` can take more, or is gone; leaves no listener behind.
+const drained = (res) => new Promise((resolve) => {
+  const done = () => {
+    res.off('drain', done);
+    res.off('close', done);
+    resolve();
+  };
+  res.on('drain', done);
+  res.on('close', done);
+});
+
 // `files` maps a name to { size, bytesPerSecond }. Resolves to
 // { base, files: { name: { url, size, sha256 } }, requests, close() }.
 export async function startSlowUpstream(files) {
@@ -58,7 +69,7 @@ export async function startSlowUpstream(files) {
     const pause = (CHUNK / file.bytesPerSecond) * 1000;
     for (let at = start; at <= end && !closed; at += CHUNK) {
       const chunk = file.bytes.subarray(at, Math.min(at + CHUNK, end + 1));
-      if (!res.write(chunk)) await new Promise((r) => res.once('drain', r).once('close', r));
+      if (!res.write(chunk)) await drained(res);
       await sleep(pause);
     }
     if (!closed) res.end();
