@@ -201,7 +201,7 @@ fn JobRow(
             <td class="bty-job-rate">
                 {field(|j| {
                     j.rate_bps
-                        .filter(|_| j.status == JobStatus::Running)
+                        .filter(|rate| j.status == JobStatus::Running && *rate > 0.0)
                         .map(format_rate)
                         .unwrap_or_default()
                 })}
