@@ -80,19 +80,20 @@ impl EventsLive {
 /// Keeps the Events page's list current once it is hydrated, on the newest
 /// page only. Does nothing on the server: the effect never runs there.
 pub fn connect(live: EventsLive) {
-    if !live.follows_new_events() {
-        return;
-    }
     #[cfg(feature = "hydrate")]
-    super::stream::keep_open(live.connection, move |subscription| {
-        use crate::model::live_event;
-        // The snapshot's content is the Images page's; here it only says
-        // the stream (re)started.
-        subscription.listen(live_event::SNAPSHOT, move |_: serde::de::IgnoredAny| {
-            live.resync()
-        })?;
-        subscription.listen(live_event::EVENT, move |event| live.apply_event(event))
-    });
+    if live.follows_new_events() {
+        super::stream::keep_open(live.connection, move |subscription| {
+            use crate::model::live_event;
+            // The snapshot's content is the Images page's; here it only
+            // says the stream (re)started.
+            subscription.listen(live_event::SNAPSHOT, move |_: serde::de::IgnoredAny| {
+                live.resync()
+            })?;
+            subscription.listen(live_event::EVENT, move |event| live.apply_event(event))
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = live;
 }
 
 #[cfg(test)]
