@@ -7,7 +7,10 @@
 //! gives them their URL and reads their answer.
 
 use crate::components::format::encode_query_value;
-use crate::model::{CatalogPage, DownloadRequest, EnqueueRequest, UploadResult};
+use crate::model::{
+    CatalogPage, DownloadRequest, EnqueueRequest, Event, EventList, EventsFilter, UploadResult,
+    EVENTS_PAGE_SIZE,
+};
 
 /// Queues hashing of a file in the image root (`POST /catalog/hashes`, 202).
 pub async fn enqueue_hash(name: &str) -> Result<(), String> {
@@ -74,6 +77,24 @@ pub async fn catalog_view(query: &str, page: usize) -> Result<CatalogPage, Strin
         catalog_view_query(query, page)
     ))
     .await
+}
+
+/// The query of `GET /events` for the newest page under `filter`
+/// (`before_id` left out).
+pub fn events_query(filter: &EventsFilter) -> String {
+    let mut pairs: Vec<String> = filter
+        .pairs()
+        .into_iter()
+        .map(|(key, value)| format!("{key}={}", encode_query_value(&value)))
+        .collect();
+    pairs.push(format!("limit={EVENTS_PAGE_SIZE}"));
+    pairs.join("&")
+}
+
+/// The newest page of the audit log under `filter` (`GET /events`).
+pub async fn events(filter: &EventsFilter) -> Result<Vec<Event>, String> {
+    let list: EventList = transport::get_json(&format!("/events?{}", events_query(filter))).await?;
+    Ok(list.events)
 }
 
 /// Where an image is uploaded to: `/images/{name}`, the name
@@ -205,6 +226,22 @@ mod tests {
     fn catalog_view_queries_encode_the_filter() {
         assert_eq!(catalog_view_query("", 1), "page=1");
         assert_eq!(catalog_view_query("deb 12", 3), "q=deb%2012&page=3");
+    }
+
+    #[test]
+    fn the_events_query_carries_the_filters_and_a_page_size() {
+        assert_eq!(events_query(&EventsFilter::default()), "limit=50");
+        let filter = EventsFilter {
+            subject_kind: Some("image".into()),
+            subject_id: Some("a b.img".into()),
+            failed: true,
+            before_id: Some(7),
+            ..Default::default()
+        };
+        assert_eq!(
+            events_query(&filter),
+            "subject_kind=image&subject_id=a%20b.img&failed=1&limit=50"
+        );
     }
 
     #[test]

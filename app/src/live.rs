@@ -1,10 +1,15 @@
 //! The live half of the Images page: signals seeded from the rendered page
 //! data, kept current by the server's event stream (`GET /events/live`)
-//! once the page is hydrated. The page never polls.
+//! once the page is hydrated. The page never polls. The Events page's live
+//! list is in [`audit`]; the browser's stream itself in `stream`.
 
 use leptos::prelude::*;
 
-use crate::model::{CatalogPage, Event, ImagesPage, Job, LiveSnapshot};
+use crate::model::{CacheUsage, CatalogPage, Event, ImagesPage, Job, LiveSnapshot};
+
+pub mod audit;
+#[cfg(feature = "hydrate")]
+mod stream;
 
 /// Where the browser opens the live stream; same origin, so the session
 /// cookie goes along.
@@ -57,6 +62,8 @@ pub struct LiveState {
     pub view: RwSignal<(String, usize)>,
     pub jobs: RwSignal<Vec<Job>>,
     pub events: RwSignal<Vec<Event>>,
+    /// The download cache's disk usage, once the server has told it.
+    pub cache: RwSignal<Option<CacheUsage>>,
     pub connection: RwSignal<LiveConnection>,
 }
 
@@ -71,6 +78,7 @@ impl LiveState {
             view: RwSignal::new((page.catalog.query.clone(), page.catalog.page)),
             jobs: RwSignal::new(page.jobs.clone()),
             events: RwSignal::new(events),
+            cache: RwSignal::new(page.cache.clone()),
             connection: RwSignal::new(LiveConnection::Closed),
         }
     }
@@ -84,6 +92,16 @@ impl LiveState {
     pub fn apply_snapshot(&self, snapshot: LiveSnapshot) {
         self.jobs.set(snapshot.jobs);
         self.apply_catalog(snapshot.catalog);
+        // A server that does not measure the cache sends none: keep what
+        // the page was rendered with.
+        if let Some(cache) = snapshot.cache {
+            self.cache.set(Some(cache));
+        }
+    }
+
+    /// A `cache` message: the cache filled or shrank.
+    pub fn apply_cache(&self, usage: CacheUsage) {
+        self.cache.set(Some(usage));
     }
 
     /// A `job` message: one job's new state.
@@ -132,7 +150,8 @@ impl LiveState {
     /// An `event` message: a new audit event, kept when it is about images.
     pub fn apply_event(&self, event: Event) {
         if is_image_event(&event) && !self.events.with_untracked(|e| contains(e, event.id)) {
-            self.events.update(|events| prepend_event(events, event));
+            self.events
+                .update(|events| insert_newest_first(events, event, MAX_EVENTS));
         }
     }
 }
@@ -162,125 +181,34 @@ fn contains(events: &[Event], id: i64) -> bool {
     events.iter().any(|event| event.id == id)
 }
 
-/// Puts the newest event first and keeps at most [`MAX_EVENTS`].
-pub fn prepend_event(events: &mut Vec<Event>, event: Event) {
-    events.insert(0, event);
-    events.truncate(MAX_EVENTS);
+/// Adds an event to a list kept newest first (by id) and cut to `limit`;
+/// an event already listed is not added twice.
+pub fn insert_newest_first(events: &mut Vec<Event>, event: Event, limit: usize) {
+    if contains(events, event.id) {
+        return;
+    }
+    let at = events
+        .iter()
+        .position(|listed| listed.id < event.id)
+        .unwrap_or(events.len());
+    events.insert(at, event);
+    events.truncate(limit);
 }
 
 /// Keeps `live` current from the event stream once the page is hydrated.
 /// Does nothing on the server: the effect never runs there.
 pub fn connect(live: LiveState) {
     #[cfg(feature = "hydrate")]
-    Effect::new(move |_| match stream::Subscription::open(live) {
-        Ok(subscription) => {
-            let subscription = send_wrapper::SendWrapper::new(subscription);
-            // Dropping the subscription closes the stream and frees its listeners.
-            on_cleanup(move || drop(subscription));
-        }
-        Err(_) => live.connection.set(LiveConnection::Closed),
+    stream::keep_open(live.connection, move |subscription| {
+        use crate::model::live_event;
+        subscription.listen(live_event::SNAPSHOT, move |s| live.apply_snapshot(s))?;
+        subscription.listen(live_event::JOB, move |job| live.apply_job(job))?;
+        subscription.listen(live_event::CATALOG, move |c| live.apply_catalog(c))?;
+        subscription.listen(live_event::EVENT, move |event| live.apply_event(event))?;
+        subscription.listen(live_event::CACHE, move |usage| live.apply_cache(usage))
     });
     #[cfg(not(feature = "hydrate"))]
     let _ = live;
-}
-
-#[cfg(feature = "hydrate")]
-mod stream {
-    //! The browser's `EventSource` and the listeners that feed [`LiveState`].
-
-    use leptos::prelude::*;
-    use serde::de::DeserializeOwned;
-    use wasm_bindgen::{closure::Closure, JsCast, JsValue};
-    use web_sys::{EventSource, MessageEvent};
-
-    use super::{LiveConnection, LiveState, LIVE_URL};
-    use crate::model::live_event;
-
-    type MessageListener = Closure<dyn FnMut(MessageEvent)>;
-
-    /// An open stream. Owns its callbacks, so they live exactly as long as
-    /// the stream; dropping it closes the stream.
-    pub struct Subscription {
-        source: EventSource,
-        listeners: Vec<(&'static str, MessageListener)>,
-        _on_open: Closure<dyn FnMut()>,
-        _on_error: Closure<dyn FnMut()>,
-    }
-
-    impl Subscription {
-        /// Opens the stream and routes its named events into `live`.
-        pub fn open(live: LiveState) -> Result<Self, JsValue> {
-            let source = EventSource::new(LIVE_URL)?;
-            live.connection.set(LiveConnection::Connecting);
-
-            let on_open = Closure::<dyn FnMut()>::new(move || {
-                live.connection.set(LiveConnection::Open);
-            });
-            source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-
-            let watched = source.clone();
-            let on_error = Closure::<dyn FnMut()>::new(move || {
-                // CLOSED means the browser gave up (the server refused the
-                // stream); otherwise it is already retrying.
-                let state = if watched.ready_state() == EventSource::CLOSED {
-                    LiveConnection::Closed
-                } else {
-                    LiveConnection::Connecting
-                };
-                live.connection.set(state);
-            });
-            source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-
-            let mut subscription = Subscription {
-                source,
-                listeners: Vec::new(),
-                _on_open: on_open,
-                _on_error: on_error,
-            };
-            subscription.listen(live_event::SNAPSHOT, move |s| live.apply_snapshot(s))?;
-            subscription.listen(live_event::JOB, move |job| live.apply_job(job))?;
-            subscription.listen(live_event::CATALOG, move |c| live.apply_catalog(c))?;
-            subscription.listen(live_event::EVENT, move |event| live.apply_event(event))?;
-            Ok(subscription)
-        }
-
-        /// Adds a listener for one named event whose data is JSON of `T`.
-        /// Messages that do not parse are skipped: the next snapshot heals.
-        fn listen<T, F>(&mut self, name: &'static str, mut apply: F) -> Result<(), JsValue>
-        where
-            T: DeserializeOwned + 'static,
-            F: FnMut(T) + 'static,
-        {
-            let listener = MessageListener::new(move |message: MessageEvent| {
-                let parsed = message
-                    .data()
-                    .as_string()
-                    .and_then(|data| serde_json::from_str::<T>(&data).ok());
-                match parsed {
-                    Some(value) => apply(value),
-                    None => leptos::logging::warn!("live: unreadable {name} message"),
-                }
-            });
-            self.source
-                .add_event_listener_with_callback(name, listener.as_ref().unchecked_ref())?;
-            self.listeners.push((name, listener));
-            Ok(())
-        }
-    }
-
-    impl Drop for Subscription {
-        fn drop(&mut self) {
-            self.source.close();
-            self.source.set_onopen(None);
-            self.source.set_onerror(None);
-            for (name, listener) in &self.listeners {
-                // Nothing to do if the browser already let go of it.
-                let _ = self
-                    .source
-                    .remove_event_listener_with_callback(name, listener.as_ref().unchecked_ref());
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -345,10 +273,64 @@ mod tests {
     #[test]
     fn new_events_come_first_and_the_list_keeps_fifteen() {
         let mut events: Vec<Event> = (1..=15).rev().map(|id| event(id, Some("image"))).collect();
-        prepend_event(&mut events, event(16, Some("image")));
+        insert_newest_first(&mut events, event(16, Some("image")), MAX_EVENTS);
         assert_eq!(events.len(), MAX_EVENTS);
         assert_eq!(events[0].id, 16);
         assert_eq!(events[MAX_EVENTS - 1].id, 2);
+    }
+
+    #[test]
+    fn an_event_is_listed_once_and_in_id_order() {
+        let mut events = vec![event(9, Some("image")), event(5, Some("image"))];
+        insert_newest_first(&mut events, event(9, Some("image")), 10);
+        insert_newest_first(&mut events, event(7, Some("image")), 10);
+        insert_newest_first(&mut events, event(1, Some("image")), 3);
+        assert_eq!(events.iter().map(|e| e.id).collect::<Vec<_>>(), [9, 7, 5]);
+    }
+
+    #[test]
+    fn cache_usage_arrives_by_snapshot_and_by_its_own_message() {
+        let owner = Owner::new();
+        owner.with(|| {
+            let page = crate::model::ImagesPage {
+                operator: "admin".into(),
+                catalog: CatalogPage::default(),
+                jobs: vec![],
+                recent_events: vec![],
+                hash_max_parallel: 1,
+                release_repo: "safl/bty".into(),
+                manifest_path: "/m".into(),
+                cache: None,
+                download_max_parallel: 2,
+            };
+            let live = LiveState::new(&page);
+            assert_eq!(live.cache.get_untracked(), None);
+            let usage = |files| CacheUsage {
+                cache_dir: "/c".into(),
+                files,
+                bytes: files * 10,
+                free_bytes: Some(100),
+                total_bytes: Some(1000),
+            };
+            live.apply_snapshot(LiveSnapshot {
+                jobs: vec![],
+                catalog: CatalogPage::default(),
+                cache: Some(usage(1)),
+            });
+            assert_eq!(live.cache.get_untracked(), Some(usage(1)));
+            live.apply_cache(usage(2));
+            assert_eq!(live.cache.get_untracked(), Some(usage(2)));
+            live.apply_snapshot(LiveSnapshot {
+                jobs: vec![],
+                catalog: CatalogPage::default(),
+                cache: None,
+            });
+            assert_eq!(
+                live.cache.get_untracked(),
+                Some(usage(2)),
+                "a snapshot without cache figures keeps the last ones"
+            );
+        });
     }
 
     #[test]

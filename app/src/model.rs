@@ -609,6 +609,23 @@ impl EventsFilter {
         *self == EventsFilter::default()
     }
 
+    /// True when `event` passes every filter present, as `GET /events` and
+    /// `/ui/events` select them (exact values, `failed` on the kind's end,
+    /// `before_id` on the id), so an event that arrives live is shown only
+    /// where a reload would show it.
+    pub fn matches(&self, event: &Event) -> bool {
+        let exact = |wanted: &Option<String>, value: Option<&str>| {
+            wanted.as_deref().is_none_or(|wanted| value == Some(wanted))
+        };
+        exact(&self.kind, Some(&event.kind))
+            && exact(&self.subject_kind, event.subject_kind.as_deref())
+            && exact(&self.subject_id, event.subject_id.as_deref())
+            && exact(&self.actor, event.actor.as_deref())
+            && exact(&self.source_ip, event.source_ip.as_deref())
+            && (!self.failed || event.is_failure())
+            && self.before_id.is_none_or(|before| event.id < before)
+    }
+
     /// The query-string pairs of the filter, `before_id` excluded.
     pub fn pairs(&self) -> Vec<(&'static str, String)> {
         let mut pairs = Vec::new();
@@ -820,6 +837,93 @@ mod tests {
             details: None,
         };
         assert_eq!(event.when(), "2026-05-17 20:21:09 UTC");
+    }
+
+    fn audit_event(id: i64, kind: &str, subject: (&str, &str), actor: &str) -> Event {
+        Event {
+            id,
+            ts: "2026-05-17T20:21:09+00:00".into(),
+            kind: kind.into(),
+            subject_kind: Some(subject.0.into()),
+            subject_id: Some(subject.1.into()),
+            actor: Some(actor.into()),
+            source_ip: Some("10.0.0.7".into()),
+            summary: String::new(),
+            details: None,
+        }
+    }
+
+    #[test]
+    fn an_empty_filter_matches_every_event() {
+        let event = audit_event(1, "image.uploaded", ("image", "a.img"), "operator");
+        assert!(EventsFilter::default().matches(&event));
+    }
+
+    #[test]
+    fn each_filter_field_must_match_exactly() {
+        let event = audit_event(9, "image.uploaded", ("image", "a.img"), "operator");
+        let pass = |filter: EventsFilter| filter.matches(&event);
+        let some = |text: &str| Some(text.to_owned());
+        assert!(pass(EventsFilter {
+            kind: some("image.uploaded"),
+            subject_kind: some("image"),
+            subject_id: some("a.img"),
+            actor: some("operator"),
+            source_ip: some("10.0.0.7"),
+            ..Default::default()
+        }));
+        assert!(!pass(EventsFilter {
+            kind: some("image.hashed"),
+            ..Default::default()
+        }));
+        assert!(!pass(EventsFilter {
+            subject_kind: some("catalog"),
+            ..Default::default()
+        }));
+        assert!(!pass(EventsFilter {
+            subject_id: some("a.im"),
+            ..Default::default()
+        }));
+        assert!(!pass(EventsFilter {
+            actor: some("system"),
+            ..Default::default()
+        }));
+        assert!(!pass(EventsFilter {
+            source_ip: some("10.0.0.8"),
+            ..Default::default()
+        }));
+    }
+
+    #[test]
+    fn an_event_without_a_subject_does_not_match_a_subject_filter() {
+        let mut event = audit_event(2, "auth.logout", ("auth", "admin"), "operator");
+        event.subject_kind = None;
+        let filter = EventsFilter {
+            subject_kind: Some("auth".into()),
+            ..Default::default()
+        };
+        assert!(!filter.matches(&event));
+    }
+
+    #[test]
+    fn failed_only_keeps_failure_kinds_and_before_id_keeps_older_ones() {
+        let failed = EventsFilter {
+            failed: true,
+            ..Default::default()
+        };
+        let upload_failed = audit_event(5, "image.upload_failed", ("image", "a"), "operator");
+        let login_failed = audit_event(6, "auth.login.failed", ("auth", "x"), "operator");
+        let uploaded = audit_event(7, "image.uploaded", ("image", "a"), "operator");
+        assert!(failed.matches(&upload_failed));
+        assert!(failed.matches(&login_failed));
+        assert!(!failed.matches(&uploaded));
+        let older = EventsFilter {
+            before_id: Some(6),
+            ..Default::default()
+        };
+        assert!(older.matches(&upload_failed));
+        assert!(!older.matches(&login_failed));
+        assert!(!older.matches(&uploaded));
     }
 
     #[test]

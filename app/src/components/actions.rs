@@ -21,6 +21,9 @@ pub enum RowAction {
     Hash(String),
     /// Download the bytes into the cache; holds the row's first name.
     Fetch(String),
+    /// Re-resolve a rolling entry and download it again (the cached bytes
+    /// stay until the new ones are verified); holds the row's first name.
+    Update(String),
     /// Drop the cached bytes, keep the entry; holds the row's first name.
     Evict(String),
     /// Delete the remote entry; holds its source URL.
@@ -30,6 +33,7 @@ pub enum RowAction {
 /// The buttons a row gets, in display order:
 /// - no SHA and a local file: Hash;
 /// - otherwise, bytes not held here: Fetch;
+/// - cached, remote and rolling (no pinned SHA): Update;
 /// - cached and a remote source: Evict;
 /// - a remote source: Delete entry (of the first remote source).
 pub fn row_actions(row: &CatalogRow) -> Vec<RowAction> {
@@ -40,6 +44,9 @@ pub fn row_actions(row: &CatalogRow) -> Vec<RowAction> {
         actions.push(RowAction::Hash(name.clone()));
     } else if !row.cached {
         actions.push(RowAction::Fetch(name.clone()));
+    }
+    if row.cached && row.rolling && remote.is_some() {
+        actions.push(RowAction::Update(name.clone()));
     }
     if row.cached && remote.is_some() {
         actions.push(RowAction::Evict(name));
@@ -56,6 +63,7 @@ impl RowAction {
         match self {
             RowAction::Hash(_) => "bty-hash-btn",
             RowAction::Fetch(_) => "bty-fetch-btn",
+            RowAction::Update(_) => "bty-update-btn",
             RowAction::Evict(_) => "bty-cache-delete-btn",
             RowAction::DeleteEntry(_) => "bty-catalog-entry-delete-btn",
         }
@@ -66,6 +74,7 @@ impl RowAction {
         match self {
             RowAction::Hash(_) => "Hash",
             RowAction::Fetch(_) => "Fetch",
+            RowAction::Update(_) => "Update",
             RowAction::Evict(_) => "Evict",
             RowAction::DeleteEntry(_) => "Delete entry",
         }
@@ -76,6 +85,7 @@ impl RowAction {
         match self {
             RowAction::Hash(_) => "Hashing…",
             RowAction::Fetch(_) => "Fetching…",
+            RowAction::Update(_) => "Updating…",
             other => other.label(),
         }
     }
@@ -84,7 +94,7 @@ impl RowAction {
     pub fn job_kind(&self) -> Option<JobKind> {
         match self {
             RowAction::Hash(_) => Some(JobKind::Hash),
-            RowAction::Fetch(_) => Some(JobKind::Download),
+            RowAction::Fetch(_) | RowAction::Update(_) => Some(JobKind::Download),
             RowAction::Evict(_) | RowAction::DeleteEntry(_) => None,
         }
     }
@@ -93,6 +103,7 @@ impl RowAction {
         match self {
             RowAction::Hash(_) => Glyph::Hash,
             RowAction::Fetch(_) => Glyph::Download,
+            RowAction::Update(_) => Glyph::RefreshCw,
             RowAction::Evict(_) => Glyph::MinusCircle,
             RowAction::DeleteEntry(_) => Glyph::Trash,
         }
@@ -101,7 +112,9 @@ impl RowAction {
     /// The outline colour: destructive actions are red.
     fn tone(&self) -> &'static str {
         match self {
-            RowAction::Hash(_) | RowAction::Fetch(_) => "btn-outline-primary",
+            RowAction::Hash(_) | RowAction::Fetch(_) | RowAction::Update(_) => {
+                "btn-outline-primary"
+            }
             RowAction::Evict(_) => "btn-outline-warning",
             RowAction::DeleteEntry(_) => "btn-outline-danger",
         }
@@ -110,9 +123,10 @@ impl RowAction {
     /// The name it acts on (`data-name`), for all but Delete entry.
     pub fn name(&self) -> Option<String> {
         match self {
-            RowAction::Hash(name) | RowAction::Fetch(name) | RowAction::Evict(name) => {
-                Some(name.clone())
-            }
+            RowAction::Hash(name)
+            | RowAction::Fetch(name)
+            | RowAction::Update(name)
+            | RowAction::Evict(name) => Some(name.clone()),
             RowAction::DeleteEntry(_) => None,
         }
     }
@@ -132,7 +146,7 @@ impl RowAction {
                 "Evict the cached bytes of '{name}'? The entry stays and can be fetched again."
             )),
             RowAction::DeleteEntry(src) => Some(format!("Delete the catalog entry for {src}?")),
-            RowAction::Hash(_) | RowAction::Fetch(_) => None,
+            RowAction::Hash(_) | RowAction::Fetch(_) | RowAction::Update(_) => None,
         }
     }
 
@@ -141,6 +155,7 @@ impl RowAction {
         match self {
             RowAction::Hash(name) => api::enqueue_hash(&name).await,
             RowAction::Fetch(name) => api::enqueue_download(&name).await,
+            RowAction::Update(name) => api::update_download(&name).await,
             RowAction::Evict(name) => api::evict_cache(&name).await,
             RowAction::DeleteEntry(src) => api::delete_entry(&src).await,
         }
@@ -283,6 +298,47 @@ mod tests {
                 RowAction::DeleteEntry(URL.1.into()),
             ]
         );
+    }
+
+    #[test]
+    fn a_cached_rolling_entry_offers_update_before_evict() {
+        let mut rolling = row(None, true, &[URL]);
+        rolling.rolling = true;
+        assert_eq!(
+            row_actions(&rolling),
+            [
+                RowAction::Update("disk.img".into()),
+                RowAction::Evict("disk.img".into()),
+                RowAction::DeleteEntry(URL.1.into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn update_needs_cached_bytes_a_remote_source_and_a_rolling_entry() {
+        let has_update = |row: &CatalogRow| {
+            row_actions(row)
+                .iter()
+                .any(|a| matches!(a, RowAction::Update(_)))
+        };
+        let mut uncached = row(None, false, &[MANIFEST]);
+        uncached.rolling = true;
+        assert!(!has_update(&uncached), "not cached: Fetch, not Update");
+        assert!(!has_update(&row(Some("ab"), true, &[MANIFEST])), "pinned");
+        let mut local = row(Some("ab"), true, &[LOCAL]);
+        local.rolling = true;
+        assert!(!has_update(&local), "a local file is never updated");
+    }
+
+    #[test]
+    fn update_says_updating_while_its_download_runs() {
+        let update = RowAction::Update("a".into());
+        assert_eq!(update.hook_class(), "bty-update-btn");
+        assert_eq!(update.label(), "Update");
+        assert_eq!(update.busy_label(), "Updating…");
+        assert_eq!(update.job_kind(), Some(JobKind::Download));
+        assert_eq!(update.name().as_deref(), Some("a"));
+        assert_eq!(update.confirmation(), None);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Pure text helpers for the page: byte counts, rates, ETAs, SHA
 //! shortening and counts. Kept free of Leptos so they are unit-tested.
 
+use crate::model::CacheUsage;
+
 /// Binary units for sizes, as operators read disk images ("1.2 GiB").
 const BYTE_UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
 
@@ -89,6 +91,21 @@ pub fn entry_count(count: usize) -> String {
     }
 }
 
+/// The download cache's footprint in one line, for the Downloads card:
+/// `Cache: 3 files, 4.2 GiB used, 180.0 GiB free`.
+pub fn cache_summary(usage: &CacheUsage) -> String {
+    let files = if usage.files == 1 {
+        "1 file".to_string()
+    } else {
+        format!("{} files", usage.files)
+    };
+    let mut text = format!("Cache: {files}, {} used", format_bytes(usage.bytes));
+    if let Some(free) = usage.free_bytes {
+        text.push_str(&format!(", {} free", format_bytes(free)));
+    }
+    text
+}
+
 /// The first `limit` characters of a text (not bytes, so a multi-byte
 /// character is never split), as the reference clips job errors.
 pub fn first_chars(text: &str, limit: usize) -> String {
@@ -171,6 +188,24 @@ mod tests {
         assert_eq!(entry_count(0), "0 entries");
         assert_eq!(entry_count(1), "1 entry");
         assert_eq!(entry_count(2), "2 entries");
+    }
+
+    #[test]
+    fn the_cache_line_counts_files_and_says_what_is_used_and_free() {
+        let mut usage = CacheUsage {
+            cache_dir: "/var/lib/bty/cache".into(),
+            files: 3,
+            bytes: 4_509_715_660,
+            free_bytes: Some(180 * 1024 * 1024 * 1024),
+            total_bytes: Some(200 * 1024 * 1024 * 1024),
+        };
+        assert_eq!(
+            cache_summary(&usage),
+            "Cache: 3 files, 4.2 GiB used, 180.0 GiB free"
+        );
+        usage.files = 1;
+        usage.free_bytes = None;
+        assert_eq!(cache_summary(&usage), "Cache: 1 file, 4.2 GiB used");
     }
 
     #[test]

@@ -31,6 +31,8 @@ pub enum Glyph {
     LogIn,
     LogOut,
     MinusCircle,
+    RefreshCw,
+    RotateCcw,
     Trash,
     Upload,
     User,
@@ -105,6 +107,12 @@ impl Glyph {
             }
             Glyph::MinusCircle => {
                 r#"<circle cx="12" cy="12" r="10"/><line x1="8" y1="12" x2="16" y2="12"/>"#
+            }
+            Glyph::RefreshCw => {
+                r#"<polyline points="23 4 23 10 17 10"/><polyline points="1 20 1 14 7 14"/><path d="M3.51 9a9 9 0 0 1 14.85-3.36L23 10M1 14l4.64 4.36A9 9 0 0 0 20.49 15"/>"#
+            }
+            Glyph::RotateCcw => {
+                r#"<polyline points="1 4 1 10 7 10"/><path d="M3.51 15a9 9 0 1 0 2.13-9.36L1 10"/>"#
             }
             Glyph::Trash => {
                 r#"<polyline points="3 6 5 6 21 6"/><path d="M19 6v14a2 2 0 0 1-2 2H7a2 2 0 0 1-2-2V6m3 0V4a2 2 0 0 1 2-2h4a2 2 0 0 1 2 2v2"/>"#

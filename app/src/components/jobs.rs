@@ -1,14 +1,16 @@
 //! The Downloads and Hashes panes: one live row per job (the latest per
-//! name), with a progress bar, bytes, rate, ETA and a Cancel button.
+//! name), with a progress bar, bytes, rate, ETA, the download attempt, and
+//! Cancel (queued, running) or Retry (a failed or cancelled download). The
+//! Downloads card's header shows the cache's disk usage.
 
 use std::collections::HashMap;
 
 use leptos::prelude::*;
 
-use super::format::{first_chars, format_eta, format_progress_bytes, format_rate};
+use super::format::{cache_summary, first_chars, format_eta, format_progress_bytes, format_rate};
 use super::icons::{Glyph, Icon};
-use super::layout::{use_flash, Card};
-use crate::api;
+use super::job_buttons::{CancelButton, RetryButton};
+use super::layout::Card;
 use crate::live::LiveState;
 use crate::model::{Job, JobKind, JobStatus};
 
@@ -38,6 +40,18 @@ pub fn display_percent(job: &Job) -> Option<f64> {
         .or((job.status == JobStatus::Completed).then_some(100.0))
 }
 
+/// The words for a download's attempt, from the second one on ("attempt
+/// 2"): earlier ones failed on a transient error and were retried.
+pub fn attempt_label(job: &Job) -> Option<String> {
+    (job.attempt > 1).then(|| format!("attempt {}", job.attempt))
+}
+
+/// True when the row offers Retry: a download that failed or was cancelled
+/// (queued again by the same request that started it).
+pub fn can_retry(job: &Job) -> bool {
+    job.kind == JobKind::Download && matches!(job.status, JobStatus::Failed | JobStatus::Cancelled)
+}
+
 /// The bar's colour for a status.
 fn status_tone(status: JobStatus) -> &'static str {
     match status {
@@ -55,7 +69,7 @@ pub fn JobsPane(
     /// The state the jobs come from.
     live: LiveState,
     /// Shown under the header.
-    #[prop(optional, into)]
+    #[prop(optional_no_strip)]
     caption: Option<String>,
 ) -> impl IntoView {
     let (title, glyph, tbody_class, empty_text) = match kind {
@@ -69,9 +83,23 @@ pub fn JobsPane(
     };
     let listed = Memo::new(move |_| live.jobs.with(|jobs| pane_jobs(jobs, kind)));
     let is_empty = move || listed.with(Vec::is_empty);
+    let aside = (kind == JobKind::Download).then(|| {
+        ViewFn::from(move || {
+            move || {
+                live.cache.get().map(|usage| {
+                    view! {
+                        <span class="bty-cache-usage" title=format!("Download cache: {}", usage.cache_dir)>
+                            <Icon glyph=Glyph::HardDrive/>
+                            <span>{cache_summary(&usage)}</span>
+                        </span>
+                    }
+                })
+            }
+        })
+    });
 
     view! {
-        <Card glyph title class=format!("card-table bty-{}-card", kind.as_str())>
+        <Card glyph title class=format!("card-table bty-{}-card", kind.as_str()) aside>
             {caption.map(|caption| view! { <p class="card-caption">{caption}</p> })}
             <div class="table-responsive">
                 <table class="table table-striped bty-jobs-table">
@@ -123,9 +151,11 @@ fn JobRow(
     let field = move |read: fn(&Job) -> String| move || job.with(read);
     let status = Memo::new(move |_| job.with(|j| j.status));
     let error = Memo::new(move |_| job.with(|j| j.error.clone()));
+    let attempt = Memo::new(move |_| job.with(attempt_label));
+    let retry = Memo::new(move |_| job.with(can_retry));
     let percent = Signal::derive(move || job.with(display_percent));
     let tone = Signal::derive(move || status_tone(status.get()));
-    let cancel_name = name.clone();
+    let (cancel_name, retry_name) = (name.clone(), name.clone());
 
     view! {
         <tr
@@ -152,6 +182,17 @@ fn JobRow(
                 <span class=move || {
                     format!("badge bty-job-status badge-status-{}", status.get().as_str())
                 }>{move || status.get().as_str()}</span>
+                {move || {
+                    attempt
+                        .get()
+                        .map(|text| {
+                            view! {
+                                <span class="bty-job-attempt" title="Earlier attempts hit a transient error and were retried">
+                                    {text}
+                                </span>
+                            }
+                        })
+                }}
             </td>
             <td class="col-progress">
                 <ProgressBar percent tone/>
@@ -160,7 +201,7 @@ fn JobRow(
             <td class="bty-job-rate">
                 {field(|j| {
                     j.rate_bps
-                        .filter(|_| j.status == JobStatus::Running)
+                        .filter(|rate| j.status == JobStatus::Running && *rate > 0.0)
                         .map(format_rate)
                         .unwrap_or_default()
                 })}
@@ -173,48 +214,9 @@ fn JobRow(
                         .is_active()
                         .then(|| view! { <CancelButton kind name=cancel_name.clone()/> })
                 }}
+                {move || retry.get().then(|| view! { <RetryButton name=retry_name.clone()/> })}
             </td>
         </tr>
-    }
-    .into_any()
-}
-
-/// Cancels a queued or running job by name.
-#[component]
-fn CancelButton(kind: JobKind, name: String) -> impl IntoView {
-    let pending = RwSignal::new(false);
-    let flash = use_flash();
-    let on_click = {
-        let name = name.clone();
-        move |_| {
-            if pending.get_untracked() {
-                return;
-            }
-            pending.set(true);
-            let name = name.clone();
-            leptos::task::spawn_local(async move {
-                let result = match kind {
-                    JobKind::Hash => api::cancel_hash(&name).await,
-                    JobKind::Download => api::cancel_download(&name).await,
-                };
-                let _ = pending.try_set(false);
-                if let (Err(error), Some(flash)) = (result, flash) {
-                    flash.show(format!("Cancel {name} failed: {error}"));
-                }
-            });
-        }
-    };
-    view! {
-        <button
-            type="button"
-            class="btn btn-sm btn-outline-danger bty-job-cancel"
-            data-name=name
-            disabled=move || pending.get()
-            on:click=on_click
-        >
-            <Icon glyph=Glyph::X/>
-            <span>"Cancel"</span>
-        </button>
     }
     .into_any()
 }
@@ -307,6 +309,38 @@ mod tests {
             listed.iter().map(|j| j.id).collect::<Vec<_>>(),
             [3, 4, 2, 5, 1]
         );
+    }
+
+    #[test]
+    fn the_attempt_shows_from_the_second_on() {
+        let mut download = job(1, JobKind::Download, "a.img", JobStatus::Running);
+        for (attempt, label) in [
+            (0, None),
+            (1, None),
+            (2, Some("attempt 2")),
+            (5, Some("attempt 5")),
+        ] {
+            download.attempt = attempt;
+            assert_eq!(attempt_label(&download).as_deref(), label, "{attempt}");
+        }
+    }
+
+    #[test]
+    fn only_failed_or_cancelled_downloads_offer_retry() {
+        for (status, retry) in [
+            (JobStatus::Queued, false),
+            (JobStatus::Running, false),
+            (JobStatus::Completed, false),
+            (JobStatus::Failed, true),
+            (JobStatus::Cancelled, true),
+        ] {
+            let download = job(1, JobKind::Download, "a.img", status);
+            assert_eq!(can_retry(&download), retry, "{status:?}");
+            assert!(
+                !can_retry(&job(2, JobKind::Hash, "a.img", status)),
+                "hash {status:?}"
+            );
+        }
     }
 
     #[test]

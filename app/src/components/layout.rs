@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_query_map};
 
 use super::icons::{Glyph, Icon};
-use crate::live::LiveState;
+use crate::live::LiveConnection;
 
 /// Messages raised in the browser (a failed button action), shown in the
 /// flash slot beside the `?error=` one.
@@ -37,9 +37,9 @@ pub fn use_flash() -> Option<Flash> {
 pub fn Layout(
     /// The logged-in operator; without one the top bar shows only the brand.
     operator: Option<String>,
-    /// The Images page's live state, for the indicator.
-    #[prop(optional)]
-    live: Option<LiveState>,
+    /// The page's live stream, for the indicator (pages that follow one).
+    #[prop(optional_no_strip)]
+    live: Option<RwSignal<LiveConnection>>,
     children: Children,
 ) -> impl IntoView {
     let flash = Flash(RwSignal::new(None));
@@ -81,7 +81,7 @@ pub fn Layout(
                         }
                     })}
                 <span class="topbar-spacer"></span>
-                {live.map(|live| view! { <LiveIndicator live/> })}
+                {live.map(|connection| view! { <LiveIndicator connection/> })}
                 {operator
                     .map(|name| {
                         view! {
@@ -136,10 +136,10 @@ pub fn Layout(
 /// The top bar's stream indicator: a dot and a word, `data-state` for tests.
 #[component]
 pub fn LiveIndicator(
-    /// The state whose connection is shown.
-    live: LiveState,
+    /// The stream's state.
+    connection: RwSignal<LiveConnection>,
 ) -> impl IntoView {
-    let state = move || live.connection.get();
+    let state = move || connection.get();
     view! {
         <span
             id="bty-live"
@@ -175,6 +175,9 @@ pub fn Card(
     /// A link on the right of the header.
     #[prop(optional)]
     link: Option<HeaderLink>,
+    /// Something shown on the right of the header (before the link).
+    #[prop(optional_no_strip)]
+    aside: Option<ViewFn>,
     children: Children,
 ) -> impl IntoView {
     view! {
@@ -182,6 +185,7 @@ pub fn Card(
             <header class="card-header">
                 <Icon glyph/>
                 <h2 class="card-title">{title}</h2>
+                {aside.map(|aside| aside.run())}
                 {link
                     .map(|link| {
                         view! {

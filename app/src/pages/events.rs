@@ -1,15 +1,17 @@
 //! `/ui/events`: the audit trail, filtered by the query string, newest
 //! first, 50 rows a page with an "Older" link. Rendered whole on the server;
-//! the filter form is a plain GET form, so the page works without JS.
+//! the filter form is a plain GET form, so the page works without JS. Once
+//! hydrated, the newest page takes new matching events live
+//! ([`crate::live::audit`]).
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
+use crate::components::events_filter::FilterForm;
 use crate::components::format::encode_query_value;
 use crate::components::{Card, Glyph, Layout, LoadFailure};
-use crate::model::{
-    self, Event, EventsFilter, KNOWN_ACTORS, KNOWN_EVENT_KINDS, KNOWN_SUBJECT_KINDS,
-};
+use crate::live::audit::{self, EventsLive};
+use crate::model::{self, Event, EventsFilter, EVENTS_PAGE_SIZE};
 
 /// Loads the page for the operator of the request being rendered; the
 /// request's context is read before the future is returned.
@@ -74,12 +76,7 @@ pub fn EventsPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(page) => view! {
-                        <Layout operator=Some(page.operator.clone())>
-                            <EventsBody page/>
-                        </Layout>
-                    }
-                    .into_any(),
+                    Ok(page) => view! { <EventsScreen page/> }.into_any(),
                     Err(error) => view! { <LoadFailure title="Events unavailable" error/> }.into_any(),
                 }
             })}
@@ -88,26 +85,58 @@ pub fn EventsPage() -> impl IntoView {
     .into_any()
 }
 
-/// The filter form, the table (or its empty state) and the "Older" link.
+/// The page once its data is there: the newest page follows the live
+/// stream, and the top bar says so.
 #[component]
-pub fn EventsBody(page: model::EventsPage) -> impl IntoView {
-    let older = page
-        .older_before_id()
-        .map(|before_id| older_href(&page.filter, before_id));
-    let empty_text = if page.filter.is_unfiltered() {
+fn EventsScreen(page: model::EventsPage) -> impl IntoView {
+    let live = EventsLive::new(&page);
+    audit::connect(live);
+    let indicator = live.follows_new_events().then_some(live.connection);
+    view! {
+        <Layout operator=Some(page.operator.clone()) live=indicator>
+            <EventsBody filter=page.filter live/>
+        </Layout>
+    }
+    .into_any()
+}
+
+/// The filter form, the table (or its empty state) and the paging links.
+#[component]
+pub fn EventsBody(
+    /// The page's filters, as the form shows them.
+    filter: EventsFilter,
+    /// The rows.
+    live: EventsLive,
+) -> impl IntoView {
+    let empty_text = if filter.is_unfiltered() {
         "The log is empty."
     } else {
         "No events match the current filter."
     };
-    let filter = page.filter.clone();
-    let events = page.events;
-    let has_events = !events.is_empty();
+    let has_events = move || live.events.with(|events| !events.is_empty());
+    // From the rows on show, so events that arrived live move the link along.
+    let older = {
+        let filter = filter.clone();
+        move || {
+            live.events.with(|events| {
+                (events.len() >= EVENTS_PAGE_SIZE)
+                    .then(|| events.last().map(|event| older_href(&filter, event.id)))
+                    .flatten()
+            })
+        }
+    };
+    let newest = filter
+        .before_id
+        .is_some()
+        .then(|| events_href(&filter.pairs()));
     view! {
         <Card glyph=Glyph::Activity title="Events" class="card-table bty-events-page">
             <FilterForm filter/>
-            {if has_events {
-                view! {
-                    <div class="table-responsive">
+            <Show
+                when=has_events
+                fallback=move || view! { <p class="bty-events-empty">{empty_text}</p> }
+            >
+                <div class="table-responsive">
                         <table class="table table-striped bty-events-page-table">
                             <thead>
                                 <tr>
@@ -121,126 +150,41 @@ pub fn EventsBody(page: model::EventsPage) -> impl IntoView {
                                 </tr>
                             </thead>
                             <tbody class="bty-events-page-tbody">
-                                {events
-                                    .into_iter()
-                                    .map(|event| view! { <EventRow event/> })
-                                    .collect_view()}
+                                <For each=move || live.events.get() key=|event| event.id let:event>
+                                    <EventRow event/>
+                                </For>
                             </tbody>
                         </table>
                     </div>
-                }
-                .into_any()
-            } else {
-                view! { <p class="bty-events-empty">{empty_text}</p> }.into_any()
-            }}
-            {older
-                .map(|href| {
-                    view! {
-                        <nav class="bty-events-paging">
-                            <a class="btn bty-events-older" href=href rel="external">
-                                "Older"
-                            </a>
-                        </nav>
-                    }
-                })}
-        </Card>
-    }
-    .into_any()
-}
-
-/// A dropdown of known values, with "any" first and the current one selected.
-#[component]
-fn FilterSelect(
-    name: &'static str,
-    label: &'static str,
-    options: &'static [&'static str],
-    current: Option<String>,
-) -> impl IntoView {
-    let id = format!("bty-events-{name}");
-    let label_for = id.clone();
-    let any_selected = current.is_none();
-    // A value not in the list (typed into the address) still shows as chosen.
-    let extra = current
-        .clone()
-        .filter(|value| !options.contains(&value.as_str()));
-    view! {
-        <label class="bty-events-field" for=label_for>
-            <span>{label}</span>
-            <select class="form-select" id=id name=name>
-                <option value="" selected=any_selected>
-                    "(any)"
-                </option>
-                {options
-                    .iter()
-                    .map(|option| {
-                        let selected = current.as_deref() == Some(*option);
+            </Show>
+            {move || {
+                let older = older();
+                (older.is_some() || newest.is_some())
+                    .then(|| {
                         view! {
-                            <option value=*option selected=selected>
-                                {*option}
-                            </option>
+                            <nav class="bty-events-paging">
+                                {newest
+                                    .clone()
+                                    .map(|href| {
+                                        view! {
+                                            <a class="btn bty-events-newest" href=href rel="external">
+                                                "Newest"
+                                            </a>
+                                        }
+                                    })}
+                                {older
+                                    .map(|href| {
+                                        view! {
+                                            <a class="btn bty-events-older" href=href rel="external">
+                                                "Older"
+                                            </a>
+                                        }
+                                    })}
+                            </nav>
                         }
                     })
-                    .collect_view()}
-                {extra
-                    .map(|value| {
-                        view! {
-                            <option value=value.clone() selected=true>
-                                {value.clone()}
-                            </option>
-                        }
-                    })}
-            </select>
-        </label>
-    }
-    .into_any()
-}
-
-/// The GET form over the page's filters.
-#[component]
-fn FilterForm(filter: EventsFilter) -> impl IntoView {
-    view! {
-        <form class="bty-events-filter" method="get" action="/ui/events">
-            <FilterSelect name="kind" label="Kind" options=&KNOWN_EVENT_KINDS current=filter.kind/>
-            <FilterSelect
-                name="subject_kind"
-                label="Subject kind"
-                options=&KNOWN_SUBJECT_KINDS
-                current=filter.subject_kind
-            />
-            <label class="bty-events-field" for="bty-events-subject_id">
-                <span>"Subject id"</span>
-                <input
-                    class="form-control"
-                    id="bty-events-subject_id"
-                    type="text"
-                    name="subject_id"
-                    value=filter.subject_id.unwrap_or_default()
-                />
-            </label>
-            <FilterSelect name="actor" label="Actor" options=&KNOWN_ACTORS current=filter.actor/>
-            <label class="bty-events-field" for="bty-events-source_ip">
-                <span>"Source IP"</span>
-                <input
-                    class="form-control"
-                    id="bty-events-source_ip"
-                    type="text"
-                    name="source_ip"
-                    value=filter.source_ip.unwrap_or_default()
-                />
-            </label>
-            <label class="bty-events-check">
-                <input type="checkbox" name="failed" value="1" checked=filter.failed/>
-                <span>"failed only"</span>
-            </label>
-            <div class="bty-events-actions">
-                <button class="btn btn-primary" type="submit">
-                    "Filter"
-                </button>
-                <a class="btn" href="/ui/events" rel="external">
-                    "Clear"
-                </a>
-            </div>
-        </form>
+            }}
+        </Card>
     }
     .into_any()
 }
@@ -302,7 +246,7 @@ fn EventRow(event: Event) -> impl IntoView {
 #[cfg(all(test, feature = "ssr"))]
 mod tests {
     use super::*;
-    use crate::model::{EventsPage as Page, EVENTS_PAGE_SIZE};
+    use crate::model::EventsPage as Page;
 
     fn event(id: i64, kind: &str, subject: (&str, &str), ip: Option<&str>) -> Event {
         Event {
@@ -327,7 +271,12 @@ mod tests {
 
     fn render(page: Page) -> String {
         let owner = Owner::new();
-        owner.with(|| view! { <EventsBody page/> }.into_any().to_html())
+        owner.with(|| {
+            let live = EventsLive::new(&page);
+            view! { <EventsBody filter=page.filter live/> }
+                .into_any()
+                .to_html()
+        })
     }
 
     #[test]
@@ -390,6 +339,54 @@ mod tests {
             ]
         ));
         assert!(html.contains(r#"<option value="operator" selected"#));
+    }
+
+    #[test]
+    fn events_that_arrive_live_are_drawn_on_top_when_the_filter_selects_them() {
+        let owner = Owner::new();
+        let html = owner.with(|| {
+            let page = Page {
+                operator: "admin".into(),
+                filter: EventsFilter {
+                    subject_kind: Some("image".into()),
+                    ..Default::default()
+                },
+                events: Vec::new(),
+            };
+            let live = EventsLive::new(&page);
+            live.apply_event(event(4, "catalog.entry.added", ("catalog", "u"), None));
+            live.apply_event(event(5, "image.uploaded", ("image", "new.img"), None));
+            view! { <EventsBody filter=page.filter live/> }
+                .into_any()
+                .to_html()
+        });
+        assert!(has_tag(
+            &html,
+            &[r#"class="bty-event-row""#, r#"data-event-id="5""#]
+        ));
+        assert!(!html.contains(r#"data-event-id="4""#), "{html}");
+        assert!(!html.contains("No events match"), "{html}");
+    }
+
+    #[test]
+    fn an_older_page_links_back_to_the_newest() {
+        let html = render(Page {
+            operator: "admin".into(),
+            filter: EventsFilter {
+                kind: Some("image.hashed".into()),
+                before_id: Some(40),
+                ..Default::default()
+            },
+            events: vec![event(39, "image.hashed", ("image", "a.img"), None)],
+        });
+        assert!(has_tag(
+            &html,
+            &[
+                r#"class="btn bty-events-newest""#,
+                r#"href="/ui/events?kind=image.hashed""#
+            ]
+        ));
+        assert!(!html.contains("bty-events-older"), "{html}");
     }
 
     #[test]

@@ -41,6 +41,16 @@ pub fn hash_caption(max_parallel: u32) -> String {
     format!("{max_parallel} at a time (default 1) so small hardware (Pi / NUC) stays responsive")
 }
 
+/// The caption of the Downloads pane; none when the server did not say.
+pub fn download_caption(max_parallel: u32) -> Option<String> {
+    (max_parallel > 0).then(|| {
+        format!(
+            "{max_parallel} at a time (default 2); a cut download resumes where it stopped, \
+             and transient errors are retried"
+        )
+    })
+}
+
 /// The `/ui/images` route.
 #[component]
 pub fn ImagesPage() -> impl IntoView {
@@ -79,15 +89,23 @@ fn ImagesScreen(page: model::ImagesPage) -> impl IntoView {
     let section = Memo::new(move |_| ImagesSection::parse(query.read().get_str("section")));
     provide_context(CurrentSection(section.into()));
     let caption = hash_caption(page.hash_max_parallel);
+    let download_caption = download_caption(page.download_max_parallel);
     let release_repo = page.release_repo.clone();
     let manifest_path = page.manifest_path.clone();
 
     view! {
-        <Layout operator=Some(page.operator.clone()) live>
+        <Layout operator=Some(page.operator.clone()) live=Some(live.connection)>
             <SubNav section live/>
             <IntroBox/>
             {move || match section.get() {
-                ImagesSection::List => view! { <ListSection live caption=caption.clone()/> }.into_any(),
+                ImagesSection::List => view! {
+                    <ListSection
+                        live
+                        caption=caption.clone()
+                        download_caption=download_caption.clone()
+                    />
+                }
+                .into_any(),
                 ImagesSection::Fetch => view! {
                     <FetchSection
                         live
@@ -131,14 +149,18 @@ fn IntroBox() -> impl IntoView {
 /// The List section: the table and the job panes, or the empty-state help.
 /// Drawn from the live state, so the first file appears without a reload.
 #[component]
-fn ListSection(live: LiveState, caption: String) -> impl IntoView {
+fn ListSection(
+    live: LiveState,
+    caption: String,
+    download_caption: Option<String>,
+) -> impl IntoView {
     let has_rows = move || live.has_entries();
     view! {
         <Show when=has_rows fallback=move || view! { <EmptyCatalog live/> }>
             <CatalogTable live/>
             <div class="job-panes">
-                <JobsPane kind=JobKind::Download live/>
-                <JobsPane kind=JobKind::Hash live caption=caption.clone()/>
+                <JobsPane kind=JobKind::Download live caption=download_caption.clone()/>
+                <JobsPane kind=JobKind::Hash live caption=Some(caption.clone())/>
             </div>
         </Show>
     }
@@ -148,6 +170,13 @@ fn ListSection(live: LiveState, caption: String) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_downloads_caption_names_the_parallelism_when_known() {
+        assert_eq!(download_caption(0), None);
+        assert!(download_caption(3)
+            .is_some_and(|caption| caption.starts_with("3 at a time (default 2)")));
+    }
 
     #[test]
     fn the_hashes_caption_names_the_parallelism() {

@@ -172,7 +172,7 @@ fn job_rows_show_status_progress_and_cancel() {
     };
     let data = page(vec![], vec![running, failed], vec![]);
     let html = render(&data, |live| {
-        view! { <JobsPane kind=JobKind::Hash live caption="1 at a time"/> }.into_any()
+        view! { <JobsPane kind=JobKind::Hash live caption=Some("1 at a time".into())/> }.into_any()
     });
     assert!(html.contains(r#"<tbody class="bty-hashes-tbody">"#));
     assert!(has_tag(
@@ -347,4 +347,5 @@ fn the_upload_section_offers_a_drop_zone_and_a_picker_for_several_images() {
     );
 }
 
+mod downloads;
 mod sections;
