@@ -4,6 +4,7 @@
 //! reconciler never lists them and start-up sweeps those a crash left.
 
 use std::{
+    collections::HashSet,
     io::{self, Write},
     path::{Path, PathBuf},
 };
@@ -49,6 +50,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 /// Removes the temporary files a crash left in `dir`; returns how many.
 pub fn sweep(dir: &Path) -> io::Result<usize> {
+    sweep_except(dir, &HashSet::new())
+}
+
+/// [`sweep`], keeping the temporary files in `keep` (partial downloads that
+/// will resume).
+pub fn sweep_except(dir: &Path, keep: &HashSet<PathBuf>) -> io::Result<usize> {
     let mut removed = 0;
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -58,7 +65,10 @@ pub fn sweep(dir: &Path) -> io::Result<usize> {
     for entry in entries {
         let entry = entry?;
         let name = entry.file_name();
-        if is_temp_name(&name.to_string_lossy()) && entry.file_type()?.is_file() {
+        if is_temp_name(&name.to_string_lossy())
+            && entry.file_type()?.is_file()
+            && !keep.contains(&entry.path())
+        {
             std::fs::remove_file(entry.path())?;
             removed += 1;
         }

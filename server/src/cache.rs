@@ -99,24 +99,7 @@ pub fn remove(cache_dir: &Path, sha256: &str) -> io::Result<bool> {
 /// Removes temporary files a crash left in the cache, except the partials
 /// in `keep` (those of downloads that will resume); returns how many went.
 pub fn sweep(cache_dir: &Path, keep: &HashSet<PathBuf>) -> io::Result<usize> {
-    let mut removed = 0;
-    let entries = match std::fs::read_dir(cache_dir) {
-        Ok(entries) => entries,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(0),
-        Err(error) => return Err(error),
-    };
-    for entry in entries {
-        let entry = entry?;
-        let name = entry.file_name();
-        if atomic_file::is_temp_name(&name.to_string_lossy())
-            && entry.file_type()?.is_file()
-            && !keep.contains(&entry.path())
-        {
-            std::fs::remove_file(entry.path())?;
-            removed += 1;
-        }
-    }
-    Ok(removed)
+    atomic_file::sweep_except(cache_dir, keep)
 }
 
 #[cfg(test)]

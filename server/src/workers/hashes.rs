@@ -3,11 +3,10 @@
 //! the sidecar, record the digest on the catalog row and log the outcome.
 
 use std::{
-    collections::HashMap,
     path::{Path, PathBuf},
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
-        Arc, Mutex,
+        Arc,
     },
     time::Duration,
 };
@@ -15,11 +14,11 @@ use std::{
 use app::model::{Job, JobKind, JobStatus};
 use sea_orm::{sea_query::Expr, ColumnTrait, DbErr, EntityTrait, QueryFilter};
 use serde_json::json;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::{
     jobs::{self, Outcome},
+    pool::JobPool,
     sha256_file::{self, Digested},
 };
 use crate::{
@@ -32,8 +31,6 @@ use crate::{
 
 /// How often a running job reports progress.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
-/// A safety net: workers look for queued jobs this often even unwoken.
-const IDLE_RECHECK: Duration = Duration::from_secs(30);
 
 /// Why a hash could not be queued.
 #[derive(Debug, thiserror::Error)]
@@ -59,16 +56,9 @@ pub struct HashWorkers {
 
 #[derive(Default)]
 struct Inner {
-    wake: Notify,
+    pool: JobPool,
     /// Serializes "is there already a job for this name?" decisions.
     enqueue: tokio::sync::Mutex<()>,
-    /// Running jobs by id: their cancel token and who cancelled them.
-    running: Mutex<HashMap<i64, Running>>,
-}
-
-struct Running {
-    token: CancellationToken,
-    cancelled_by: Option<Actor>,
 }
 
 /// The file a hash job reads, as it was when the job started.
@@ -153,7 +143,7 @@ impl HashWorkers {
         let job = jobs::to_wire(&row);
         state.live.job(&job);
         if job.status.is_active() {
-            self.inner.wake.notify_one();
+            self.inner.pool.wake();
         }
         Ok(job)
     }
@@ -178,12 +168,7 @@ impl HashWorkers {
                 Ok(job)
             }
             Some(JobStatus::Running) => {
-                if let Ok(mut running) = self.inner.running.lock() {
-                    if let Some(entry) = running.get_mut(&latest.id) {
-                        entry.cancelled_by = Some(by);
-                        entry.token.cancel();
-                    }
-                }
+                self.inner.pool.cancel(latest.id, by);
                 Ok(jobs::to_wire(&latest))
             }
             _ => Ok(jobs::to_wire(&latest)),
@@ -192,54 +177,20 @@ impl HashWorkers {
 
     /// Wakes a worker: new work is queued.
     pub fn wake(&self) {
-        self.inner.wake.notify_one();
+        self.inner.pool.wake();
     }
 
     async fn work(self, state: AppState) {
-        loop {
-            if state.shutdown.is_cancelled() {
-                return;
-            }
-            match jobs::claim_next(&state.db, JobKind::Hash).await {
-                Ok(Some(job)) => self.run(&state, job).await,
-                Ok(None) => {
-                    tokio::select! {
-                        _ = state.shutdown.cancelled() => return,
-                        _ = self.inner.wake.notified() => {}
-                        _ = tokio::time::sleep(IDLE_RECHECK) => {}
-                    }
-                }
-                Err(error) => {
-                    tracing::error!(%error, "hash worker could not claim a job");
-                    tokio::select! {
-                        _ = state.shutdown.cancelled() => return,
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                    }
-                }
-            }
+        while let Some(job) = self.inner.pool.next(&state, JobKind::Hash).await {
+            self.run(&state, job).await;
         }
     }
 
     async fn run(&self, state: &AppState, job: job::Model) {
-        let token = state.shutdown.child_token();
-        if let Ok(mut running) = self.inner.running.lock() {
-            running.insert(
-                job.id,
-                Running {
-                    token: token.clone(),
-                    cancelled_by: None,
-                },
-            );
-        }
+        let token = self.inner.pool.started(state, job.id);
         let path = state.settings.image_root().join(&job.name);
         let result = hash_job(state, &job, &path, &token).await;
-        let cancelled_by = self
-            .inner
-            .running
-            .lock()
-            .ok()
-            .and_then(|mut running| running.remove(&job.id))
-            .and_then(|entry| entry.cancelled_by);
+        let cancelled_by = self.inner.pool.ended(job.id);
         if state.shutdown.is_cancelled() {
             // Left `running`: the next start puts it back in the queue.
             return;

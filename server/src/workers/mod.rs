@@ -4,4 +4,5 @@
 pub mod downloads;
 pub mod hashes;
 pub mod jobs;
+pub mod pool;
 pub mod sha256_file;

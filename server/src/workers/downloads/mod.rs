@@ -12,24 +12,21 @@ mod runner;
 mod source;
 mod transfer;
 
-use std::{
-    collections::HashMap,
-    path::PathBuf,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{path::PathBuf, sync::Arc};
 
 use app::model::{DownloadState, JobKind, JobStatus};
 use sea_orm::DbErr;
-use tokio::sync::{watch, Notify};
-use tokio_util::sync::CancellationToken;
+use tokio::sync::watch;
 
 use self::{
     events::Subject,
     fill::{Fill, Fills},
     source::{is_pinned, Lookup},
 };
-use super::jobs::{self, Outcome};
+use super::{
+    jobs::{self, Outcome},
+    pool::JobPool,
+};
 use crate::{
     audit::Actor,
     cache,
@@ -37,9 +34,6 @@ use crate::{
     db::entity::{catalog_entry, job},
     state::AppState,
 };
-
-/// A safety net: workers look for queued jobs this often even unwoken.
-const IDLE_RECHECK: Duration = Duration::from_secs(30);
 
 /// The two kinds of download job.
 pub const MODE_FETCH: &str = "fetch";
@@ -73,16 +67,10 @@ pub struct DownloadWorkers {
 
 #[derive(Default)]
 struct Inner {
-    wake: Notify,
+    pool: JobPool,
     /// Serializes "is there already a job for this entry?" decisions.
     enqueue: tokio::sync::Mutex<()>,
-    running: Mutex<HashMap<i64, Running>>,
     fills: Fills,
-}
-
-struct Running {
-    token: CancellationToken,
-    cancelled_by: Option<Actor>,
 }
 
 impl DownloadWorkers {
@@ -159,7 +147,7 @@ impl DownloadWorkers {
         let row = self.create(state, &entry, update, size).await?;
         events::requested(state, actor, &subject, update).await;
         state.live.job(&jobs::to_wire(&row));
-        self.inner.wake.notify_one();
+        self.inner.pool.wake();
         Ok(row)
     }
 
@@ -218,12 +206,7 @@ impl DownloadWorkers {
                 Ok(row)
             }
             Some(JobStatus::Running) => {
-                if let Ok(mut running) = self.inner.running.lock() {
-                    if let Some(entry) = running.get_mut(&latest.id) {
-                        entry.cancelled_by = Some(by);
-                        entry.token.cancel();
-                    }
-                }
+                self.inner.pool.cancel(latest.id, by);
                 Ok(latest)
             }
             _ => Ok(latest),

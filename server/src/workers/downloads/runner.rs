@@ -3,7 +3,7 @@
 //! terminal state with its audit event, except at shutdown, which leaves
 //! the row `running` and its partial file for the next start to resume.
 
-use std::{path::PathBuf, time::Duration};
+use std::path::PathBuf;
 
 use app::model::JobKind;
 use tokio::sync::watch;
@@ -18,7 +18,7 @@ use super::{
     progress::Progress,
     remove_partial, source,
     transfer::{self, Stopped},
-    DownloadWorkers, Running, IDLE_RECHECK, MODE_UPDATE,
+    DownloadWorkers, MODE_UPDATE,
 };
 use crate::{
     audit::Actor,
@@ -29,41 +29,13 @@ use crate::{
 
 impl DownloadWorkers {
     pub(super) async fn work(self, state: AppState) {
-        loop {
-            if state.shutdown.is_cancelled() {
-                return;
-            }
-            match jobs::claim_next(&state.db, JobKind::Download).await {
-                Ok(Some(job)) => self.run(&state, job).await,
-                Ok(None) => {
-                    tokio::select! {
-                        _ = state.shutdown.cancelled() => return,
-                        _ = self.inner.wake.notified() => {}
-                        _ = tokio::time::sleep(IDLE_RECHECK) => {}
-                    }
-                }
-                Err(error) => {
-                    tracing::error!(%error, "download worker could not claim a job");
-                    tokio::select! {
-                        _ = state.shutdown.cancelled() => return,
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                    }
-                }
-            }
+        while let Some(job) = self.inner.pool.next(&state, JobKind::Download).await {
+            self.run(&state, job).await;
         }
     }
 
     pub(super) async fn run(&self, state: &AppState, job: job::Model) {
-        let token = state.shutdown.child_token();
-        if let Ok(mut running) = self.inner.running.lock() {
-            running.insert(
-                job.id,
-                Running {
-                    token: token.clone(),
-                    cancelled_by: None,
-                },
-            );
-        }
+        let token = self.inner.pool.started(state, job.id);
         let subject = job_subject(&job);
         let fill = self.inner.fills.sender(&subject.src);
         events::started(state, &subject).await;
@@ -73,13 +45,7 @@ impl DownloadWorkers {
             Err(Stopped::Cancelled) => Finished::Failed("the download was cancelled".into()),
             Err(Stopped::Failed(error)) => Finished::Failed(error.clone()),
         };
-        let cancelled_by = self
-            .inner
-            .running
-            .lock()
-            .ok()
-            .and_then(|mut running| running.remove(&job.id))
-            .and_then(|entry| entry.cancelled_by);
+        let cancelled_by = self.inner.pool.ended(job.id);
         if state.shutdown.is_cancelled() {
             // Left `running` with its partial file: the next start resumes it.
             let stopping = Finished::Failed("the server is stopping".into());
