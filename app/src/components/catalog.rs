@@ -4,8 +4,8 @@
 use leptos::prelude::*;
 
 use super::actions::{row_actions, ActionButton};
-use super::browser;
 use super::catalog_controls::CatalogControls;
+use super::copy_button::CopyButton;
 use super::format::short_sha;
 use super::icons::{Glyph, Icon};
 use super::layout::Card;
@@ -125,41 +125,14 @@ pub fn CatalogRowView(
 /// A shortened SHA with the full value in its title, and a copy button.
 #[component]
 fn ShaCell(sha: String) -> impl IntoView {
-    let copied = RwSignal::new(false);
-    let on_copy = {
-        let sha = sha.clone();
-        move |_| {
-            if browser::copy_text(&sha) {
-                copied.set(true);
-                #[cfg(feature = "hydrate")]
-                set_timeout(
-                    move || {
-                        let _ = copied.try_set(false);
-                    },
-                    std::time::Duration::from_millis(1500),
-                );
-            }
-        }
-    };
     view! {
         <code class="bty-sha" title=sha.clone()>{short_sha(&sha)}</code>
-        <button
-            type="button"
-            class="btn btn-icon bty-copy-sha"
-            class:copied=move || copied.get()
-            data-sha=sha
-            title="Copy SHA-256"
-            aria-label="Copy SHA-256"
-            on:click=on_copy
-        >
-            {move || {
-                if copied.get() {
-                    view! { <Icon glyph=Glyph::Check/> }
-                } else {
-                    view! { <Icon glyph=Glyph::Copy/> }
-                }
-            }}
-        </button>
+        <CopyButton
+            text=sha.clone()
+            class="bty-copy-sha"
+            label="Copy SHA-256"
+            attr:data-sha=sha
+        />
     }
     .into_any()
 }

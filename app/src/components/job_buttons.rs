@@ -9,50 +9,51 @@ use super::layout::use_flash;
 use crate::api;
 use crate::model::JobKind;
 
-/// Cancels a queued or running job by name.
-#[component]
-pub fn CancelButton(kind: JobKind, name: String) -> impl IntoView {
-    let pending = RwSignal::new(false);
-    let flash = use_flash();
-    let on_click = {
-        let name = name.clone();
-        move |_| {
-            if pending.get_untracked() {
-                return;
-            }
-            pending.set(true);
-            let name = name.clone();
-            leptos::task::spawn_local(async move {
-                let result = match kind {
-                    JobKind::Hash => api::cancel_hash(&name).await,
-                    JobKind::Download => api::cancel_download(&name).await,
-                };
-                let _ = pending.try_set(false);
-                if let (Err(error), Some(flash)) = (result, flash) {
-                    flash.show(format!("Cancel {name} failed: {error}"));
-                }
-            });
-        }
-    };
-    view! {
-        <button
-            type="button"
-            class="btn btn-sm btn-outline-danger bty-job-cancel"
-            data-name=name
-            disabled=move || pending.get()
-            on:click=on_click
-        >
-            <Icon glyph=Glyph::X/>
-            <span>"Cancel"</span>
-        </button>
-    }
-    .into_any()
+/// What a job row's button asks of the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobCommand {
+    /// Cancel a queued or running job.
+    Cancel(JobKind),
+    /// Queue a failed or cancelled download again (the request that
+    /// started it).
+    Retry,
 }
 
-/// Queues a failed or cancelled download again (the same request that
-/// started it); the new state arrives through the live stream.
+impl JobCommand {
+    fn label(self) -> &'static str {
+        match self {
+            JobCommand::Cancel(_) => "Cancel",
+            JobCommand::Retry => "Retry",
+        }
+    }
+
+    /// Classes: the look, then the hook tests and styles use.
+    fn class(self) -> &'static str {
+        match self {
+            JobCommand::Cancel(_) => "btn btn-sm btn-outline-danger bty-job-cancel",
+            JobCommand::Retry => "btn btn-sm btn-outline-primary bty-job-retry",
+        }
+    }
+
+    fn glyph(self) -> Glyph {
+        match self {
+            JobCommand::Cancel(_) => Glyph::X,
+            JobCommand::Retry => Glyph::RotateCcw,
+        }
+    }
+
+    async fn send(self, name: &str) -> Result<(), String> {
+        match self {
+            JobCommand::Cancel(JobKind::Hash) => api::cancel_hash(name).await,
+            JobCommand::Cancel(JobKind::Download) => api::cancel_download(name).await,
+            JobCommand::Retry => api::enqueue_download(name).await,
+        }
+    }
+}
+
+/// A job row's button for `command` on the job named `name`.
 #[component]
-pub fn RetryButton(name: String) -> impl IntoView {
+pub fn JobButton(command: JobCommand, name: String) -> impl IntoView {
     let pending = RwSignal::new(false);
     let flash = use_flash();
     let on_click = {
@@ -64,15 +65,16 @@ pub fn RetryButton(name: String) -> impl IntoView {
             pending.set(true);
             let name = name.clone();
             leptos::task::spawn_local(async move {
-                let result = api::enqueue_download(&name).await;
+                let result = command.send(&name).await;
                 let _ = pending.try_set(false);
+                let verb = command.label();
                 match (result, flash) {
                     (Err(error), Some(flash)) => {
-                        flash.show(format!("Retry {name} failed: {error}"))
+                        flash.show(format!("{verb} {name} failed: {error}"))
                     }
-                    (Err(error), None) => leptos::logging::warn!("Retry {name} failed: {error}"),
-                    (Ok(()), Some(flash)) => flash.clear(),
-                    (Ok(()), None) => {}
+                    (Err(error), None) => leptos::logging::warn!("{verb} {name} failed: {error}"),
+                    (Ok(()), Some(flash)) if command == JobCommand::Retry => flash.clear(),
+                    (Ok(()), _) => {}
                 }
             });
         }
@@ -80,13 +82,13 @@ pub fn RetryButton(name: String) -> impl IntoView {
     view! {
         <button
             type="button"
-            class="btn btn-sm btn-outline-primary bty-job-retry"
+            class=command.class()
             data-name=name
             disabled=move || pending.get()
             on:click=on_click
         >
-            <Icon glyph=Glyph::RotateCcw/>
-            <span>"Retry"</span>
+            <Icon glyph=command.glyph()/>
+            <span>{command.label()}</span>
         </button>
     }
     .into_any()

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 
 use super::format::{cache_summary, first_chars, format_eta, format_progress_bytes, format_rate};
 use super::icons::{Glyph, Icon};
-use super::job_buttons::{CancelButton, RetryButton};
+use super::job_buttons::{JobButton, JobCommand};
 use super::layout::Card;
 use crate::live::LiveState;
 use crate::model::{Job, JobKind, JobStatus};
@@ -212,9 +212,15 @@ fn JobRow(
                     status
                         .get()
                         .is_active()
-                        .then(|| view! { <CancelButton kind name=cancel_name.clone()/> })
+                        .then(|| {
+                            view! { <JobButton command=JobCommand::Cancel(kind) name=cancel_name.clone()/> }
+                        })
                 }}
-                {move || retry.get().then(|| view! { <RetryButton name=retry_name.clone()/> })}
+                {move || {
+                    retry
+                        .get()
+                        .then(|| view! { <JobButton command=JobCommand::Retry name=retry_name.clone()/> })
+                }}
             </td>
         </tr>
     }

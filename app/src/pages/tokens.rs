@@ -5,7 +5,9 @@
 
 use leptos::prelude::*;
 
-use crate::components::{browser, Card, Glyph, Icon, Layout, LoadFailure, PostForm, SubmitLabel};
+use crate::components::{
+    browser, Card, CopyButton, Glyph, Icon, Layout, LoadFailure, PostForm, SubmitLabel,
+};
 use crate::model::{self, ApiToken, CreatedApiToken, TokenNotice, TOKEN_NAME_MAX_CHARS};
 
 /// Where the create form posts.
@@ -140,13 +142,6 @@ pub fn TokensBody(page: model::TokensPage) -> impl IntoView {
 /// The secret of the token just created, with a copy button.
 #[component]
 fn NewSecret(created: CreatedApiToken) -> impl IntoView {
-    let copied = RwSignal::new(false);
-    let secret = created.token.clone();
-    let on_copy = move |_| {
-        if browser::copy_text(&secret) {
-            copied.set(true);
-        }
-    };
     view! {
         <div class="alert alert-info bty-token-created" role="status">
             <Icon glyph=Glyph::Key/>
@@ -158,22 +153,7 @@ fn NewSecret(created: CreatedApiToken) -> impl IntoView {
                 </p>
                 <p>
                     <code class="bty-token-secret">{created.token.clone()}</code>
-                    <button
-                        type="button"
-                        class="btn btn-icon bty-copy-token"
-                        class:copied=move || copied.get()
-                        title="Copy token"
-                        aria-label="Copy token"
-                        on:click=on_copy
-                    >
-                        {move || {
-                            if copied.get() {
-                                view! { <Icon glyph=Glyph::Check/> }
-                            } else {
-                                view! { <Icon glyph=Glyph::Copy/> }
-                            }
-                        }}
-                    </button>
+                    <CopyButton text=created.token.clone() class="bty-copy-token" label="Copy token"/>
                 </p>
             </div>
         </div>
