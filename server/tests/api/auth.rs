@@ -258,21 +258,8 @@ async fn a_cross_site_request_cannot_act_with_the_operators_cookie() {
 
 #[tokio::test]
 async fn an_api_token_opens_the_json_api_but_not_the_ui() {
-    use sea_orm::{ActiveModelTrait, Set};
     let app = spawn_app().await;
-    let token = "integration-test-token";
-    server::db::entity::api_token::ActiveModel {
-        operator_id: Set(1),
-        name: Set("ci".into()),
-        token_hash: Set(server::catalog::identity::sha256_hex(token.as_bytes())),
-        created_at: Set(server::clock::now_iso()),
-        last_used_at: Set(None),
-        revoked_at: Set(None),
-        ..Default::default()
-    }
-    .insert(&app.state.db)
-    .await
-    .expect("token row");
+    let token = app.create_api_token("ci").await;
     let bearer = format!("Bearer {token}");
     let api = app
         .client

@@ -25,20 +25,7 @@ format = "img.gz"
 "#;
 
 async fn upload_catalog(app: &TestApp, filename: &str, bytes: Vec<u8>) -> reqwest::Response {
-    let form = multipart::Form::new().part(
-        "file",
-        multipart::Part::bytes(bytes).file_name(filename.to_owned()),
-    );
-    app.client
-        .post(app.url("/ui/catalog/upload"))
-        .header(
-            "cookie",
-            format!("bty-token={}", app.cookie.clone().unwrap_or_default()),
-        )
-        .multipart(form)
-        .send()
-        .await
-        .expect("upload")
+    app.upload_catalog_file(filename, bytes).await
 }
 
 /// The `?error=` a 303 carries, decoded; `None` for a plain success.

@@ -142,6 +142,39 @@ impl TestApp {
             .expect("POST")
     }
 
+    /// Posts a catalog file to the page's upload form, with the cookie.
+    pub async fn upload_catalog_file(&self, filename: &str, bytes: Vec<u8>) -> Response {
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(filename.to_owned()),
+        );
+        self.with_cookie(self.client.post(self.url("/ui/catalog/upload")))
+            .multipart(form)
+            .send()
+            .await
+            .expect("upload")
+    }
+
+    /// Creates an API token of `admin` named `name` through the API (with a
+    /// session of its own when the app is not logged in); its secret.
+    pub async fn create_api_token(&self, name: &str) -> String {
+        let cookie = match &self.cookie {
+            Some(cookie) => cookie.clone(),
+            None => session_cookie(&self.post_login("admin", PASSWORD).await).expect("login"),
+        };
+        let response = self
+            .client
+            .post(self.url("/auth/tokens"))
+            .header(header::COOKIE, format!("bty-token={cookie}"))
+            .json(&serde_json::json!({"name": name}))
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.expect("JSON");
+        body["token"].as_str().expect("token").to_owned()
+    }
+
     pub async fn delete(&self, path: &str) -> Response {
         self.with_cookie(self.client.delete(self.url(path)))
             .send()

@@ -94,26 +94,13 @@ async fn requests_are_labelled_by_route_template_never_by_raw_path() {
 
 #[tokio::test]
 async fn metrics_need_a_session_or_an_api_token() {
-    use sea_orm::{ActiveModelTrait, Set};
     let app = spawn_app().await;
     let response = app.get("/metrics").await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     let body: serde_json::Value = response.json().await.expect("error JSON");
     assert_eq!(body["detail"], "login required");
 
-    let token = "scraper-token";
-    server::db::entity::api_token::ActiveModel {
-        operator_id: Set(1),
-        name: Set("prometheus".into()),
-        token_hash: Set(server::catalog::identity::sha256_hex(token.as_bytes())),
-        created_at: Set(server::clock::now_iso()),
-        last_used_at: Set(None),
-        revoked_at: Set(None),
-        ..Default::default()
-    }
-    .insert(&app.state.db)
-    .await
-    .expect("token row");
+    let token = app.create_api_token("prometheus").await;
     let response = app
         .client
         .get(app.url("/metrics"))

@@ -6,7 +6,7 @@ mod control;
 mod fetch;
 mod resume;
 
-use reqwest::{multipart, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app_with, TestApp};
@@ -40,21 +40,9 @@ pub async fn add_pinned(app: &TestApp, name: &str, url: &str, sha256: &str) {
 
 /// Uploads a catalog through the page's form.
 pub async fn upload_catalog(app: &TestApp, toml: String) {
-    let form = multipart::Form::new().part(
-        "file",
-        multipart::Part::bytes(toml.into_bytes()).file_name("catalog.toml"),
-    );
     let response = app
-        .client
-        .post(app.url("/ui/catalog/upload"))
-        .header(
-            "cookie",
-            format!("bty-token={}", app.cookie.clone().unwrap_or_default()),
-        )
-        .multipart(form)
-        .send()
-        .await
-        .expect("upload");
+        .upload_catalog_file("catalog.toml", toml.into_bytes())
+        .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let location = response.headers()["location"].to_str().unwrap_or_default();
     assert!(!location.contains("error"), "{location}");
