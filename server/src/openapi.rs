@@ -27,7 +27,7 @@
 //!    forms and bytes), path and query parameters, every success and every
 //!    error response (errors are [`ErrorBody`]), and `security(...)` when it
 //!    takes an `Operator` (leave it out for open routes).
-//! 2. Derive `ToSchema` on new body types: in `app/src/model.rs` with
+//! 2. Derive `ToSchema` on new body types: in `app/src/model/` with
 //!    `#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]`, so the
 //!    browser build does not link utoipa; in the server, plainly.
 //! 3. Register it in its module's `router()` with
