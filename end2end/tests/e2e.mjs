@@ -728,6 +728,44 @@ try {
     }, { needs: [downloadChecks[0]] });
   }
 
+  // (l2) API tokens: create one on /ui/tokens, copy its secret (shown once),
+  // use it as a bearer token, revoke it (confirmed) and see it refused.
+  await check('an API token made on /ui/tokens works as a bearer token until revoked', async () => {
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: BASE });
+    await page.getByRole('link', { name: 'API tokens' }).click();
+    await page.waitForURL((url) => pathOf(url) === '/ui/tokens');
+    await page.fill('input[name=name]', 'e2e-runner');
+    await Promise.all([
+      page.waitForResponse((r) => pathOf(r.url()) === '/ui/tokens' && r.request().method() === 'POST'),
+      page.locator('form.bty-token-form button[type=submit]').click(),
+    ]);
+    const secret = (await page.locator('.bty-token-secret').textContent()).trim();
+    assert.match(secret, /^bty_[0-9a-f]{64}$/, `the secret shown: ${secret}`);
+    // Before hydration the button does nothing: click until it says copied.
+    await eventually(async () => {
+      await page.locator('.bty-copy-token').click();
+      return (await page.locator('.bty-copy-token.copied').count()) === 1;
+    }, 10_000, 'the copy button never showed it copied');
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    assert.equal(copied, secret, 'the clipboard holds the secret');
+    const bearer = { authorization: `Bearer ${secret}` };
+    const before = await fetch(`${BASE}/catalog/entries`, { headers: bearer });
+    assert.equal(before.status, 200, 'the new token opens the JSON API');
+    await page.goto('/ui/tokens');
+    assert.equal(await page.locator('.bty-token-secret').count(), 0, 'the secret is shown again');
+    const row = page.locator('.bty-token-row', { hasText: 'e2e-runner' });
+    let question;
+    page.once('dialog', (dialog) => { question = dialog.message(); dialog.accept(); });
+    await Promise.all([
+      page.waitForURL((url) => pathOf(url) === '/ui/tokens'),
+      row.locator('.bty-token-revoke').click(),
+    ]);
+    await row.getByText('revoked').waitFor({ timeout: 10_000 });
+    const after = await fetch(`${BASE}/catalog/entries`, { headers: bearer });
+    assert.equal(after.status, 401, 'a revoked token still opens the API');
+    return { confirm: question ?? null };
+  }, { needs: ['log in through the form and land on /ui/images'] });
+
   // (m) Log out: back to the login page, and the session is gone.
   await check('"Log out" lands on /ui/login and /ui/images needs a login again', async () => {
     const cookies = await page.context().cookies(BASE);
