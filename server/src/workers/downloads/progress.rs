@@ -1,16 +1,23 @@
 //! A running download's reporting: its row (attempt, validator, absolute
-//! byte counts every [`EVERY`]), the live stream, and the fill channel
+//! byte counts every [`EVERY`]), the live stream (the job, and the cache's
+//! growing usage every [`CACHE_EVERY`]), and the fill channel
 //! stream-through readers follow (every chunk).
 
-use std::{sync::Mutex, time::Duration};
+use std::{
+    sync::Mutex,
+    time::{Duration, Instant},
+};
 
 use tokio::sync::watch;
 
 use super::fill::Fill;
-use crate::{state::AppState, workers::jobs};
+use crate::{cache, state::AppState, workers::jobs};
 
 /// How often a running download reports progress.
 pub const EVERY: Duration = Duration::from_millis(250);
+/// How often a running download re-reads the cache's disk usage for open
+/// pages (the partial file grows it).
+const CACHE_EVERY: Duration = Duration::from_secs(2);
 
 /// The reporting side of one running job.
 pub struct Progress {
@@ -18,6 +25,7 @@ pub struct Progress {
     id: i64,
     validator: Mutex<Option<String>>,
     fill: watch::Sender<Fill>,
+    cache_published: Mutex<Instant>,
 }
 
 impl Progress {
@@ -32,6 +40,7 @@ impl Progress {
             id,
             validator: Mutex::new(validator),
             fill,
+            cache_published: Mutex::new(Instant::now()),
         }
     }
 
@@ -72,6 +81,7 @@ impl Progress {
             tracing::warn!(%error, job = self.id, "progress not recorded");
         }
         self.publish().await;
+        self.publish_cache_usage().await;
     }
 
     /// Bytes now handed to the partial file (every chunk).
@@ -97,6 +107,21 @@ impl Progress {
             fill.responded = false;
             fill.total = None;
         });
+    }
+
+    /// The cache's usage to open pages, at most every [`CACHE_EVERY`].
+    async fn publish_cache_usage(&self) {
+        let due = match self.cache_published.lock() {
+            Ok(mut last) if last.elapsed() >= CACHE_EVERY => {
+                *last = Instant::now();
+                true
+            }
+            _ => false,
+        };
+        if due {
+            let usage = cache::usage_now(&self.state.settings.cache_dir()).await;
+            self.state.live.cache(&usage);
+        }
     }
 
     async fn publish(&self) {

@@ -168,3 +168,34 @@ async fn an_update_of_a_rolling_entry_downloads_new_content_and_drops_the_old() 
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert!(body["detail"].as_str().unwrap().contains("pinned"));
 }
+
+#[tokio::test]
+async fn the_cache_usage_grows_live_while_a_download_runs() {
+    // 4 MiB at 64 KiB per 50 ms: about 3 s, long enough for a usage update
+    // that counts the partial file before the download completes.
+    let upstream = FileUpstream::start(content(4 * MIB, 12)).await;
+    upstream.throttle(Some(Duration::from_millis(50)));
+    let app = app_with(1).await;
+    let name = add_url(&app, &upstream.url("/growing.img")).await;
+    let mut stream = app.live().await;
+    fetch(&app, json!({"name": name})).await;
+    let usage = stream
+        .wait_for("a cache usage update during the download", |event, data| {
+            (event == "cache")
+                .then(|| serde_json::from_str::<app::model::CacheUsage>(data).expect("JSON"))
+                .filter(|usage| usage.bytes > 0)
+        })
+        .await;
+    assert_eq!(
+        usage.files, 0,
+        "counted as a cached image before it completed"
+    );
+    assert_eq!(
+        state_of(&app, &name).await.expect("its state")["status"],
+        "running"
+    );
+    wait_for(&app, &name, "completed").await;
+    let listed = list(&app).await;
+    assert_eq!(listed["cache"]["files"], 1);
+    assert!(listed["cache"]["bytes"].as_u64().unwrap_or_default() >= 4 * MIB as u64);
+}
