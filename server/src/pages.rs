@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use app::{
     model::{
         CatalogPage, CatalogView, EventsFilter, EventsPage, ImagesPage, JobKind, TokenNotice,
-        TokensPage, EVENTS_PAGE_SIZE,
+        TokensPage, EVENTS_PAGE_SIZE, SYSTEM_ACTORS,
     },
     ssr::{BoxFuture, PageData},
 };
@@ -43,15 +43,20 @@ impl PageData for Pages {
     ) -> BoxFuture<Result<EventsPage, String>> {
         let state = self.0.clone();
         Box::pin(async move {
-            let events = audit::list(&state.db, &filter, EVENTS_PAGE_SIZE as u64)
-                .await
-                .map_err(|error| {
-                    tracing::error!(%error, "events page data");
-                    "the audit log could not be read; see the server log".to_owned()
-                })?;
+            let read = async {
+                let events = audit::list(&state.db, &filter, EVENTS_PAGE_SIZE as u64).await?;
+                let mut actors = accounts::usernames(&state.db).await?;
+                actors.extend(SYSTEM_ACTORS.iter().map(|actor| actor.to_string()));
+                Ok::<_, sea_orm::DbErr>((events, actors))
+            };
+            let (events, actors) = read.await.map_err(|error| {
+                tracing::error!(%error, "events page data");
+                "the audit log could not be read; see the server log".to_owned()
+            })?;
             Ok(EventsPage {
                 operator,
                 filter,
+                actors,
                 events,
             })
         })

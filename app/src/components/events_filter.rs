@@ -3,23 +3,21 @@
 
 use leptos::prelude::*;
 
-use crate::model::{EventsFilter, KNOWN_ACTORS, KNOWN_EVENT_KINDS, KNOWN_SUBJECT_KINDS};
+use crate::model::{EventsFilter, KNOWN_EVENT_KINDS, KNOWN_SUBJECT_KINDS};
 
 /// A dropdown of known values, with "any" first and the current one selected.
 #[component]
 fn FilterSelect(
     name: &'static str,
     label: &'static str,
-    options: &'static [&'static str],
+    options: Vec<String>,
     current: Option<String>,
 ) -> impl IntoView {
     let id = format!("bty-events-{name}");
     let label_for = id.clone();
     let any_selected = current.is_none();
     // A value not in the list (typed into the address) still shows as chosen.
-    let extra = current
-        .clone()
-        .filter(|value| !options.contains(&value.as_str()));
+    let extra = current.clone().filter(|value| !options.contains(value));
     view! {
         <label class="bty-events-field" for=label_for>
             <span>{label}</span>
@@ -28,12 +26,13 @@ fn FilterSelect(
                     "(any)"
                 </option>
                 {options
-                    .iter()
+                    .into_iter()
                     .map(|option| {
-                        let selected = current.as_deref() == Some(*option);
+                        let selected = current.as_deref() == Some(option.as_str());
+                        let label = option.clone();
                         view! {
-                            <option value=*option selected=selected>
-                                {*option}
+                            <option value=option selected=selected>
+                                {label}
                             </option>
                         }
                     })
@@ -54,14 +53,24 @@ fn FilterSelect(
 
 /// The GET form over the page's filters.
 #[component]
-pub fn FilterForm(filter: EventsFilter) -> impl IntoView {
+pub fn FilterForm(
+    filter: EventsFilter,
+    /// The Actor dropdown's choices.
+    actors: Vec<String>,
+) -> impl IntoView {
+    let owned = |values: &[&str]| values.iter().map(|v| v.to_string()).collect::<Vec<_>>();
     view! {
         <form class="bty-events-filter" method="get" action="/ui/events">
-            <FilterSelect name="kind" label="Kind" options=&KNOWN_EVENT_KINDS current=filter.kind/>
+            <FilterSelect
+                name="kind"
+                label="Kind"
+                options=owned(&KNOWN_EVENT_KINDS)
+                current=filter.kind
+            />
             <FilterSelect
                 name="subject_kind"
                 label="Subject kind"
-                options=&KNOWN_SUBJECT_KINDS
+                options=owned(&KNOWN_SUBJECT_KINDS)
                 current=filter.subject_kind
             />
             <label class="bty-events-field" for="bty-events-subject_id">
@@ -74,7 +83,7 @@ pub fn FilterForm(filter: EventsFilter) -> impl IntoView {
                     value=filter.subject_id.unwrap_or_default()
                 />
             </label>
-            <FilterSelect name="actor" label="Actor" options=&KNOWN_ACTORS current=filter.actor/>
+            <FilterSelect name="actor" label="Actor" options=actors current=filter.actor/>
             <label class="bty-events-field" for="bty-events-source_ip">
                 <span>"Source IP"</span>
                 <input

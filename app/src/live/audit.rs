@@ -118,6 +118,7 @@ mod tests {
         EventsPage {
             operator: "admin".into(),
             filter,
+            actors: Vec::new(),
             events,
         }
     }

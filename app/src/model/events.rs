@@ -73,9 +73,11 @@ pub const KNOWN_EVENT_KINDS: [&str; 23] = [
 /// The subject kinds the Subject kind dropdown of `/ui/events` offers.
 pub const KNOWN_SUBJECT_KINDS: [&str; 3] = ["image", "catalog", "auth"];
 
-/// The actors the Actor dropdown of `/ui/events` offers.
-/// `cli` is the `bty-web` command line (operators, passwords, tokens).
-pub const KNOWN_ACTORS: [&str; 4] = ["operator", "system", "pxe-client", "cli"];
+/// The actors that are not operators: the server itself, flash clients, and
+/// the `bty-web` command line (operators, passwords, tokens). Events an
+/// operator causes name the operator, so the Actor dropdown of `/ui/events`
+/// offers the operators' names first, then these.
+pub const SYSTEM_ACTORS: [&str; 3] = ["system", "pxe-client", "cli"];
 
 /// The filters of `/ui/events`: all present ones must match. Empty query
 /// values are treated as absent.
@@ -163,6 +165,10 @@ impl EventsFilter {
 pub struct EventsPage {
     pub operator: String,
     pub filter: EventsFilter,
+    /// What the Actor dropdown offers: operator names, then
+    /// [`SYSTEM_ACTORS`].
+    #[serde(default)]
+    pub actors: Vec<String>,
     /// Newest first, at most [`EVENTS_PAGE_SIZE`].
     pub events: Vec<Event>,
 }

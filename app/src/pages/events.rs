@@ -94,7 +94,7 @@ fn EventsScreen(page: model::EventsPage) -> impl IntoView {
     let indicator = live.follows_new_events().then_some(live.connection);
     view! {
         <Layout operator=Some(page.operator.clone()) live=indicator>
-            <EventsBody filter=page.filter live/>
+            <EventsBody filter=page.filter actors=page.actors live/>
         </Layout>
     }
     .into_any()
@@ -105,6 +105,8 @@ fn EventsScreen(page: model::EventsPage) -> impl IntoView {
 pub fn EventsBody(
     /// The page's filters, as the form shows them.
     filter: EventsFilter,
+    /// The Actor dropdown's choices.
+    actors: Vec<String>,
     /// The rows.
     live: EventsLive,
 ) -> impl IntoView {
@@ -131,7 +133,7 @@ pub fn EventsBody(
         .then(|| events_href(&filter.pairs()));
     view! {
         <Card glyph=Glyph::Activity title="Events" class="card-table bty-events-page">
-            <FilterForm filter/>
+            <FilterForm filter actors/>
             <Show
                 when=has_events
                 fallback=move || view! { <p class="bty-events-empty">{empty_text}</p> }
@@ -273,7 +275,7 @@ mod tests {
         let owner = Owner::new();
         owner.with(|| {
             let live = EventsLive::new(&page);
-            view! { <EventsBody filter=page.filter live/> }
+            view! { <EventsBody filter=page.filter actors=page.actors live/> }
                 .into_any()
                 .to_html()
         })
@@ -283,6 +285,7 @@ mod tests {
     fn rows_carry_ids_badges_and_pivot_links() {
         let html = render(Page {
             operator: "admin".into(),
+            actors: crate::model::SYSTEM_ACTORS.map(String::from).to_vec(),
             filter: EventsFilter::default(),
             events: vec![
                 event(7, "image.hash_failed", ("image", "a b.img"), None),
@@ -328,6 +331,7 @@ mod tests {
         };
         let html = render(Page {
             operator: "admin".into(),
+            actors: Vec::new(),
             filter,
             events,
         });
@@ -347,6 +351,7 @@ mod tests {
         let html = owner.with(|| {
             let page = Page {
                 operator: "admin".into(),
+                actors: Vec::new(),
                 filter: EventsFilter {
                     subject_kind: Some("image".into()),
                     ..Default::default()
@@ -356,7 +361,7 @@ mod tests {
             let live = EventsLive::new(&page);
             live.apply_event(event(4, "catalog.entry.added", ("catalog", "u"), None));
             live.apply_event(event(5, "image.uploaded", ("image", "new.img"), None));
-            view! { <EventsBody filter=page.filter live/> }
+            view! { <EventsBody filter=page.filter actors=page.actors live/> }
                 .into_any()
                 .to_html()
         });
@@ -372,6 +377,7 @@ mod tests {
     fn an_older_page_links_back_to_the_newest() {
         let html = render(Page {
             operator: "admin".into(),
+            actors: Vec::new(),
             filter: EventsFilter {
                 kind: Some("image.hashed".into()),
                 before_id: Some(40),
@@ -394,6 +400,7 @@ mod tests {
         let empty = |filter| {
             render(Page {
                 operator: "admin".into(),
+                actors: Vec::new(),
                 filter,
                 events: Vec::new(),
             })
@@ -404,5 +411,36 @@ mod tests {
             ..Default::default()
         };
         assert!(empty(filtered).contains("No events match the current filter."));
+    }
+
+    #[test]
+    fn the_actor_dropdown_offers_the_page_s_actors_and_keeps_the_choice() {
+        let html = render(Page {
+            operator: "admin".into(),
+            actors: vec!["admin".into(), "alice".into(), "system".into()],
+            filter: EventsFilter {
+                actor: Some("alice".into()),
+                ..Default::default()
+            },
+            events: Vec::new(),
+        });
+        let actor_select = html
+            .split(r#"name="actor""#)
+            .nth(1)
+            .and_then(|rest| rest.split("</select>").next())
+            .expect("the Actor dropdown");
+        assert!(
+            actor_select.contains(r#"<option value="admin">admin</option>"#),
+            "{actor_select}"
+        );
+        assert!(
+            has_tag(actor_select, &[r#"value="alice""#, "selected"]),
+            "{actor_select}"
+        );
+        assert!(actor_select.contains(r#"<option value="system">system</option>"#));
+        assert!(
+            !actor_select.contains(r#"value="operator""#),
+            "no literal 'operator' actor"
+        );
     }
 }

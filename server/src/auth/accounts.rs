@@ -2,7 +2,8 @@
 //! The command line manages them; every change is an event.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    Set,
 };
 use serde_json::json;
 
@@ -37,6 +38,15 @@ pub enum AccountError {
     Db(#[from] DbErr),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+/// Every operator's name, in order.
+pub async fn usernames(db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
+    operator::Entity::find()
+        .order_by_asc(operator::Column::Username)
+        .all(db)
+        .await
+        .map(|operators| operators.into_iter().map(|o| o.username).collect())
 }
 
 /// The operator named `username`.

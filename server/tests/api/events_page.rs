@@ -60,3 +60,48 @@ async fn the_events_page_filters_the_log_server_side() {
     assert_eq!(rows(&html), 0);
     assert!(html.contains("No events match the current filter."));
 }
+
+#[tokio::test]
+async fn the_actor_dropdown_offers_every_operator_by_name() {
+    let mut app = spawn_app().await;
+    server::auth::accounts::add(
+        &app.state.db,
+        &app.state.live,
+        &server::audit::Actor::cli(),
+        "alice",
+        "correct horse battery".into(),
+    )
+    .await
+    .expect("operator added");
+    app.login().await;
+    let alice = app.post_login("alice", "correct horse battery").await;
+    assert_eq!(alice.status(), StatusCode::SEE_OTHER);
+
+    let html = app
+        .get("/ui/events?actor=alice")
+        .await
+        .text()
+        .await
+        .expect("HTML");
+    let actors = html
+        .split(r#"name="actor""#)
+        .nth(1)
+        .and_then(|rest| rest.split("</select>").next())
+        .expect("the Actor dropdown");
+    for actor in ["admin", "alice", "system", "pxe-client", "cli"] {
+        assert!(
+            actors.contains(&format!(r#"value="{actor}""#)),
+            "{actor} missing: {actors}"
+        );
+    }
+    assert!(
+        actors.contains("selected"),
+        "the chosen actor is kept: {actors}"
+    );
+    // The filter works on the names the dropdown offers.
+    assert_eq!(rows(&html), 1, "alice's one login: {html}");
+    assert!(
+        html.contains("operator &#x27;alice&#x27; logged in")
+            || html.contains("operator 'alice' logged in")
+    );
+}
