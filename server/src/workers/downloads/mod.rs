@@ -160,7 +160,12 @@ impl DownloadWorkers {
     ) -> Result<job::Model, DbErr> {
         let partial = cache::partial_path(&state.settings.cache_dir(), &entry.bty_image_ref);
         let mode = if update { MODE_UPDATE } else { MODE_FETCH };
-        jobs::create_download(
+        // The bytes a failed download left resume under its validator.
+        let carried = match jobs::latest_download(&state.db, &entry.src).await? {
+            Some(previous) if partial.is_file() => previous.validator,
+            _ => None,
+        };
+        let created = jobs::create_download(
             &state.db,
             &entry.name,
             &entry.src,
@@ -168,7 +173,12 @@ impl DownloadWorkers {
             mode,
             size,
         )
-        .await
+        .await?;
+        if carried.is_none() {
+            return Ok(created);
+        }
+        jobs::set_validator(&state.db, created.id, carried.as_deref()).await?;
+        Ok(jobs::get(&state.db, created.id).await?.unwrap_or(created))
     }
 
     /// Cancels the newest download of the entry `key` names: a queued one

@@ -61,7 +61,10 @@ impl DownloadWorkers {
             Err(Stopped::Cancelled) => Outcome::Cancelled(None),
             Err(Stopped::Failed(error)) => Outcome::Failed(error.clone()),
         };
-        if result.is_err() {
+        // A failed transfer keeps its bytes for the next try (a Retry
+        // resumes them with the same validator); a cancel drops them, and a
+        // file that failed verification is gone already.
+        if matches!(result, Err(Stopped::Cancelled)) {
             remove_partial(&job).await;
         }
         match jobs::finish(&state.db, job.id, &outcome).await {

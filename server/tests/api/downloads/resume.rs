@@ -137,3 +137,47 @@ async fn a_restart_mid_download_resumes_from_the_partial_file() {
     );
     assert_eq!(cache_files(&app), [sha]);
 }
+
+#[tokio::test]
+async fn a_retry_after_a_failed_download_resumes_its_bytes() {
+    let bytes = content(2 * MIB, 13);
+    let sha = sha256_hex(&bytes);
+    let upstream = FileUpstream::start(bytes.clone()).await;
+    let app = app_with(1).await;
+    let name = add_url(&app, &upstream.url("/flaky.img")).await;
+    // Busy four times, then cut after 1 MiB: the fifth attempt gives up.
+    upstream.fail(StatusCode::SERVICE_UNAVAILABLE, 4);
+    upstream.cut_once_after(MIB);
+    fetch(&app, json!({"name": name})).await;
+    let failed = wait_for(&app, &name, "failed").await;
+    assert!(
+        failed["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("gave up after 5 attempts"),
+        "{failed}"
+    );
+    assert!(
+        cache_files(&app)
+            .iter()
+            .any(|f| f.ends_with(".bty-partial")),
+        "the failed download's bytes are kept: {:?}",
+        cache_files(&app)
+    );
+
+    let (status, _) = fetch(&app, json!({"name": name})).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let done = wait_for(&app, &name, "completed").await;
+    assert_eq!(done["sha256"], sha);
+    assert_eq!(cached(&app, &sha).as_deref(), Some(&bytes[..]));
+    let last = upstream.gets().pop().expect("the retry's GET");
+    let from: u64 = last
+        .range
+        .as_deref()
+        .and_then(|r| r.strip_prefix("bytes="))
+        .and_then(|r| r.strip_suffix('-'))
+        .and_then(|n| n.parse().ok())
+        .expect("the retry asked for a Range");
+    assert!(from > 0 && from <= MIB as u64, "resumed from {from}");
+    assert_eq!(last.if_range.as_deref(), Some("\"v1\""));
+}
