@@ -35,6 +35,8 @@ pub struct ApiTokenList {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct NewApiToken {
+    /// 1 to [`TOKEN_NAME_MAX_CHARS`] printable characters.
+    #[cfg_attr(feature = "ssr", schema(min_length = 1, max_length = 64))]
     pub name: String,
 }
 

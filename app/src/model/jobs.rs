@@ -153,6 +153,8 @@ pub struct HashList {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EnqueueRequest {
+    /// One path segment: no `/`, `\`, NUL; not `.` or `..`.
+    #[cfg_attr(feature = "ssr", schema(min_length = 1, pattern = r"^[^/\\\x00]+$"))]
     pub name: String,
 }
 
@@ -164,6 +166,9 @@ pub struct EnqueueRequest {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DownloadRequest {
+    /// An entry's name (one path segment: no `/`, `\`, NUL; not `.` or
+    /// `..`) or its 64-hex `ref`.
+    #[cfg_attr(feature = "ssr", schema(min_length = 1, pattern = r"^[^/\\\x00]+$"))]
     pub name: String,
     #[serde(default)]
     pub update: bool,

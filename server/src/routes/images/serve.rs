@@ -56,7 +56,7 @@ struct Found {
         (status = 206, description = "The requested range", content_type = "application/octet-stream", body = Binary),
         (status = 304, description = "Not modified: the `If-None-Match` ETag matches"),
         (status = 404, description = "No such image in the catalog", body = ErrorBody),
-        (status = 416, description = "The range is outside the file"),
+        (status = 416, description = "The range is malformed or outside the file"),
         (status = 502, description = "A remote entry not cached yet: its upstream failed before any byte was sent", body = ErrorBody),
     )
 )]
@@ -85,7 +85,7 @@ pub async fn get_image(
         (status = 206, description = "The requested range", content_type = "application/octet-stream", body = Binary),
         (status = 304, description = "Not modified: the `If-None-Match` ETag matches"),
         (status = 404, description = "No such image in the catalog", body = ErrorBody),
-        (status = 416, description = "The range is outside the file"),
+        (status = 416, description = "The range is malformed or outside the file"),
         (status = 502, description = "A remote entry not cached yet: its upstream failed before any byte was sent", body = ErrorBody),
     )
 )]
