@@ -53,31 +53,46 @@ pub fn EventsCard(
 /// One audit event.
 #[component]
 fn EventRow(event: Event) -> impl IntoView {
-    let kind_class = if event.is_failure() {
+    view! {
+        <tr class="bty-event-row" data-event-id=event.id.to_string()>
+            <td class="text-nowrap">{event.when()}</td>
+            <KindCell event=&event/>
+            <td>{event.summary.clone()}</td>
+            <SourceIpCell event=&event/>
+        </tr>
+    }
+    .into_any()
+}
+
+/// An event's kind as a badge, red for failures.
+#[component]
+pub fn KindCell<'a>(event: &'a Event) -> impl IntoView {
+    let class = if event.is_failure() {
         "badge badge-danger bty-event-kind"
     } else {
         "badge badge-kind bty-event-kind"
     };
-    let source_ip = event.source_ip.clone().filter(|ip| !ip.is_empty());
     view! {
-        <tr class="bty-event-row" data-event-id=event.id.to_string()>
-            <td class="text-nowrap">{event.when()}</td>
-            <td>
-                <span class=kind_class>{event.kind.clone()}</span>
-            </td>
-            <td>{event.summary.clone()}</td>
-            <td>
-                {source_ip
-                    .map(|ip| {
-                        let href = format!("/ui/events?source_ip={}", encode_query_value(&ip));
-                        view! {
-                            <a href=href rel="external">
-                                {ip}
-                            </a>
-                        }
-                    })}
-            </td>
-        </tr>
+        <td>
+            <span class=class>{event.kind.clone()}</span>
+        </td>
     }
-    .into_any()
+}
+
+/// An event's source address, linked to every event from it.
+#[component]
+pub fn SourceIpCell<'a>(event: &'a Event) -> impl IntoView {
+    let link = event
+        .source_ip
+        .clone()
+        .filter(|ip| !ip.is_empty())
+        .map(|ip| {
+            let href = format!("/ui/events?source_ip={}", encode_query_value(&ip));
+            view! {
+                <a href=href rel="external">
+                    {ip}
+                </a>
+            }
+        });
+    view! { <td>{link}</td> }
 }

@@ -7,6 +7,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
+use crate::components::events::{KindCell, SourceIpCell};
 use crate::components::events_filter::FilterForm;
 use crate::components::format::encode_query_value;
 use crate::components::{Card, Glyph, Layout, LoadFailure};
@@ -194,11 +195,6 @@ pub fn EventsBody(
 /// One audit event.
 #[component]
 fn EventRow(event: Event) -> impl IntoView {
-    let kind_class = if event.is_failure() {
-        "badge badge-danger bty-event-kind"
-    } else {
-        "badge badge-kind bty-event-kind"
-    };
     let subject = {
         let kind = event.subject_kind.clone().unwrap_or_default();
         let id = event.subject_id.clone().unwrap_or_default();
@@ -218,27 +214,14 @@ fn EventRow(event: Event) -> impl IntoView {
             None => view! { <span class="bty-event-subject">{text}</span> }.into_any(),
         }
     };
-    let source_ip = event.source_ip.clone().filter(|ip| !ip.is_empty());
     view! {
         <tr class="bty-event-row" data-event-id=event.id.to_string()>
             <td class="text-muted">{event.id}</td>
             <td class="text-nowrap">{event.when()}</td>
-            <td>
-                <span class=kind_class>{event.kind.clone()}</span>
-            </td>
+            <KindCell event=&event/>
             <td>{subject}</td>
             <td>{event.actor.clone().unwrap_or_default()}</td>
-            <td>
-                {source_ip
-                    .map(|ip| {
-                        let href = format!("/ui/events?source_ip={}", encode_query_value(&ip));
-                        view! {
-                            <a href=href rel="external">
-                                {ip}
-                            </a>
-                        }
-                    })}
-            </td>
+            <SourceIpCell event=&event/>
             <td>{event.summary.clone()}</td>
         </tr>
     }
