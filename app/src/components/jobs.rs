@@ -103,17 +103,7 @@ pub fn JobsPane(
             {caption.map(|caption| view! { <p class="card-caption">{caption}</p> })}
             <div class="table-responsive">
                 <table class="table table-striped bty-jobs-table">
-                    <thead>
-                        <tr>
-                            <th>"Name"</th>
-                            <th>"Status"</th>
-                            <th class="col-progress">"Progress"</th>
-                            <th>"Bytes"</th>
-                            <th>"Rate"</th>
-                            <th>"ETA"</th>
-                            <th></th>
-                        </tr>
-                    </thead>
+                    <TransferHead last=""/>
                     <tbody class=tbody_class>
                         <Show when=is_empty>
                             <tr class="bty-jobs-empty">
@@ -267,6 +257,25 @@ pub fn ProgressBar(
         </div>
     }
     .into_any()
+}
+
+/// The head of a table of transfers (jobs, uploads): name, status,
+/// progress, bytes, rate, ETA, then `last` (actions or a result).
+#[component]
+pub fn TransferHead(last: &'static str) -> impl IntoView {
+    view! {
+        <thead>
+            <tr>
+                <th>"Name"</th>
+                <th>"Status"</th>
+                <th class="col-progress">"Progress"</th>
+                <th>"Bytes"</th>
+                <th>"Rate"</th>
+                <th>"ETA"</th>
+                <th>{last}</th>
+            </tr>
+        </thead>
+    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use crate::components::format::{
     first_chars, format_eta, format_progress_bytes, format_rate, short_sha,
 };
 use crate::components::icons::{Glyph, Icon};
-use crate::components::jobs::{ProgressBar, ERROR_PREVIEW_CHARS};
+use crate::components::jobs::{ProgressBar, TransferHead, ERROR_PREVIEW_CHARS};
 use crate::components::layout::{use_flash, Card};
 use crate::live::LiveState;
 
@@ -156,17 +156,7 @@ fn UploadsTable(uploads: Uploads) -> impl IntoView {
         </div>
         <div class="table-responsive">
             <table class="table table-striped bty-uploads-table">
-                <thead>
-                    <tr>
-                        <th>"Name"</th>
-                        <th>"Status"</th>
-                        <th class="col-progress">"Progress"</th>
-                        <th>"Bytes"</th>
-                        <th>"Rate"</th>
-                        <th>"ETA"</th>
-                        <th>"Result"</th>
-                    </tr>
-                </thead>
+                <TransferHead last="Result"/>
                 <tbody class="bty-uploads-tbody">
                     <Show when=is_empty>
                         <tr class="bty-uploads-empty">
