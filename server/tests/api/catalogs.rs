@@ -62,6 +62,17 @@ async fn names(app: &TestApp) -> Vec<String> {
     names
 }
 
+/// `POST /catalog/import?source=<source>`, the source as written.
+async fn import(app: &TestApp, source: &str) -> reqwest::Response {
+    app.post_json(&format!("/catalog/import?source={source}"), &Value::Null)
+        .await
+}
+
+/// The report of an import that is expected to succeed.
+async fn import_report(app: &TestApp, source: &str) -> Value {
+    import(app, source).await.json().await.expect("JSON")
+}
+
 #[tokio::test]
 async fn an_uploaded_catalog_is_imported_and_kept() {
     let mut app = spawn_app().await;
@@ -170,15 +181,7 @@ async fn a_reimport_updates_existing_entries_instead_of_keeping_stale_values() {
     app.login().await;
     let upstream = Upstream::start().await;
     upstream.put("/catalog.toml", CATALOG);
-    let first: Value = app
-        .post_json(
-            &format!("/catalog/import?source={}", upstream.url("/catalog.toml")),
-            &Value::Null,
-        )
-        .await
-        .json()
-        .await
-        .expect("JSON");
+    let first: Value = import_report(&app, &upstream.url("/catalog.toml")).await;
     assert_eq!(
         (first["imported"].as_u64(), first["updated"].as_u64()),
         (Some(2), Some(0))
@@ -187,15 +190,7 @@ async fn a_reimport_updates_existing_entries_instead_of_keeping_stale_values() {
         .replace("rolling", "rolling, rebuilt")
         .replace(&"A".repeat(64), &"b".repeat(64));
     upstream.put("/catalog.toml", changed);
-    let second: Value = app
-        .post_json(
-            &format!("/catalog/import?source={}", upstream.url("/catalog.toml")),
-            &Value::Null,
-        )
-        .await
-        .json()
-        .await
-        .expect("JSON");
+    let second: Value = import_report(&app, &upstream.url("/catalog.toml")).await;
     assert_eq!(second["imported"], 0);
     assert_eq!(second["updated"], 1);
     assert_eq!(second["skipped"], 1);
@@ -217,15 +212,7 @@ async fn one_bad_entry_does_not_stop_the_others() {
         "/mixed.toml",
         "version = 1\n[[images]]\nname = \"bad\"\nsrc = \"ftp://h/x.img\"\n[[images]]\nname = \"good\"\nsrc = \"https://h/good.img\"\n[[images]]\nname = \"twin\"\nsrc = \"https://H:443/good.img\"\n",
     );
-    let report: Value = app
-        .post_json(
-            &format!("/catalog/import?source={}", upstream.url("/mixed.toml")),
-            &Value::Null,
-        )
-        .await
-        .json()
-        .await
-        .expect("JSON");
+    let report: Value = import_report(&app, &upstream.url("/mixed.toml")).await;
     assert_eq!(report["imported"], 1);
     assert_eq!(report["errors"][0]["name"], "bad");
     assert_eq!(
@@ -241,12 +228,7 @@ async fn import_sources_are_limited_to_remote_urls_and_the_servers_own_folders()
     app.login().await;
     let inside = app.state_dir().join("mine.toml");
     std::fs::write(&inside, "version = 1\n").expect("write");
-    let ok = app
-        .post_json(
-            &format!("/catalog/import?source={}", inside.display()),
-            &Value::Null,
-        )
-        .await;
+    let ok = import(&app, &inside.display().to_string()).await;
     assert_eq!(ok.status(), StatusCode::OK);
     let outside = tempfile::NamedTempFile::new().expect("temp");
     std::fs::write(outside.path(), "version = 1\n").expect("write");
@@ -255,9 +237,7 @@ async fn import_sources_are_limited_to_remote_urls_and_the_servers_own_folders()
         "/etc/passwd".into(),
         "ftp://h/c.toml".into(),
     ] {
-        let response = app
-            .post_json(&format!("/catalog/import?source={source}"), &Value::Null)
-            .await;
+        let response = import(&app, &source).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{source}");
         let body: Value = response.json().await.expect("JSON");
         let detail = body["detail"].as_str().unwrap_or_default();
