@@ -17,15 +17,14 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 RUNS=${BENCH_RUNS:-3}
 SIZE_MIB=${BENCH_SIZE_MIB:-2048}
-die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
 as_root() { if [[ $(id -u) == 0 ]]; then "$@"; else sudo "$@"; fi; }
-for tool in curl openssl; do
-  command -v "$tool" >/dev/null || die "$tool not found; run scripts/setup.sh"
-done
+need curl openssl
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 if [[ ! -x $NGINX ]]; then
   echo "bench: installing nginx-light from Debian's packages"
@@ -114,11 +113,6 @@ download() { # NAME: fetch it into an empty cache and wait for the end
   api POST /catalog/downloads "{\"name\":\"$1\"}" >/dev/null
   wait_done "$1"
 }
-
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-best() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b + 0 < a + 0) ? b : a }'; }
-timed() { local t0 t1; t0=$(now); "$@" >/dev/null; t1=$(now); elapsed "$t0" "$t1"; }
 
 echo "bench: writing $SIZE_MIB MiB of random bytes"
 head -c "$((SIZE_MIB * 1024 * 1024))" /dev/urandom >"$work/www/bench.img"

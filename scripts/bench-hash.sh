@@ -16,12 +16,13 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh
 
 RUNS=${BENCH_RUNS:-3}
 SIZE_MIB=${BENCH_SIZE_MIB:-1024}
 GOAL=0.9
-die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
-command -v openssl >/dev/null || die "openssl not found; run scripts/setup.sh"
+need openssl
 
 echo "bench: building target/release/bty-bench-hash"
 cargo build --release --quiet -p server --bin bty-bench-hash
@@ -42,10 +43,6 @@ bytes=$(stat -c %s "$file")
 echo "bench: warming the page cache"
 cat "$file" >/dev/null
 
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", b - a }'; }
-best() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b + 0 < a + 0) ? b : a }'; }
-
 bty_best='' bty_wall='' ssl_best='' bty_sha='' ssl_sha=''
 for ((i = 1; i <= RUNS; i++)); do
   # bty-web: `bty-web hash worker: <MB/s> MB/s (<seconds> s, sha256 <hex>)`
@@ -56,16 +53,16 @@ for ((i = 1; i <= RUNS; i++)); do
   sha=$(sed -nE 's/.*sha256 ([0-9a-f]{64}).*/\1/p' <<<"$line")
   [[ -n $secs && -n $sha ]] || die "unexpected output from $BENCH: $line"
   # Its own timing is of the hashing alone; the wall time includes start-up.
-  echo "bench: run $i bty-web: $line (wall $(elapsed "$t0" "$t1") s)"
+  echo "bench: run $i bty-web: $line (wall $(elapsed "$t0" "$t1" 4) s)"
   [[ -z $bty_sha || $bty_sha == "$sha" ]] || die "bty-web gave two different sha256 values"
   bty_sha=$sha
   bty_best=$(best "$bty_best" "$secs")
-  bty_wall=$(best "$bty_wall" "$(elapsed "$t0" "$t1")")
+  bty_wall=$(best "$bty_wall" "$(elapsed "$t0" "$t1" 4)")
 
   t0=$(now)
   out=$(openssl dgst -sha256 -r "$file")
   t1=$(now)
-  secs=$(elapsed "$t0" "$t1")
+  secs=$(elapsed "$t0" "$t1" 4)
   sha=${out%% *}
   echo "bench: run $i openssl: $secs s, sha256 $sha"
   ssl_sha=$sha

@@ -12,14 +12,13 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 RUNS=${BENCH_RUNS:-3}
 SIZE_MIB=${BENCH_SIZE_MIB:-2048}
-die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
-for tool in curl openssl; do
-  command -v "$tool" >/dev/null || die "$tool not found; run scripts/setup.sh"
-done
+need curl openssl
 
 echo "bench: building target/release/bty-web"
 cargo build --release --quiet -p server --bin bty-web
@@ -46,10 +45,6 @@ head -c "$((SIZE_MIB * 1024 * 1024))" /dev/urandom >"$file"
 cat "$file" >/dev/null
 bytes=$(stat -c %s "$file")
 
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-best() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b + 0 < a + 0) ? b : a }'; }
-timed() { local t0 t1; t0=$(now); "$@" >/dev/null; t1=$(now); elapsed "$t0" "$t1"; }
 upload() {
   local code
   code=$(curl -s -o "$work/answer.json" -w '%{http_code}' -b "$work/jar" -T "$1" "$base/images/$2")
