@@ -36,8 +36,9 @@ pub enum Stopped {
 /// What one attempt came to.
 enum Attempt {
     Done(Staged),
-    /// Worth another try after a pause (the upstream's wish, if it said).
-    Transient(String, Option<Duration>),
+    /// Worth another try after a pause (the upstream's wish, if it said),
+    /// going on with the bytes and hash state so far.
+    Transient(String, Option<Duration>, Option<Ingest>),
     Fatal(String),
     Cancelled,
 }
@@ -54,26 +55,36 @@ pub async fn fetch(
 ) -> Result<Staged, Stopped> {
     let policy = RetryPolicy::DOWNLOAD;
     let mut attempt = 0;
+    // A retry in this run goes on with the open file and its hash state;
+    // only a new run (a restart, a Retry) re-reads the partial file.
+    let mut kept = None;
     loop {
         attempt += 1;
         progress.attempt(attempt).await;
-        let outcome = try_once(state, target, partial, progress, token).await;
-        let (error, asked) = match outcome {
+        let outcome = try_once(state, target, partial, progress, token, kept.take()).await;
+        let (error, asked, ingest) = match outcome {
             Attempt::Done(staged) => return Ok(staged),
             Attempt::Cancelled => return Err(Stopped::Cancelled),
             Attempt::Fatal(error) => return Err(Stopped::Failed(error)),
-            Attempt::Transient(error, asked) => (error, asked),
+            Attempt::Transient(error, asked, ingest) => (error, asked, ingest),
         };
-        let Some(pause) = policy.pause_after(attempt, asked) else {
-            return Err(Stopped::Failed(format!(
-                "{error} (gave up after {attempt} attempts)"
-            )));
+        let stopped = match policy.pause_after(attempt, asked) {
+            None => Stopped::Failed(format!("{error} (gave up after {attempt} attempts)")),
+            Some(pause) => {
+                tracing::info!(url = target.url, attempt, ?pause, %error, "download interrupted; retrying");
+                tokio::select! {
+                    _ = token.cancelled() => Stopped::Cancelled,
+                    _ = tokio::time::sleep(pause) => {
+                        kept = ingest;
+                        continue;
+                    }
+                }
+            }
         };
-        tracing::info!(url = target.url, attempt, ?pause, %error, "download interrupted; retrying");
-        tokio::select! {
-            _ = token.cancelled() => return Err(Stopped::Cancelled),
-            _ = tokio::time::sleep(pause) => {}
+        if let Some(ingest) = ingest {
+            ingest.abort().await;
         }
+        return Err(stopped);
     }
 }
 
@@ -83,12 +94,16 @@ async fn try_once(
     partial: &Path,
     progress: &Progress,
     token: &CancellationToken,
+    kept: Option<Ingest>,
 ) -> Attempt {
-    let mut ingest = match Ingest::resume(partial).await {
-        Ok(ingest) => ingest,
-        Err(error) => {
-            return Attempt::Fatal(format!("cannot write {}: {error}", partial.display()))
-        }
+    let mut ingest = match kept {
+        Some(ingest) => ingest,
+        None => match Ingest::resume(partial).await {
+            Ok(ingest) => ingest,
+            Err(error) => {
+                return Attempt::Fatal(format!("cannot write {}: {error}", partial.display()))
+            }
+        },
     };
     let have = ingest.bytes();
     let validator = progress.validator();
@@ -121,8 +136,7 @@ async fn try_once(
     let response = match response {
         Ok(response) => response,
         Err(error) => {
-            ingest.abort().await;
-            return Attempt::Transient(describe(&target.url, &error), None);
+            return Attempt::Transient(describe(&target.url, &error), None, Some(ingest));
         }
     };
     let status = response.status();
@@ -133,13 +147,14 @@ async fn try_once(
                 // Not the range asked for: start over on the next try.
                 _ => {
                     drop(response);
-                    if let Err(error) = start_over(ingest, partial, progress).await {
-                        return Attempt::Fatal(error);
-                    }
-                    return Attempt::Transient(
-                        format!("{} answered a different range", target.url),
-                        Some(Duration::ZERO),
-                    );
+                    return match start_over(ingest, partial, progress).await {
+                        Ok(emptied) => Attempt::Transient(
+                            format!("{} answered a different range", target.url),
+                            Some(Duration::ZERO),
+                            Some(emptied),
+                        ),
+                        Err(error) => Attempt::Fatal(error),
+                    };
                 }
             }
         }
@@ -158,20 +173,21 @@ async fn try_once(
         }
         StatusCode::RANGE_NOT_SATISFIABLE => {
             drop(response);
-            if let Err(error) = start_over(ingest, partial, progress).await {
-                return Attempt::Fatal(error);
-            }
-            return Attempt::Transient(
-                format!("{} refused the range from byte {have}", target.url),
-                Some(Duration::ZERO),
-            );
+            return match start_over(ingest, partial, progress).await {
+                Ok(emptied) => Attempt::Transient(
+                    format!("{} refused the range from byte {have}", target.url),
+                    Some(Duration::ZERO),
+                    Some(emptied),
+                ),
+                Err(error) => Attempt::Fatal(error),
+            };
         }
         status if retry::is_transient(status) => {
             let asked = retry::retry_after(response.headers());
-            ingest.abort().await;
             return Attempt::Transient(
                 format!("HTTP {} from {}", status.as_u16(), target.url),
                 asked,
+                Some(ingest),
             );
         }
         status => {
@@ -200,11 +216,9 @@ async fn try_once(
             Ok(Some(Ok(chunk))) => chunk,
             Ok(None) => break,
             Ok(Some(Err(error))) => {
-                ingest.abort().await;
-                return Attempt::Transient(describe(&target.url, &error), None);
+                return Attempt::Transient(describe(&target.url, &error), None, Some(ingest));
             }
             Err(_) => {
-                ingest.abort().await;
                 return Attempt::Transient(
                     format!(
                         "{} sent nothing for {} s",
@@ -212,6 +226,7 @@ async fn try_once(
                         IDLE_TIMEOUT.as_secs()
                     ),
                     None,
+                    Some(ingest),
                 );
             }
         };
@@ -223,7 +238,6 @@ async fn try_once(
     }
     let received = ingest.bytes();
     if total.is_some_and(|total| received < total) {
-        ingest.abort().await;
         return Attempt::Transient(
             format!(
                 "{} ended after {received} of {} bytes",
@@ -231,6 +245,7 @@ async fn try_once(
                 total.unwrap_or_default()
             ),
             None,
+            Some(ingest),
         );
     }
     match ingest.finish().await {
