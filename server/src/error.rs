@@ -1,13 +1,16 @@
 //! The one error type at the HTTP edge: every handler returns it, and its
 //! `IntoResponse` maps it to a status and a `{"detail": …}` body in one
-//! place. Details of 5xx errors are logged, never sent.
+//! place. Details of 5xx errors are logged, never sent. [`AppJson`] is the
+//! JSON body extractor whose rejection is such an error, so no handler maps
+//! a malformed body by hand.
 
 use axum::{
+    extract::{rejection::JsonRejection, FromRequest, Request},
     http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     Json,
 };
-use serde::Serialize;
+use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
@@ -47,6 +50,9 @@ pub enum ApiError {
     LoginRequired,
     #[error("{0}")]
     BadRequest(String),
+    /// The request is understood and refused (a cross-site form post).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -55,11 +61,18 @@ pub enum ApiError {
     /// `{type, loc, msg, input}` items.
     #[error("validation failed: {0}")]
     Unprocessable(Value),
+    /// The body is larger than the server takes.
+    #[error("{0}")]
+    PayloadTooLarge(String),
     #[error("{0}")]
     TooManyRequests(String, u64),
     /// An upstream this request depends on failed.
     #[error("{0}")]
     BadGateway(String),
+    /// The disk that should hold the bytes is full: the operator's to fix,
+    /// so, unlike other 5xx errors, its message is sent.
+    #[error("{0}")]
+    InsufficientStorage(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -87,13 +100,23 @@ impl ApiError {
         match self {
             ApiError::LoginRequired => StatusCode::UNAUTHORIZED,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests(..) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            ApiError::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
+    }
+}
+
+/// A body that is not the JSON a route takes is a 422 that says why.
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        ApiError::invalid_field(&["body"], &rejection.body_text(), Value::Null)
     }
 }
 
@@ -127,5 +150,23 @@ impl IntoResponse for ApiError {
             }
         }
         response
+    }
+}
+
+/// `axum::Json`, but a body that does not parse is an [`ApiError`] (422,
+/// FastAPI-shaped) instead of axum's plain-text rejection (axum's
+/// `examples/error-handling`).
+pub struct AppJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for AppJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let Json(value) = Json::<T>::from_request(request, state).await?;
+        Ok(AppJson(value))
     }
 }

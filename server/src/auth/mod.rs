@@ -15,10 +15,9 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::{
     extract::{ConnectInfo, FromRequestParts, Request, State},
-    http::{header, request::Parts, HeaderMap, HeaderValue, Method, StatusCode},
+    http::{header, request::Parts, HeaderMap, HeaderValue, Method},
     middleware::Next,
     response::{IntoResponse, Redirect, Response},
-    Json,
 };
 
 pub use sessions::Operator;
@@ -61,11 +60,7 @@ pub async fn authenticate(
         && is_state_changing(request.method())
         && !from_this_site(&request, &state.settings)
     {
-        return (
-            StatusCode::FORBIDDEN,
-            Json(serde_json::json!({"detail": "cross-site request refused"})),
-        )
-            .into_response();
+        return ApiError::Forbidden("cross-site request refused".into()).into_response();
     }
     let operator = if let Some(token) = bearer {
         match tokens::resolve(&state.db, &token).await {

@@ -4,7 +4,7 @@
 
 use app::model::{DownloadList, DownloadRequest, DownloadState};
 use axum::{
-    extract::{rejection::JsonRejection, Path, State},
+    extract::{Path, State},
     http::StatusCode,
     Json,
 };
@@ -14,8 +14,7 @@ use crate::{
     audit::Actor,
     auth::{ClientIp, Operator},
     cache,
-    error::{ApiError, ErrorBody},
-    routes::hashes::json_rejection,
+    error::{ApiError, AppJson, ErrorBody},
     state::AppState,
     workers::{
         downloads::{self, DownloadError},
@@ -83,9 +82,8 @@ async fn enqueue_download(
     operator: Operator,
     ClientIp(source_ip): ClientIp,
     State(state): State<AppState>,
-    body: Result<Json<DownloadRequest>, JsonRejection>,
+    AppJson(request): AppJson<DownloadRequest>,
 ) -> Result<(StatusCode, Json<DownloadState>), ApiError> {
-    let Json(request) = body.map_err(json_rejection)?;
     let actor = Actor::operator(&operator, source_ip);
     let row = state
         .downloads

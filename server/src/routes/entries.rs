@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use app::model::SourceKind;
 use axum::{
-    extract::{rejection::JsonRejection, Query, State},
+    extract::{Query, State},
     http::StatusCode,
     response::{IntoResponse, Response},
     Form, Json,
@@ -23,7 +23,7 @@ use crate::{
     auth::{ClientIp, Operator},
     catalog::entries::{self, AddError, AddedEntry, NewEntry},
     db::entity::catalog_entry::{self, Entity as CatalogEntries},
-    error::{ApiError, ErrorBody},
+    error::{ApiError, AppJson, ErrorBody},
     state::AppState,
 };
 
@@ -66,9 +66,8 @@ async fn add_entry(
     operator: Operator,
     ClientIp(source_ip): ClientIp,
     State(state): State<AppState>,
-    body: Result<Json<AddRequest>, JsonRejection>,
+    AppJson(request): AppJson<AddRequest>,
 ) -> Result<(StatusCode, Json<AddedEntry>), ApiError> {
-    let Json(request) = body.map_err(super::hashes::json_rejection)?;
     let new = NewEntry {
         image_url: request.image_url,
         sha_url: request.sha_url,

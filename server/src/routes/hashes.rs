@@ -2,7 +2,7 @@
 
 use app::model::{EnqueueRequest, HashList, HashState, Job, JobKind};
 use axum::{
-    extract::{rejection::JsonRejection, Path, State},
+    extract::{Path, State},
     http::StatusCode,
     Json,
 };
@@ -12,7 +12,7 @@ use crate::{
     audit::Actor,
     auth::{ClientIp, Operator},
     catalog::names::NameError,
-    error::{ApiError, ErrorBody},
+    error::{ApiError, AppJson, ErrorBody},
     state::AppState,
     workers::{hashes::HashError, jobs},
 };
@@ -68,9 +68,8 @@ async fn list_hashes(
 async fn enqueue_hash(
     _operator: Operator,
     State(state): State<AppState>,
-    body: Result<Json<EnqueueRequest>, JsonRejection>,
+    AppJson(request): AppJson<EnqueueRequest>,
 ) -> Result<(StatusCode, Json<HashState>), ApiError> {
-    let Json(request) = body.map_err(json_rejection)?;
     let job = state
         .hashes
         .enqueue(&state, &request.name)
@@ -141,9 +140,4 @@ fn hash_error(error: HashError, name: &str) -> ApiError {
 
 fn name_error(reason: NameError, name: &str) -> ApiError {
     ApiError::invalid_field(&["body", "name"], &reason.to_string(), name)
-}
-
-/// A body that is not `{"name": "<one path segment>"}` is a 422 that says why.
-pub fn json_rejection(rejection: JsonRejection) -> ApiError {
-    ApiError::invalid_field(&["body"], &rejection.body_text(), serde_json::Value::Null)
 }

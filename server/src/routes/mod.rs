@@ -18,7 +18,6 @@ pub mod live;
 pub mod metrics;
 pub mod tokens;
 pub mod ui;
-pub mod ui_tokens;
 
 use axum::{middleware, response::Redirect, Extension, Router};
 use utoipa_axum::{router::OpenApiRouter, routes};

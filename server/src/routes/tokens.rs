@@ -4,17 +4,16 @@
 
 use app::model::{ApiToken, ApiTokenList, CreatedApiToken, NewApiToken};
 use axum::{
-    extract::{rejection::JsonRejection, Path, State},
+    extract::{Path, State},
     http::StatusCode,
     Json,
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::hashes::json_rejection;
 use crate::{
     audit::Actor,
     auth::{tokens, ClientIp, Operator},
-    error::{ApiError, ErrorBody},
+    error::{ApiError, AppJson, ErrorBody},
     state::AppState,
 };
 
@@ -65,9 +64,8 @@ async fn create_token(
     operator: Operator,
     ClientIp(source_ip): ClientIp,
     State(state): State<AppState>,
-    body: Result<Json<NewApiToken>, JsonRejection>,
+    AppJson(request): AppJson<NewApiToken>,
 ) -> Result<(StatusCode, Json<CreatedApiToken>), ApiError> {
-    let Json(request) = body.map_err(json_rejection)?;
     let actor = Actor::operator(&operator, source_ip);
     let created = tokens::create(&state.db, &state.live, &actor, &operator, &request.name).await?;
     Ok((StatusCode::CREATED, Json(created)))

@@ -8,15 +8,15 @@ use app::{
     ssr::{CurrentOperator, TokenFormOutcome},
 };
 use axum::{
-    body::Body,
     extract::{Path, Request, State},
     http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Redirect, Response},
     Form,
 };
 use serde::Deserialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::ui::{page_context, shell};
+use super::{render_page, UiError};
 use crate::{
     audit::Actor,
     auth::{
@@ -25,6 +25,12 @@ use crate::{
     },
     state::AppState,
 };
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create))
+        .routes(routes!(revoke))
+}
 
 /// The create form's fields.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -51,12 +57,12 @@ pub struct CreateForm {
     ),
     security(("cookie" = []))
 )]
-pub async fn create(
+async fn create(
     State(state): State<AppState>,
     ClientIp(source_ip): ClientIp,
     operator: Operator,
     Form(form): Form<CreateForm>,
-) -> Response {
+) -> Result<Response, UiError> {
     let actor = Actor::operator(&operator, source_ip);
     let created = tokens::create(&state.db, &state.live, &actor, &operator, &form.name).await;
     let (notice, status) = match created {
@@ -79,10 +85,7 @@ pub async fn create(
             };
             (notice, status)
         }
-        Err(error) => {
-            tracing::error!(%error, "API token not created");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-        }
+        Err(error) => return Err(UiError::Internal(error.into())),
     };
     render_tokens(&state, &operator, notice, status).await
 }
@@ -100,51 +103,43 @@ pub async fn create(
     ),
     security(("cookie" = []))
 )]
-pub async fn revoke(
+async fn revoke(
     State(state): State<AppState>,
     ClientIp(source_ip): ClientIp,
     operator: Operator,
     Path(id): Path<String>,
-) -> Response {
+) -> Result<Response, UiError> {
     let actor = Actor::operator(&operator, source_ip);
     let revoked = match id.parse::<i64>() {
         Ok(id) => tokens::revoke(&state.db, &state.live, &actor, id, Some(operator.id)).await,
         Err(_) => Err(TokenError::NotFound(0)),
     };
     match revoked {
-        Ok(_) => Redirect::to("/ui/tokens").into_response(),
+        Ok(_) => Ok(Redirect::to("/ui/tokens").into_response()),
         Err(TokenError::NotFound(_)) => {
             let error = encode_query_value("That token does not exist.");
-            Redirect::to(&format!("/ui/tokens?error={error}")).into_response()
+            Ok(Redirect::to(&format!("/ui/tokens?error={error}")).into_response())
         }
-        Err(error) => {
-            tracing::error!(%error, "API token not revoked");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
+        Err(error) => Err(UiError::Internal(error.into())),
     }
 }
 
-/// Renders `/ui/tokens` for `operator` with the form's outcome.
+/// Renders `/ui/tokens` for `operator` with the form's outcome; never
+/// cached, since it may show a secret.
 async fn render_tokens(
     state: &AppState,
     operator: &Operator,
     notice: TokenNotice,
     status: StatusCode,
-) -> Response {
-    let render = leptos_axum::render_app_async_with_context(page_context(state), shell(state));
+) -> Result<Response, UiError> {
     let request = Request::get("/ui/tokens")
         .extension(CurrentOperator(operator.username.clone()))
-        .extension(TokenFormOutcome(notice))
-        .body(Body::empty());
-    let Ok(request) = request else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
-    let mut response = render(request).await;
-    *response.status_mut() = status;
+        .extension(TokenFormOutcome(notice));
+    let mut response = render_page(state, request, status).await?;
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    Ok(response)
 }
 
 /// The error as a sentence for the page.
