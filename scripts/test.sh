@@ -108,6 +108,10 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/bty-e2e.XXXXXX")
 state=$work/state
 mkdir -p "$state"
 port=$(free_port)
+# The release host Fetch catalog pulls from: e2e.mjs listens there itself.
+release_port=$(free_port)
+while [[ $release_port == "$port" ]]; do release_port=$(free_port); done
+release_url=http://127.0.0.1:$release_port/releases/latest/download/catalog.toml
 password=$(od -An -N18 -tx1 /dev/urandom | tr -d ' \n')
 base=http://127.0.0.1:$port
 site_root=$(realpath "$TARGET_DIR/site")
@@ -115,7 +119,8 @@ site_root=$(realpath "$TARGET_DIR/site")
   # Only what this test sets: nothing from the caller's BTY_* environment.
   unset_bty_env
   export BTY_WEB_HOST=127.0.0.1 BTY_WEB_PORT=$port BTY_STATE_DIR=$state \
-         BTY_ADMIN_PASSWORD=$password BTY_SITE_ROOT=$site_root
+         BTY_ADMIN_PASSWORD=$password BTY_SITE_ROOT=$site_root \
+         BTY_RELEASE_CATALOG_URL=$release_url
   exec "$BIN"
 ) >"$work/server.log" 2>&1 &
 server=$!
@@ -135,7 +140,7 @@ echo "bty-web (pid $server) is up on $base, state in $state"
 step "end-to-end test (end2end/tests/e2e.mjs, headless chromium)"
 set +e
 BASE_URL=$base BTY_IMAGE_ROOT=$state/images BTY_ADMIN_PASSWORD=$password \
-  node end2end/tests/e2e.mjs 2>&1 | tee "$work/e2e.out"
+  BTY_RELEASE_CATALOG_URL=$release_url node end2end/tests/e2e.mjs 2>&1 | tee "$work/e2e.out"
 e2e_rc=$?
 set -e
 summary=$(grep -E '^e2e: [0-9]+ passed, [0-9]+ failed' "$work/e2e.out" | tail -n 1 || true)
