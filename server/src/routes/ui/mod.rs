@@ -118,7 +118,9 @@ fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
     move || provide_context(handle.clone())
 }
 
-fn shell(state: &AppState) -> impl Fn() -> leptos::prelude::AnyView + Clone + Send + Sync + 'static {
+fn shell(
+    state: &AppState,
+) -> impl Fn() -> leptos::prelude::AnyView + Clone + Send + Sync + 'static {
     use leptos::prelude::IntoAny;
     let options = state.leptos_options.clone();
     move || app::shell(options.clone()).into_any()
