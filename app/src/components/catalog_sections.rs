@@ -213,8 +213,13 @@ pub fn AddFromUrlSection(
             class="bty-section bty-section-upload-image-from-url bty-form-card"
         >
             <p>
-                "Adds one image to the catalog by its address. Only the entry is recorded here; \
-                 the bytes are downloaded when its row's Fetch is pressed."
+                "Adds one image to the catalog by its address; only the entry is recorded here. \
+                 Flash clients find it in "
+                <code>"/images"</code>
+                " at once, at an address on this server. Its bytes are downloaded when its row's \
+                 Fetch is pressed or when a flash client first asks for them, streamed from the \
+                 upstream through this server while the cache fills: clients that cannot reach \
+                 the upstream still get the image."
             </p>
             <PostForm
                 action=ADD_ENTRY_ACTION
@@ -275,8 +280,13 @@ pub fn AddFromUrlSection(
                 <li>
                     "With a checksum file ("
                     <code>"SHA256SUMS"</code>
-                    " style, listing the image's file name) the SHA-256 is known at once; \
-                     without one it is learned on the first download."
+                    " style, listing the image's file name) the SHA-256 is known at once, and \
+                     the first download is verified against it (a mismatch breaks the transfer \
+                     off and keeps nothing). Without one, the first download or flash trusts the \
+                     upstream bytes and records the SHA-256 it observed; from then on the image \
+                     is also listed in "
+                    <code>"/catalog.toml"</code>
+                    ", which names only images whose SHA-256 is known."
                 </li>
             </ul>
         </Card>

@@ -1,6 +1,7 @@
 //! `GET /catalog.toml` (open, reference section 1.5): the unified catalog
 //! as a portable `catalog.toml` another bty can import, listing every row
-//! a flash client could fetch, with the same URL `GET /images` gives it.
+//! a flash client could fetch whose SHA-256 is known (the `bty` client
+//! requires one), with the same URL on this server `GET /images` gives it.
 
 use std::collections::HashSet;
 
@@ -31,7 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     tag = "catalog",
     responses((
         status = 200,
-        description = "A version 1 `catalog.toml` of every hashed, fetchable row",
+        description = "A version 1 `catalog.toml` of every fetchable row whose SHA-256 is known, each `src` on this server: the sha URL when the bytes are held here, else the stream-through URL of its `ref`",
         content_type = "application/toml",
         body = String,
     ))
@@ -53,6 +54,7 @@ fn manifest_entries(rows: &[CatalogRow], origin: &str) -> Vec<ManifestEntry> {
     let mut names = HashSet::new();
     rows.iter()
         .filter_map(|row| {
+            let sha256 = row.sha256.clone()?;
             let src = links::flash_url(row, origin)?;
             // Names must be unique in a catalog.toml (its parser refuses
             // duplicates). Two rows with different content can share a
@@ -64,7 +66,7 @@ fn manifest_entries(rows: &[CatalogRow], origin: &str) -> Vec<ManifestEntry> {
             Some(ManifestEntry {
                 name: row.name().to_owned(),
                 src,
-                sha256: row.sha256.clone(),
+                sha256: Some(sha256),
                 format: row.format.clone(),
                 size_bytes: row.size_bytes,
                 description: None,
@@ -96,7 +98,7 @@ mod tests {
     }
 
     #[test]
-    fn only_hashed_fetchable_rows_are_written_and_a_repeated_name_keeps_the_first() {
+    fn only_hashed_fetchable_rows_are_written_on_this_origin_and_a_repeated_name_keeps_the_first() {
         let rows = [
             row("a.img", Some('a'), true, "https://up/a.img"),
             row("a.img", Some('b'), false, "https://up/other-a.img"),
@@ -110,11 +112,12 @@ mod tests {
             .map(|e| (e.name.as_str(), e.src.as_str()))
             .collect();
         let a_url = format!("http://h/images/{}/a.img", "a".repeat(64));
+        let remote_url = format!("http://h/images/{}/remote.img", "r".repeat(64));
         assert_eq!(
             written,
             [
                 ("a.img", a_url.as_str()),
-                ("remote.img", "https://up/r.img")
+                ("remote.img", remote_url.as_str())
             ]
         );
         let text = manifest::write(&entries).expect("written");

@@ -1,12 +1,14 @@
 //! `oras://` sources through the whole server: add by URL, import of
-//! entries without a sha, and a catalog stored in a registry, against a
-//! real registry on 127.0.0.1.
+//! entries without a sha, a catalog stored in a registry, and an entry
+//! offered to flash clients before its digest is known, against a real
+//! registry on 127.0.0.1.
 
-use reqwest::StatusCode;
+use reqwest::{header, StatusCode};
 use serde_json::{json, Value};
 
 use crate::{
-    helpers::{spawn_app_with, TestApp},
+    helpers::{sha256_hex, spawn_app_with, TestApp},
+    listing::{catalog_toml, listed},
     registry::{start_registry, Registry},
 };
 
@@ -114,4 +116,51 @@ async fn importing_resolves_oras_entries_without_a_sha_and_reads_catalogs_from_a
     assert_eq!(debian["disk_image_sha"], pushed.disk.hex());
     let gone = entries.iter().find(|e| e["name"] == "gone").expect("row");
     assert_eq!(gone["disk_image_sha"], Value::Null);
+}
+
+#[tokio::test]
+async fn an_oras_entry_without_a_sha_is_offered_here_and_its_first_flash_back_fills_it() {
+    let registry = start_registry().await;
+    let app = app_for(&registry).await;
+    // The tag is not there yet when the catalog is imported: the entry is
+    // kept without a sha.
+    let src = registry.oras("nosi/later:latest");
+    let toml = format!("version = 1\n\n[[images]]\nname = \"later.img.gz\"\nsrc = \"{src}\"\n");
+    crate::downloads::upload_catalog(&app, toml).await;
+    let row = app.catalog_row("later.img.gz").await.expect("row");
+    assert_eq!(row.sha256, None);
+
+    let entry = listed(&app, "later.img.gz").await.expect("offered");
+    let stream_url = app.url(&format!("/images/{}/later.img.gz", row.image_ref));
+    assert_eq!(entry["url"], stream_url);
+    assert_eq!(entry["sha_short"], Value::Null);
+    assert_eq!(entry["cached"], false);
+    assert!(catalog_toml(&app).await.is_empty());
+
+    let pushed = registry.push_disk_image("nosi/later", "latest").await;
+    let response = app.client.get(&stream_url).send().await.expect("GET");
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = response.bytes().await.expect("the whole body");
+    assert_eq!(sha256_hex(&body), pushed.disk.hex(), "the layer's bytes");
+
+    let digest = pushed.disk.hex().to_owned();
+    let entry = app
+        .eventually(10, "the entry offered from the cache", || async {
+            listed(&app, "later.img.gz")
+                .await
+                .filter(|e| e["cached"] == true)
+        })
+        .await;
+    let sha_url = app.url(&format!("/images/{digest}/later.img.gz"));
+    assert_eq!(entry["url"], sha_url);
+    assert_eq!(entry["sha_short"], &digest[..12]);
+    let row = app.catalog_row("later.img.gz").await.expect("row");
+    assert_eq!(row.sha256.as_deref(), Some(digest.as_str()), "back-filled");
+    assert!(row.rolling, "a tag: observed, not pinned");
+    let written = catalog_toml(&app).await;
+    assert_eq!(written.len(), 1);
+    assert_eq!(written[0].src, sha_url);
+    assert_eq!(written[0].sha256.as_deref(), Some(digest.as_str()));
+    let again = app.client.get(&sha_url).send().await.expect("GET");
+    assert_eq!(again.headers()[header::ETAG], format!("\"{digest}\""));
 }

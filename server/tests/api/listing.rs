@@ -1,32 +1,61 @@
 //! The open read routes flash clients use: `GET /images` and
-//! `GET /catalog.toml`, with no login, only hashed images, absolute URLs
-//! from `BTY_PUBLIC_URL` or the Host header.
+//! `GET /catalog.toml`, with no login, every URL on this server (from
+//! `BTY_PUBLIC_URL` or the Host header), local files once hashed, remote
+//! images cached or not, and in `/catalog.toml` only rows with a sha.
 
 use app::model::SourceKind;
 use reqwest::{header, StatusCode};
 use sea_orm::{ActiveModelTrait, Set};
 use serde_json::Value;
 use server::{
-    catalog::{identity::image_ref_for_src, manifest},
+    catalog::{
+        identity::image_ref_for_src,
+        manifest::{self, ManifestEntry},
+    },
     db::entity::catalog_entry,
 };
 
 use crate::helpers::{sha256_hex, spawn_app, spawn_app_with, TestApp};
 
 /// `GET /images` as a client without a session sees it.
-async fn listing(app: &TestApp) -> Vec<Value> {
-    let response = app.get("/images").await;
+pub(crate) async fn listing(app: &TestApp) -> Vec<Value> {
+    let response = app
+        .client
+        .get(app.url("/images"))
+        .send()
+        .await
+        .expect("GET /images");
     assert_eq!(response.status(), StatusCode::OK);
     response.json().await.expect("a JSON array")
+}
+
+/// The entry `GET /images` gives for `name`, if any.
+pub(crate) async fn listed(app: &TestApp, name: &str) -> Option<Value> {
+    listing(app)
+        .await
+        .into_iter()
+        .find(|entry| entry["name"] == name)
+}
+
+/// `GET /catalog.toml` as a client without a session sees it, parsed.
+pub(crate) async fn catalog_toml(app: &TestApp) -> Vec<ManifestEntry> {
+    let response = app
+        .client
+        .get(app.url("/catalog.toml"))
+        .send()
+        .await
+        .expect("GET /catalog.toml");
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = response.bytes().await.expect("body");
+    manifest::parse(&body, "GET /catalog.toml")
+        .expect("the catalog parses")
+        .entries
 }
 
 /// Waits until `GET /images` lists `name`; returns its entry.
 async fn wait_until_listed(app: &TestApp, name: &str) -> Value {
     app.eventually(60, &format!("{name} to be listed"), || async {
-        listing(app)
-            .await
-            .into_iter()
-            .find(|entry| entry["name"] == name)
+        listed(app, name).await
     })
     .await
 }
@@ -90,26 +119,34 @@ async fn a_hashed_file_is_listed_with_a_url_on_this_server() {
 }
 
 #[tokio::test]
-async fn an_unhashed_image_is_never_listed() {
+async fn an_unhashed_file_is_not_listed_but_a_remote_image_without_a_sha_is() {
     let mut app = spawn_app().await;
     app.login().await;
-    insert_remote_row(
-        &app,
-        "pending.img.xz",
-        "https://example.test/pending.img.xz",
-        None,
-    )
-    .await;
+    let src = "https://example.test/pending.img.xz";
+    insert_remote_row(&app, "pending.img.xz", src, None).await;
     app.write_image("fresh.img", b"not hashed yet");
-    let listed = listing(&app).await;
+    let listed_now = listing(&app).await;
     // The file may be hashed by now; only while its row has no SHA must it
     // stay out of the listing. A SHA is never taken away from a row that
     // did not change, so a row unhashed after the listing was unhashed during it.
     let row = app.catalog_row("fresh.img").await;
     if row.is_some_and(|row| row.sha256.is_none()) {
-        assert!(listed.iter().all(|entry| entry["name"] != "fresh.img"));
+        assert!(listed_now.iter().all(|entry| entry["name"] != "fresh.img"));
     }
-    assert!(listed.iter().all(|entry| entry["name"] != "pending.img.xz"));
+    let image_ref = image_ref_for_src(src).expect("ref");
+    let pending = listed_now
+        .iter()
+        .find(|entry| entry["name"] == "pending.img.xz")
+        .expect("the remote image is offered before its sha is known");
+    assert_eq!(
+        pending["url"],
+        format!("{}/images/{image_ref}/pending.img.xz", app.address)
+    );
+    assert_eq!(pending["ref"], image_ref);
+    assert_eq!(pending["sha_short"], Value::Null);
+    assert_eq!(pending["cached"], false);
+    assert_eq!(pending["format"], "img.xz");
+    assert_eq!(pending["size_bytes"], 4096);
 
     wait_until_listed(&app, "fresh.img").await;
     let names: Vec<Value> = listing(&app)
@@ -117,7 +154,14 @@ async fn an_unhashed_image_is_never_listed() {
         .into_iter()
         .map(|e| e["name"].clone())
         .collect();
-    assert_eq!(names, ["fresh.img"]);
+    assert_eq!(names, ["fresh.img", "pending.img.xz"], "hashed rows first");
+    // The bty client needs a sha: only the hashed file is in the catalog.
+    let written: Vec<String> = catalog_toml(&app)
+        .await
+        .into_iter()
+        .map(|entry| entry.name)
+        .collect();
+    assert_eq!(written, ["fresh.img"]);
 }
 
 #[tokio::test]
@@ -162,19 +206,26 @@ async fn urls_follow_the_host_header_without_a_public_url() {
 }
 
 #[tokio::test]
-async fn an_uncached_remote_image_is_listed_at_its_source() {
+async fn an_uncached_pinned_image_is_offered_through_this_server_not_its_upstream() {
     let app = spawn_app().await;
     let sha = "c".repeat(64);
     let src = "https://example.test/images/remote.img.xz";
     insert_remote_row(&app, "remote.img.xz", src, Some(&sha)).await;
+    let image_ref = image_ref_for_src(src).expect("ref");
+    let stream_url = format!("{}/images/{image_ref}/remote.img.xz", app.address);
     let entry = wait_until_listed(&app, "remote.img.xz").await;
-    assert_eq!(entry["url"], src);
+    assert_eq!(entry["url"], stream_url);
     assert_eq!(entry["cached"], false);
-    assert_eq!(entry["ref"], image_ref_for_src(src).expect("ref"));
+    assert_eq!(entry["sha_short"], &sha[..12]);
+    assert_eq!(entry["ref"], image_ref);
     assert_eq!(entry["format"], "img.xz");
     assert_eq!(entry["size_bytes"], 4096);
+    let written = catalog_toml(&app).await;
+    assert_eq!(written.len(), 1);
+    assert_eq!(written[0].src, stream_url, "the same URL as /images");
+    assert_eq!(written[0].sha256.as_deref(), Some(sha.as_str()));
 
-    // Once the download cache holds the bytes, this server offers them.
+    // Once the download cache holds the bytes, they are offered by sha.
     let cache_dir = app.state.settings.cache_dir();
     std::fs::create_dir_all(&cache_dir).expect("cache dir");
     std::fs::write(cache_dir.join(&sha), b"cached bytes").expect("cache file");
@@ -182,10 +233,9 @@ async fn an_uncached_remote_image_is_listed_at_its_source() {
     app.state.live.catalog_changed();
     let entry = wait_until_listed(&app, "remote.img.xz").await;
     assert_eq!(entry["cached"], true);
-    assert_eq!(
-        entry["url"],
-        format!("{}/images/{sha}/remote.img.xz", app.address)
-    );
+    let sha_url = format!("{}/images/{sha}/remote.img.xz", app.address);
+    assert_eq!(entry["url"], sha_url);
+    assert_eq!(catalog_toml(&app).await[0].src, sha_url);
 }
 
 #[tokio::test]
@@ -238,10 +288,7 @@ async fn the_catalog_round_trips_awkward_names_through_the_manifest_parser() {
     )
     .await;
 
-    let response = app.get("/catalog.toml").await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let body = response.bytes().await.expect("body");
-    let parsed = manifest::parse(&body, "GET /catalog.toml").expect("the catalog parses");
+    let written = catalog_toml(&app).await;
 
     let images = listing(&app).await;
     let mut expected: Vec<(String, String, String)> = local_names
@@ -257,15 +304,23 @@ async fn the_catalog_round_trips_awkward_names_through_the_manifest_parser() {
             ((*name).to_owned(), url, sha)
         })
         .chain(remote.iter().map(|(name, src, sha)| {
-            (
-                (*name).to_owned(),
-                (*src).to_owned(),
-                sha.to_string().repeat(64),
-            )
+            // Not cached: this server's stream-through URL of the entry.
+            let url = images
+                .iter()
+                .find(|entry| entry["name"] == *name)
+                .and_then(|entry| entry["url"].as_str())
+                .expect("the remote image's listing URL")
+                .to_owned();
+            let stream_prefix = format!(
+                "{}/images/{}/",
+                app.address,
+                image_ref_for_src(src).expect("ref")
+            );
+            assert!(url.starts_with(&stream_prefix), "{url}");
+            ((*name).to_owned(), url, sha.to_string().repeat(64))
         }))
         .collect();
-    let mut written: Vec<(String, String, String)> = parsed
-        .entries
+    let mut written_rows: Vec<(String, String, String)> = written
         .iter()
         .map(|entry| {
             (
@@ -276,11 +331,10 @@ async fn the_catalog_round_trips_awkward_names_through_the_manifest_parser() {
         })
         .collect();
     expected.sort();
-    written.sort();
-    assert_eq!(written, expected);
+    written_rows.sort();
+    assert_eq!(written_rows, expected);
 
-    let local = parsed
-        .entries
+    let local = written
         .iter()
         .find(|entry| entry.name == "with space.img")
         .expect("the local file");

@@ -8,6 +8,7 @@ mod catalogs;
 mod cli;
 mod downloads;
 mod entries;
+mod event_details;
 mod events;
 mod events_page;
 mod hashes;

@@ -149,7 +149,19 @@ async fn the_document_is_open_and_built_from_the_wire_types() {
         row.get("ref").is_some() && row.get("image_ref").is_none(),
         "{row}"
     );
-    assert!(schemas["ImageEntry"]["properties"].get("ref").is_some());
+    let image = &schemas["ImageEntry"];
+    assert!(image["properties"].get("ref").is_some());
+    // Null while the sha is unknown, but always sent.
+    assert_eq!(
+        image["properties"]["sha_short"]["type"],
+        serde_json::json!(["string", "null"])
+    );
+    assert!(
+        image["required"]
+            .as_array()
+            .is_some_and(|required| required.contains(&serde_json::json!("sha_short"))),
+        "{image}"
+    );
     assert!(schemas["ErrorBody"]["properties"].get("detail").is_some());
     assert_eq!(
         schemas["JobStatus"]["enum"],

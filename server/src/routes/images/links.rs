@@ -1,12 +1,13 @@
 //! Absolute links flash clients follow: the server's origin, and where a
-//! catalog row's bytes can be fetched. Shared by `GET /images` and
-//! `GET /catalog.toml`, so both always offer the same URL for a row.
+//! catalog row's bytes can be fetched: always this server, never the
+//! upstream. Shared by `GET /images` and `GET /catalog.toml`, so both
+//! always offer the same URL for a row.
 
 use app::model::{CatalogRow, SourceKind};
 use axum::http::{header, HeaderMap};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
-use crate::settings::Settings;
+use crate::{catalog::identity::image_ref_for_src, settings::Settings};
 
 /// Everything but RFC 3986's unreserved characters is encoded, as Python's
 /// `quote(name, safe="")` in the reference: spaces, parens, `/`, unicode.
@@ -31,30 +32,47 @@ pub(crate) fn origin(settings: &Settings, headers: &HeaderMap) -> String {
     format!("http://{host}")
 }
 
-/// `<origin>/images/<sha256>/<percent-encoded name>`: the byte route for
-/// content this server holds.
-pub(crate) fn image_url(origin: &str, sha256: &str, name: &str) -> String {
-    format!(
-        "{origin}/images/{sha256}/{}",
-        utf8_percent_encode(name, NAME_SEGMENT)
-    )
+/// `<origin>/images/<key>/<percent-encoded name>`: the byte route, keyed by
+/// the content SHA-256 of bytes this server holds, or by the
+/// `bty_image_ref` of a remote entry it streams through.
+pub(crate) fn image_url(origin: &str, key: &str, name: &str) -> String {
+    // Pushed piece by piece rather than through `format!`: a listing of
+    // thousands of rows builds one per row.
+    let mut url = String::with_capacity(origin.len() + key.len() + name.len() + 16);
+    url.push_str(origin);
+    url.push_str("/images/");
+    url.push_str(key);
+    url.push('/');
+    url.extend(utf8_percent_encode(name, NAME_SEGMENT));
+    url
 }
 
 /// Where a flash client fetches a row, or `None` when the row must not be
-/// offered: nothing is flashable until its SHA-256 is known; bytes held
-/// here are served from this origin; otherwise the first remote source's
-/// URL. A `file://` location never leaves the server (reference defect D10).
+/// offered. Every URL is on this origin: bytes held here under their
+/// SHA-256; a remote row not cached yet under the stream-through URL of its
+/// first fetchable source, whose first GET streams the upstream bytes,
+/// verifies a pinned sha or back-fills an unknown one, and fills the cache
+/// (so a client that cannot reach the upstream still gets the image). A
+/// local file is offered once it is hashed; a `file://` location is never
+/// fetched from (reference defect D10).
 pub(crate) fn flash_url(row: &CatalogRow, origin: &str) -> Option<String> {
-    let sha256 = row.sha256.as_deref()?;
     if row.cached {
+        let sha256 = row.sha256.as_deref()?;
         return Some(image_url(origin, sha256, row.name()));
     }
-    row.sources
-        .iter()
-        .filter(|source| source.kind != SourceKind::Local)
-        .map(|source| source.location.as_str())
-        .find(|location| !is_file_url(location))
-        .map(str::to_owned)
+    let (index, source) =
+        row.sources.iter().enumerate().find(|(_, source)| {
+            source.kind != SourceKind::Local && !is_file_url(&source.location)
+        })?;
+    // The row's ref is its first entry's, whose source is the first one
+    // (the merge keeps sources in entry order); another source names the
+    // entry with its own ref.
+    let image_ref = if index == 0 {
+        row.image_ref.clone()
+    } else {
+        image_ref_for_src(&source.location).ok()?
+    };
+    Some(image_url(origin, &image_ref, row.name()))
 }
 
 fn is_file_url(location: &str) -> bool {
@@ -140,15 +158,13 @@ mod tests {
     }
 
     #[test]
-    fn an_unhashed_row_is_never_offered() {
+    fn an_unhashed_local_file_is_never_offered() {
         let local = row(true, None, &[(SourceKind::Local, "/images/x.img")]);
         assert_eq!(flash_url(&local, "http://h"), None);
-        let remote = row(false, None, &[(SourceKind::Url, "https://up/x.img")]);
-        assert_eq!(flash_url(&remote, "http://h"), None);
     }
 
     #[test]
-    fn a_cached_row_is_offered_from_this_origin() {
+    fn a_cached_row_is_offered_from_this_origin_under_its_sha() {
         let cached = row(
             true,
             Some(SHA),
@@ -161,20 +177,34 @@ mod tests {
     }
 
     #[test]
-    fn an_uncached_row_is_offered_at_its_first_remote_source_never_a_file_url() {
+    fn an_uncached_row_is_offered_through_this_origin_under_its_ref_sha_or_not() {
+        for sha in [None, Some(SHA)] {
+            let remote = row(false, sha, &[(SourceKind::Url, "https://up/x.img")]);
+            assert_eq!(
+                flash_url(&remote, "http://h").unwrap(),
+                format!(
+                    "http://h/images/{}/my%20disk%20%28v2%29%20%C3%BC%2Fx.img",
+                    "r".repeat(64)
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn an_uncached_row_streams_its_first_fetchable_source_never_a_file_url() {
         let remote = row(
             false,
             Some(SHA),
             &[
-                (SourceKind::Local, "/images/x.img"),
                 (SourceKind::Manifest, "file://x.img"),
                 (SourceKind::Url, "oras://ghcr.io/a/b:1"),
                 (SourceKind::Manifest, "https://up/x.img"),
             ],
         );
+        let oras_ref = image_ref_for_src("oras://ghcr.io/a/b:1").unwrap();
         assert_eq!(
-            flash_url(&remote, "http://h").as_deref(),
-            Some("oras://ghcr.io/a/b:1")
+            flash_url(&remote, "http://h").unwrap(),
+            format!("http://h/images/{oras_ref}/my%20disk%20%28v2%29%20%C3%BC%2Fx.img")
         );
         let file_only = row(false, Some(SHA), &[(SourceKind::Manifest, "FILE://x.img")]);
         assert_eq!(flash_url(&file_only, "http://h"), None);

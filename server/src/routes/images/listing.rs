@@ -1,5 +1,7 @@
 //! `GET /images`: the open JSON listing flash clients read (reference
-//! section 1.3), one entry per unified catalog row that can be flashed.
+//! section 1.3), one entry per unified catalog row that can be flashed:
+//! every row with a remote source or a hashed local file, each offered
+//! through this server.
 
 use app::model::CatalogRow;
 use axum::{extract::State, http::HeaderMap, Json};
@@ -19,15 +21,22 @@ pub struct ImageEntry {
     pub format: String,
     /// The size in bytes, or 0 when unknown.
     pub size_bytes: i64,
-    /// Where to fetch the bytes: this server when it holds them, else the
-    /// upstream source.
+    /// Where to fetch the bytes, always on this server:
+    /// `<origin>/images/<sha256>/<name>` when it holds them, else
+    /// `<origin>/images/<ref>/<name>`, whose first GET streams them from
+    /// the upstream while it fills the cache (verifying a pinned sha,
+    /// recording an unknown one).
     pub url: String,
     /// The row's `bty_image_ref`.
     #[serde(rename = "ref")]
     pub image_ref: String,
-    /// The first 12 characters of the content SHA-256.
-    pub sha_short: String,
-    /// The bytes are held here.
+    /// The first 12 characters of the content SHA-256; null while it is
+    /// not known (a remote image not downloaded yet, with no pinned sha).
+    /// Always present.
+    #[schema(required = true)]
+    pub sha_short: Option<String>,
+    /// The bytes are held here (a local file or the download cache); false
+    /// means the first GET of `url` fetches them from the upstream.
     pub cached: bool,
 }
 
@@ -36,26 +45,32 @@ impl ImageEntry {
     /// (see [`links::flash_url`]).
     pub fn for_row(row: &CatalogRow, origin: &str) -> Option<Self> {
         let url = links::flash_url(row, origin)?;
-        let sha256 = row.sha256.as_deref()?;
         Some(ImageEntry {
             name: row.name().to_owned(),
             format: row.format.clone().unwrap_or_default(),
             size_bytes: row.size_bytes.unwrap_or(0),
             url,
             image_ref: row.image_ref.clone(),
-            sha_short: sha256.chars().take(12).collect(),
+            sha_short: row
+                .sha256
+                .as_deref()
+                .map(|sha256| sha256.chars().take(12).collect()),
             cached: row.cached,
         })
     }
 }
 
-/// `GET /images` (open): every hashed row of the unified catalog, in its
-/// order, with an absolute URL a flash client can fetch.
+/// `GET /images` (open): every row of the unified catalog a flash client
+/// can fetch, in its order, with an absolute URL on this server.
 #[utoipa::path(
     get,
     path = "/images",
     tag = "images",
-    responses((status = 200, description = "Every flashable image", body = Vec<ImageEntry>))
+    responses((
+        status = 200,
+        description = "Every flashable image: each row with a remote source (cached or not, its sha known or not) or a hashed local file, all offered through this server",
+        body = Vec<ImageEntry>,
+    ))
 )]
 pub async fn list_images(
     State(state): State<AppState>,

@@ -72,7 +72,7 @@ async fn an_unpinned_url_learns_its_sha_by_source_and_stays_rolling() {
     assert_eq!(row.sha256.as_deref(), Some(sha.as_str()));
     assert!(row.cached && row.rolling);
     let populated = app.events_of_kind("catalog.cache.populated").await;
-    assert_eq!(populated[0]["details"]["sha256"], sha);
+    assert_eq!(populated[0]["details"]["disk_image_sha"], sha);
     assert_eq!(populated[0]["details"]["src"], upstream.url("/rolling.img"));
 }
 
