@@ -6,7 +6,10 @@
 #
 # Produces
 #   target/site/pkg/bty-web.js     wasm-bindgen's ES module (--target web)
-#   target/site/pkg/bty-web.wasm   the hydrating client (frontend crate)
+#   target/site/pkg/bty-web.wasm   the hydrating client of the Images page
+#                                  (frontend crate, feature page-images)
+#   target/site/pkg/bty-web-{events,tokens,login}.{js,wasm}
+#                                  the other pages' bundles (app::Bundle)
 #   target/site/pkg/bty-web.css    style/main.css
 #   target/site/...                everything under public/
 #   target/release/bty-web         the server (target/debug/bty-web for dev)
@@ -57,21 +60,25 @@ cleanup() { rm -rf "$NEW_SITE" ${OLD_SITE:+"$OLD_SITE"}; }
 trap cleanup EXIT
 chmod 755 "$NEW_SITE"
 
-# 1. The browser half: the frontend cdylib for wasm32.
-say "client ($WASM_PROFILE, wasm32-unknown-unknown)"
-cargo build -p frontend --lib --target wasm32-unknown-unknown --profile "$WASM_PROFILE" \
-  --target-dir "$FRONT_DIR"
-WASM_IN=$FRONT_DIR/wasm32-unknown-unknown/$WASM_OUT/frontend.wasm
-[[ -f $WASM_IN ]] || die "cargo built no $WASM_IN"
-
-# 2. wasm-bindgen: the JS glue and the final .wasm, named like cargo-leptos.
+# 1. The browser half: the frontend cdylib for wasm32, once per page (the
+#    page-* features, app::Bundle), so that a page loads only its own code;
+# 2. wasm-bindgen: the JS glue and the final .wasm of each, named like
+#    cargo-leptos would (the Images page's bundle is the site's own name).
 mkdir -p "$NEW_SITE/pkg"
-wasm-bindgen --target web --no-typescript --out-name "$NAME" --out-dir "$NEW_SITE/pkg" \
-  "${BINDGEN_FLAGS[@]}" "$WASM_IN"
-mv "$NEW_SITE/pkg/${NAME}_bg.wasm" "$NEW_SITE/pkg/$NAME.wasm"
-# The glue's default URL still says ${NAME}_bg.wasm; leptos passes the real
-# one, but keep the file self-consistent for anyone importing it directly.
-sed -i "s/${NAME}_bg\.wasm/${NAME}.wasm/g" "$NEW_SITE/pkg/$NAME.js"
+for bundle in images:$NAME events:$NAME-events tokens:$NAME-tokens login:$NAME-login; do
+  page=${bundle%%:*} out=${bundle#*:}
+  say "client $out ($WASM_PROFILE, wasm32-unknown-unknown, page-$page)"
+  cargo build -p frontend --lib --target wasm32-unknown-unknown --profile "$WASM_PROFILE" \
+    --features "page-$page" --target-dir "$FRONT_DIR"
+  WASM_IN=$FRONT_DIR/wasm32-unknown-unknown/$WASM_OUT/frontend.wasm
+  [[ -f $WASM_IN ]] || die "cargo built no $WASM_IN"
+  wasm-bindgen --target web --no-typescript --out-name "$out" --out-dir "$NEW_SITE/pkg" \
+    "${BINDGEN_FLAGS[@]}" "$WASM_IN"
+  mv "$NEW_SITE/pkg/${out}_bg.wasm" "$NEW_SITE/pkg/$out.wasm"
+  # The glue's default URL still says ${out}_bg.wasm; leptos passes the real
+  # one, but keep the file self-consistent for anyone importing it directly.
+  sed -i "s/${out}_bg\.wasm/${out}.wasm/g" "$NEW_SITE/pkg/$out.js"
+done
 
 # 3. Styles and static assets (a plain copy; cargo-leptos would run
 #    lightningcss here).
@@ -92,7 +99,10 @@ if [[ -e $SITE ]]; then
 fi
 mv "$NEW_SITE" "$SITE"
 
-wasm_bytes=$(stat -c %s "$SITE/pkg/$NAME.wasm")
-wasm_gz=$(gzip -9c "$SITE/pkg/$NAME.wasm" | wc -c)
-say "site   $SITE/pkg/$NAME.{js,wasm,css} (wasm $((wasm_bytes / 1024)) KiB, $((wasm_gz / 1024)) KiB gzipped)"
+say "site   $SITE/pkg/$NAME.css and each page's .js and .wasm:"
+for wasm in "$SITE/pkg/$NAME.wasm" "$SITE"/pkg/"$NAME"-*.wasm; do
+  wasm_bytes=$(stat -c %s "$wasm")
+  wasm_gz=$(gzip -9c "$wasm" | wc -c)
+  say "       $(basename "$wasm") $((wasm_bytes / 1024)) KiB, $((wasm_gz / 1024)) KiB gzipped"
+done
 say "server $BIN"

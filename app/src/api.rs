@@ -130,13 +130,13 @@ pub fn error_message(status: u16, body: &str) -> String {
                 Some(msg) => msg.to_string(),
                 None => match item.as_str() {
                     Some(text) => text.to_string(),
-                    None => item.to_string(),
+                    None => json_text(item),
                 },
             })
             .collect::<Vec<_>>()
             .join("; "),
         Some(serde_json::Value::Null) | None => String::new(),
-        Some(other) => other.to_string(),
+        Some(other) => json_text(&other),
     };
     if text.trim().is_empty() {
         format!("HTTP {status}")
@@ -145,12 +145,59 @@ pub fn error_message(status: u16, body: &str) -> String {
     }
 }
 
+/// A JSON value written back as compact JSON, for a `detail` of another
+/// shape. By hand: `Value`'s own `Display` brings serde_json's whole
+/// serializer (pretty one included) into the browser bundle.
+fn json_text(value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    let quoted = |text: &str| {
+        let mut out = String::with_capacity(text.len() + 2);
+        out.push('"');
+        for c in text.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                c if c < ' ' => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    };
+    match value {
+        Value::Null => "null".to_string(),
+        Value::Bool(flag) => flag.to_string(),
+        Value::Number(number) => match (number.as_i64(), number.as_u64(), number.as_f64()) {
+            (Some(n), _, _) => n.to_string(),
+            (_, Some(n), _) => n.to_string(),
+            (_, _, Some(n)) => n.to_string(),
+            _ => String::new(),
+        },
+        Value::String(text) => quoted(text),
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(json_text).collect();
+            format!("[{}]", items.join(","))
+        }
+        Value::Object(map) => {
+            let fields: Vec<String> = map
+                .iter()
+                .map(|(key, value)| format!("{}:{}", quoted(key), json_text(value)))
+                .collect();
+            format!("{{{}}}", fields.join(","))
+        }
+    }
+}
+
 #[cfg(feature = "hydrate")]
 mod transport {
-    //! gloo-net over the browser's `fetch`.
+    //! The browser's `fetch`, called directly (same origin, so the session
+    //! cookie goes along): a wrapper crate for three calls cost more bundle
+    //! than it saved.
 
-    use gloo_net::http::{Request, Response};
     use serde::Serialize;
+    use wasm_bindgen::{JsCast, JsValue};
+    use wasm_bindgen_futures::JsFuture;
 
     /// Percent-encodes a path segment or query value.
     pub fn encode(value: &str) -> String {
@@ -159,37 +206,79 @@ mod transport {
 
     /// POSTs a JSON body; any 2xx is success.
     pub async fn post_json<T: Serialize>(url: &str, body: &T) -> Result<(), String> {
-        let request = Request::post(url)
-            .json(body)
-            .map_err(|error| error.to_string())?;
-        check(request.send().await).await
+        let body = serde_json::to_string(body).map_err(|error| error.to_string())?;
+        check(fetch("POST", url, Some(&body)).await?)
     }
 
     /// Sends a DELETE; any 2xx is success.
     pub async fn delete(url: &str) -> Result<(), String> {
-        check(Request::delete(url).send().await).await
+        check(fetch("DELETE", url, None).await?)
     }
 
     /// GETs JSON.
     pub async fn get_json<T: serde::de::DeserializeOwned>(url: &str) -> Result<T, String> {
-        let response = Request::get(url)
-            .send()
-            .await
-            .map_err(|error| format!("request failed: {error}"))?;
-        if !response.ok() {
-            let body = response.text().await.unwrap_or_default();
-            return Err(super::error_message(response.status(), &body));
-        }
-        response.json().await.map_err(|error| error.to_string())
+        let body = check_body(fetch("GET", url, None).await?)?;
+        serde_json::from_str(&body).map_err(|error| error.to_string())
     }
 
-    async fn check(response: Result<Response, gloo_net::Error>) -> Result<(), String> {
-        let response = response.map_err(|error| format!("request failed: {error}"))?;
-        if response.ok() {
-            return Ok(());
+    /// A finished request: its status and body.
+    struct Answer {
+        status: u16,
+        body: String,
+    }
+
+    async fn fetch(method: &str, url: &str, json: Option<&str>) -> Result<Answer, String> {
+        let init = web_sys::RequestInit::new();
+        init.set_method(method);
+        if let Some(json) = json {
+            let headers = web_sys::Headers::new().map_err(failed)?;
+            headers
+                .set("Content-Type", "application/json")
+                .map_err(failed)?;
+            init.set_headers(&headers);
+            init.set_body(&JsValue::from_str(json));
         }
-        let body = response.text().await.unwrap_or_default();
-        Err(super::error_message(response.status(), &body))
+        let response: web_sys::Response =
+            JsFuture::from(leptos::prelude::window().fetch_with_str_and_init(url, &init))
+                .await
+                .map_err(failed)?
+                .unchecked_into();
+        let body = JsFuture::from(response.text().map_err(failed)?)
+            .await
+            .map_err(failed)?
+            .as_string()
+            .unwrap_or_default();
+        Ok(Answer {
+            status: response.status(),
+            body,
+        })
+    }
+
+    /// `request failed: TypeError: Failed to fetch`, as the browser words it.
+    fn failed(error: JsValue) -> String {
+        let what = match error.dyn_ref::<js_sys::Error>() {
+            Some(error) => format!(
+                "{}: {}",
+                String::from(error.name()),
+                String::from(error.message())
+            ),
+            None => error
+                .as_string()
+                .unwrap_or_else(|| "unknown error".to_string()),
+        };
+        format!("request failed: {what}")
+    }
+
+    fn check(answer: Answer) -> Result<(), String> {
+        check_body(answer).map(drop)
+    }
+
+    fn check_body(answer: Answer) -> Result<String, String> {
+        if (200..300).contains(&answer.status) {
+            Ok(answer.body)
+        } else {
+            Err(super::error_message(answer.status, &answer.body))
+        }
     }
 }
 
@@ -295,6 +384,19 @@ mod tests {
         assert!(upload_result(200, "not json")
             .unwrap_err()
             .starts_with("unreadable answer"));
+    }
+
+    #[test]
+    fn a_detail_of_another_shape_is_shown_as_json() {
+        assert_eq!(
+            error_message(500, r#"{"detail":{"code":7,"why":"a \"b\""}}"#),
+            r#"{"code":7,"why":"a \"b\""}"#
+        );
+        assert_eq!(
+            error_message(500, r#"{"detail":[1.5,true,null]}"#),
+            "1.5; true; null"
+        );
+        assert_eq!(error_message(500, r#"{"detail":42}"#), "42");
     }
 
     #[test]

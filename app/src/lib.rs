@@ -5,9 +5,12 @@ pub mod api;
 pub mod components;
 pub mod live;
 pub mod model;
+pub mod nav;
 pub mod pages;
 
 use leptos::prelude::*;
+
+use crate::components::erased::IntoErased;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
@@ -113,8 +116,61 @@ pub mod ssr {
     }
 }
 
-/// The HTML document around the app, rendered on the server.
+/// The browser bundles, one per page: a page loads only its own code (the
+/// pages link to each other with full loads, `rel="external"`). Each is the
+/// frontend crate built with one `page-*` feature; `scripts/build.sh` names
+/// the files `pkg/<name>.{js,wasm}`. The Images page keeps the site's own
+/// name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bundle {
+    Images,
+    Events,
+    Tokens,
+    /// The login form, and every page the router does not know.
+    Login,
+}
+
+impl Bundle {
+    /// Every bundle, in the order `scripts/build.sh` builds them.
+    pub const ALL: [Bundle; 4] = [
+        Bundle::Images,
+        Bundle::Events,
+        Bundle::Tokens,
+        Bundle::Login,
+    ];
+
+    /// The bundle that hydrates the page at `path`.
+    pub fn for_path(path: &str) -> Bundle {
+        match path.trim_end_matches('/') {
+            "/ui/images" => Bundle::Images,
+            "/ui/events" => Bundle::Events,
+            "/ui/tokens" => Bundle::Tokens,
+            _ => Bundle::Login,
+        }
+    }
+
+    /// The name of its `.js` and `.wasm` files under `pkg/`.
+    pub fn output_name(self) -> &'static str {
+        match self {
+            Bundle::Images => OUTPUT_NAME,
+            Bundle::Events => "bty-web-events",
+            Bundle::Tokens => "bty-web-tokens",
+            Bundle::Login => "bty-web-login",
+        }
+    }
+}
+
+/// The HTML document around the app, rendered on the server. It loads the
+/// bundle of the page being rendered.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    let options = {
+        let mut options = options;
+        if let Some(parts) = use_context::<http::request::Parts>() {
+            options.output_name = Bundle::for_path(parts.uri.path()).output_name().into();
+        }
+        options
+    };
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -132,7 +188,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The routed application.
+/// The routed application, as the server renders it.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -147,5 +203,86 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/ui/tokens") view=pages::TokensPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
+    }
+}
+
+/// What a browser bundle hydrates: [`App`] as the server rendered it for
+/// one page, without the router (see [`nav`]) and without the head's tags
+/// (the stylesheet link and the title are static: they stay as the server
+/// wrote them, and they render nothing into the body): the page `page`
+/// makes, once the page's address is provided.
+fn browser_root<V: IntoView>(page: impl FnOnce() -> V) -> V {
+    #[cfg(feature = "hydrate")]
+    nav::provide_page_address();
+    page()
+}
+
+/// The login form, or the page the server did not find.
+fn login_or_not_found() -> components::erased::ErasedView {
+    if nav::page_path().trim_end_matches('/') == "/ui/login" {
+        view! { <pages::LoginPage/> }.erased()
+    } else {
+        view! { <pages::NotFound/> }.erased()
+    }
+}
+
+/// The Images page's bundle.
+#[component]
+pub fn ImagesApp() -> impl IntoView {
+    browser_root(|| view! { <pages::ImagesPage/> })
+}
+
+/// The Events page's bundle.
+#[component]
+pub fn EventsApp() -> impl IntoView {
+    browser_root(|| view! { <pages::EventsPage/> })
+}
+
+/// The API tokens page's bundle.
+#[component]
+pub fn TokensApp() -> impl IntoView {
+    browser_root(|| view! { <pages::TokensPage/> })
+}
+
+/// The login page's bundle, which also hydrates the not-found page.
+#[component]
+pub fn LoginApp() -> impl IntoView {
+    browser_root(login_or_not_found)
+}
+
+/// Every page in one bundle, picked by the path as [`Bundle::for_path`]
+/// picks the bundle (the frontend crate without a `page-*` feature).
+#[component]
+pub fn AllPagesApp() -> impl IntoView {
+    browser_root(|| match Bundle::for_path(&nav::page_path()) {
+        Bundle::Images => view! { <pages::ImagesPage/> }.erased(),
+        Bundle::Events => view! { <pages::EventsPage/> }.erased(),
+        Bundle::Tokens => view! { <pages::TokensPage/> }.erased(),
+        Bundle::Login => login_or_not_found(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Bundle;
+
+    #[test]
+    fn each_page_loads_its_own_bundle() {
+        assert_eq!(Bundle::for_path("/ui/images").output_name(), "bty-web");
+        assert_eq!(Bundle::for_path("/ui/images/").output_name(), "bty-web");
+        assert_eq!(Bundle::for_path("/ui/events"), Bundle::Events);
+        assert_eq!(Bundle::for_path("/ui/tokens"), Bundle::Tokens);
+        assert_eq!(Bundle::for_path("/ui/login"), Bundle::Login);
+        assert_eq!(Bundle::for_path("/ui/nowhere"), Bundle::Login);
+        let names: Vec<_> = Bundle::ALL.iter().map(|b| b.output_name()).collect();
+        assert_eq!(
+            names,
+            [
+                "bty-web",
+                "bty-web-events",
+                "bty-web-tokens",
+                "bty-web-login"
+            ]
+        );
     }
 }

@@ -88,7 +88,7 @@ pub struct Settings {
     #[arg(long, env = "BTY_ORAS_PASSWORD", hide_env_values = true)]
     pub oras_password: Option<String>,
 
-    /// The built site (pkg/bty-web.js, .wasm, .css).
+    /// The built site (pkg/bty-web.css and each page's .js and .wasm, see app::Bundle).
     #[arg(long, env = "BTY_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
 }

@@ -7,6 +7,8 @@
 
 use leptos::prelude::*;
 
+use crate::components::erased::IntoErased;
+
 use super::browser;
 use super::icons::{Glyph, Icon};
 use super::layout::use_flash;
@@ -228,7 +230,7 @@ pub fn ActionButton(
             <span>{move || if busy.get() { busy_label } else { label }}</span>
         </button>
     }
-    .into_any()
+    .erased()
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 
 use leptos::prelude::*;
 
+use crate::components::erased::IntoErased;
+
 use super::actions::{row_actions, ActionButton};
 use super::catalog_controls::CatalogControls;
 use super::copy_button::CopyButton;
@@ -54,7 +56,7 @@ pub fn CatalogTable(
             </div>
         </Card>
     }
-    .into_any()
+    .erased()
 }
 
 /// One catalog row.
@@ -71,9 +73,9 @@ pub fn CatalogRowView(
         .map(|(index, name)| {
             let name = name.clone();
             if index == 0 {
-                view! { <strong class="bty-name">{name}</strong> }.into_any()
+                view! { <strong class="bty-name">{name}</strong> }.erased()
             } else {
-                view! { <span class="bty-name bty-name-alias">{name}</span> }.into_any()
+                view! { <span class="bty-name bty-name-alias">{name}</span> }.erased()
             }
         })
         .collect_view();
@@ -88,14 +90,14 @@ pub fn CatalogRowView(
             <td class="bty-names">{names}</td>
             <td class="bty-sha-cell">
                 {match row.sha256.clone() {
-                    Some(sha) => view! { <ShaCell sha/> }.into_any(),
-                    None => view! { <span class="badge badge-unhashed">"unhashed"</span> }.into_any(),
+                    Some(sha) => view! { <ShaCell sha/> }.erased(),
+                    None => view! { <span class="badge badge-unhashed">"unhashed"</span> }.erased(),
                 }}
             </td>
             <td>
                 {match row.format.clone() {
-                    Some(format) => view! { <span class="badge badge-format">{format}</span> }.into_any(),
-                    None => view! { <span class="text-muted">"?"</span> }.into_any(),
+                    Some(format) => view! { <span class="badge badge-format">{format}</span> }.erased(),
+                    None => view! { <span class="text-muted">"?"</span> }.erased(),
                 }}
             </td>
             <td class="bty-sources">{sources}</td>
@@ -108,18 +110,18 @@ pub fn CatalogRowView(
             </td>
             <td class="bty-actions">
                 {if actions.is_empty() {
-                    view! { <span class="text-muted">"-"</span> }.into_any()
+                    view! { <span class="text-muted">"-"</span> }.erased()
                 } else {
                     actions
                         .into_iter()
                         .map(|action| view! { <ActionButton action/> })
                         .collect_view()
-                        .into_any()
+                        .erased()
                 }}
             </td>
         </tr>
     }
-    .into_any()
+    .erased()
 }
 
 /// A shortened SHA with the full value in its title, and a copy button.
@@ -134,7 +136,7 @@ fn ShaCell(sha: String) -> impl IntoView {
             attr:data-sha=sha
         />
     }
-    .into_any()
+    .erased()
 }
 
 /// One source of a row, with the picture of its kind.
@@ -151,7 +153,7 @@ fn SourceLine(source: Source) -> impl IntoView {
             <span class="bty-source-location">{source.location}</span>
         </div>
     }
-    .into_any()
+    .erased()
 }
 
 /// What the List section shows while the catalog is empty.
@@ -176,5 +178,5 @@ pub fn EmptyCatalog(
             </div>
         </div>
     }
-    .into_any()
+    .erased()
 }

@@ -5,6 +5,8 @@
 
 use leptos::prelude::*;
 
+use crate::components::erased::IntoErased;
+
 use super::browser;
 use crate::api::catalog_view_query;
 use crate::live::LiveState;
@@ -131,7 +133,7 @@ pub fn CatalogControls(
             </nav>
         </div>
     }
-    .into_any()
+    .erased()
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@
 
 use leptos::prelude::*;
 
+use crate::components::erased::IntoErased;
+
 use super::catalog::{CatalogTable, EmptyCatalog};
 use super::icons::{Glyph, Icon};
 use super::layout::Card;
@@ -47,11 +49,11 @@ pub fn release_page_url(release_repo: &str) -> String {
 fn LiveCatalog(live: LiveState) -> impl IntoView {
     let has_rows = move || live.has_entries();
     view! {
-        <Show when=has_rows fallback=move || view! { <EmptyCatalog live/> }>
+        <Show when=has_rows fallback=move || view! { <EmptyCatalog live/> }.erased()>
             <CatalogTable live/>
         </Show>
     }
-    .into_any()
+    .erased()
 }
 
 /// Fetch catalog: pull `catalog.toml` from the latest release of the
@@ -113,7 +115,7 @@ pub fn FetchSection(
         </Card>
         <LiveCatalog live/>
     }
-    .into_any()
+    .erased()
 }
 
 /// Upload catalog: a `catalog.toml` from the operator's disk.
@@ -197,7 +199,7 @@ pub fn UploadCatalogSection(
         </Card>
         <LiveCatalog live/>
     }
-    .into_any()
+    .erased()
 }
 
 /// Upload image (from URL): one entry by its address.
@@ -292,5 +294,5 @@ pub fn AddFromUrlSection(
         </Card>
         <LiveCatalog live/>
     }
-    .into_any()
+    .erased()
 }

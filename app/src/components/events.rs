@@ -3,6 +3,8 @@
 
 use leptos::prelude::*;
 
+use crate::components::erased::IntoErased;
+
 use super::format::encode_query_value;
 use super::icons::Glyph;
 use super::layout::{Card, HeaderLink};
@@ -47,7 +49,7 @@ pub fn EventsCard(
             </Card>
         </Show>
     }
-    .into_any()
+    .erased()
 }
 
 /// One audit event.
@@ -61,7 +63,7 @@ fn EventRow(event: Event) -> impl IntoView {
             <SourceIpCell event=&event/>
         </tr>
     }
-    .into_any()
+    .erased()
 }
 
 /// An event's kind as a badge, red for failures.

@@ -3,6 +3,8 @@
 
 use leptos::prelude::*;
 
+use crate::components::erased::IntoErased;
+
 use crate::model::{EventsFilter, KNOWN_EVENT_KINDS, KNOWN_SUBJECT_KINDS};
 
 /// A dropdown of known values, with "any" first and the current one selected.
@@ -48,7 +50,7 @@ fn FilterSelect(
             </select>
         </label>
     }
-    .into_any()
+    .erased()
 }
 
 /// The GET form over the page's filters.
@@ -108,5 +110,5 @@ pub fn FilterForm(
             </div>
         </form>
     }
-    .into_any()
+    .erased()
 }

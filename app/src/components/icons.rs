@@ -4,6 +4,8 @@
 
 use leptos::prelude::*;
 
+use crate::components::erased::IntoErased;
+
 /// The pictures the page uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Glyph {
@@ -150,5 +152,5 @@ pub fn Icon(
             inner_html=glyph.body()
         ></svg>
     }
-    .into_any()
+    .erased()
 }

@@ -4,6 +4,8 @@
 
 use leptos::prelude::*;
 
+use crate::components::erased::IntoErased;
+
 use super::icons::{Glyph, Icon};
 use super::layout::use_flash;
 use crate::api;
@@ -91,5 +93,5 @@ pub fn JobButton(command: JobCommand, name: String) -> impl IntoView {
             <span>{command.label()}</span>
         </button>
     }
-    .into_any()
+    .erased()
 }

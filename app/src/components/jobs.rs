@@ -3,9 +3,9 @@
 //! Cancel (queued, running) or Retry (a failed or cancelled download). The
 //! Downloads card's header shows the cache's disk usage.
 
-use std::collections::HashMap;
-
 use leptos::prelude::*;
+
+use crate::components::erased::IntoErased;
 
 use super::format::{cache_summary, first_chars, format_eta, format_progress_bytes, format_rate};
 use super::icons::{Glyph, Icon};
@@ -21,14 +21,17 @@ pub const ERROR_PREVIEW_CHARS: usize = 60;
 /// name, running first, then queued, failed, cancelled, completed; newest
 /// first within a status.
 pub fn pane_jobs(jobs: &[Job], kind: JobKind) -> Vec<Job> {
-    let mut latest: HashMap<&str, &Job> = HashMap::new();
+    // A list, not a map: panes hold tens of jobs, and a hash map type of
+    // its own costs the browser bundle more than the scans cost here.
+    let mut latest: Vec<&Job> = Vec::new();
     for job in jobs.iter().filter(|job| job.kind == kind) {
-        let slot = latest.entry(job.name.as_str()).or_insert(job);
-        if job.id > slot.id {
-            *slot = job;
+        match latest.iter_mut().find(|listed| listed.name == job.name) {
+            Some(slot) if job.id > slot.id => *slot = job,
+            Some(_) => {}
+            None => latest.push(job),
         }
     }
-    let mut listed: Vec<Job> = latest.into_values().cloned().collect();
+    let mut listed: Vec<Job> = latest.into_iter().cloned().collect();
     listed.sort_by_key(|job| (job.status.sort_rank(), std::cmp::Reverse(job.id)));
     listed
 }
@@ -85,7 +88,7 @@ pub fn JobsPane(
     let is_empty = move || listed.with(Vec::is_empty);
     let aside = (kind == JobKind::Download).then(|| {
         ViewFn::from(move || {
-            move || {
+            (move || {
                 live.cache.get().map(|usage| {
                     view! {
                         <span class="bty-cache-usage" title=format!("Download cache: {}", usage.cache_dir)>
@@ -94,7 +97,8 @@ pub fn JobsPane(
                         </span>
                     }
                 })
-            }
+            })
+            .erased()
         })
     });
 
@@ -118,7 +122,7 @@ pub fn JobsPane(
             </div>
         </Card>
     }
-    .into_any()
+    .erased()
 }
 
 /// One job, redrawn in place as its updates arrive, so a Cancel button
@@ -214,7 +218,7 @@ fn JobRow(
             </td>
         </tr>
     }
-    .into_any()
+    .erased()
 }
 
 /// A green bar with the percentage inside; striped and moving while the
@@ -256,7 +260,7 @@ pub fn ProgressBar(
             </div>
         </div>
     }
-    .into_any()
+    .erased()
 }
 
 /// The head of a table of transfers (jobs, uploads): name, status,

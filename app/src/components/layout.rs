@@ -3,7 +3,9 @@
 //! are built from.
 
 use leptos::prelude::*;
-use leptos_router::hooks::{use_location, use_query_map};
+
+use crate::components::erased::{ErasedChildren, IntoErased};
+use crate::nav::{page_path, use_query_map};
 
 use super::icons::{Glyph, Icon};
 use crate::live::LiveConnection;
@@ -40,14 +42,14 @@ pub fn Layout(
     /// The page's live stream, for the indicator (pages that follow one).
     #[prop(optional_no_strip)]
     live: Option<RwSignal<LiveConnection>>,
-    children: Children,
+    children: ErasedChildren,
 ) -> impl IntoView {
     let flash = Flash(RwSignal::new(None));
     provide_context(flash);
     let query = use_query_map();
     let query_error = Memo::new(move |_| query.read().get("error").filter(|e| !e.is_empty()));
     let logged_in = operator.is_some();
-    let path = use_location().pathname.get_untracked();
+    let path = page_path();
     let nav_class = move |prefix: &str| {
         if path.starts_with(prefix) {
             "topnav-link active"
@@ -127,10 +129,10 @@ pub fn Layout(
                         })
                 }}
             </div>
-            {children()}
+            {children.render()}
         </main>
     }
-    .into_any()
+    .erased()
 }
 
 /// The top bar's stream indicator: a dot and a word, `data-state` for tests.
@@ -151,7 +153,7 @@ pub fn LiveIndicator(
             <span class="live-label">{move || state().label()}</span>
         </span>
     }
-    .into_any()
+    .erased()
 }
 
 /// A link in a card's header.
@@ -178,7 +180,7 @@ pub fn Card(
     /// Something shown on the right of the header (before the link).
     #[prop(optional_no_strip)]
     aside: Option<ViewFn>,
-    children: Children,
+    children: ErasedChildren,
 ) -> impl IntoView {
     view! {
         <section class=format!("card {class}").trim_end().to_string()>
@@ -196,10 +198,10 @@ pub fn Card(
                         }
                     })}
             </header>
-            <div class="card-body">{children()}</div>
+            <div class="card-body">{children.render()}</div>
         </section>
     }
-    .into_any()
+    .erased()
 }
 
 /// A page whose data could not be loaded (for instance the session ended):
@@ -225,5 +227,5 @@ pub fn LoadFailure(
             </Card>
         </Layout>
     }
-    .into_any()
+    .erased()
 }

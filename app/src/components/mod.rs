@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod catalog_controls;
 pub mod catalog_sections;
 pub mod copy_button;
+pub mod erased;
 pub mod events;
 pub mod events_filter;
 pub mod format;

@@ -5,6 +5,8 @@
 
 use leptos::prelude::*;
 
+use crate::components::erased::{ErasedChildren, IntoErased};
+
 use super::icons::{Glyph, Icon};
 
 /// What the form's submit button says and shows.
@@ -36,7 +38,7 @@ pub fn PostForm(
     button_id: Option<&'static str>,
     /// The fields; none for a form that is only a button.
     #[prop(optional)]
-    children: Option<Children>,
+    children: Option<ErasedChildren>,
 ) -> impl IntoView {
     let submitting = RwSignal::new(false);
     // The submit event only comes once the browser's own checks (required
@@ -59,7 +61,7 @@ pub fn PostForm(
             enctype=multipart.then_some("multipart/form-data")
             on:submit=on_submit
         >
-            {children.map(|children| children())}
+            {children.map(ErasedChildren::render)}
             <div class="bty-form-actions">
                 // Not `disabled`: a stopped request would leave the button
                 // dead; a second press is ignored by the handler instead.
@@ -72,9 +74,9 @@ pub fn PostForm(
                 >
                     {move || {
                         if submitting.get() {
-                            view! { <span class="spinner" aria-hidden="true"></span> }.into_any()
+                            view! { <span class="spinner" aria-hidden="true"></span> }.erased()
                         } else {
-                            view! { <Icon glyph=submit.glyph/> }.into_any()
+                            view! { <Icon glyph=submit.glyph/> }.erased()
                         }
                     }}
                     <span>{move || if submitting.get() { submit.busy } else { submit.idle }}</span>
@@ -82,7 +84,7 @@ pub fn PostForm(
             </div>
         </form>
     }
-    .into_any()
+    .erased()
 }
 
 /// A page the browser keeps in its back-forward cache comes back exactly

@@ -3,6 +3,8 @@
 
 use leptos::prelude::*;
 
+use crate::components::erased::IntoErased;
+
 use super::format::entry_count;
 use super::icons::{Glyph, Icon};
 use crate::live::LiveState;
@@ -70,7 +72,7 @@ pub fn SubNav(
             </div>
         </nav>
     }
-    .into_any()
+    .erased()
 }
 
 #[cfg(test)]

@@ -5,7 +5,9 @@
 //! ([`crate::live::audit`]).
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
+
+use crate::components::erased::IntoErased;
+use crate::nav::use_query_map;
 
 use crate::components::events::{KindCell, SourceIpCell};
 use crate::components::events_filter::FilterForm;
@@ -74,16 +76,16 @@ pub fn EventsPage() -> impl IntoView {
     let filter = query.with_untracked(|q| EventsFilter::from_query(|key| q.get(key)));
     let data = Resource::new_blocking(|| (), move |_| load_events_page(filter.clone()));
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }.erased()>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(page) => view! { <EventsScreen page/> }.into_any(),
-                    Err(error) => view! { <LoadFailure title="Events unavailable" error/> }.into_any(),
+                    Ok(page) => view! { <EventsScreen page/> }.erased(),
+                    Err(error) => view! { <LoadFailure title="Events unavailable" error/> }.erased(),
                 }
             })}
         </Suspense>
     }
-    .into_any()
+    .erased()
 }
 
 /// The page once its data is there: the newest page follows the live
@@ -98,7 +100,7 @@ fn EventsScreen(page: model::EventsPage) -> impl IntoView {
             <EventsBody filter=page.filter actors=page.actors live/>
         </Layout>
     }
-    .into_any()
+    .erased()
 }
 
 /// The filter form, the table (or its empty state) and the paging links.
@@ -137,7 +139,7 @@ pub fn EventsBody(
             <FilterForm filter actors/>
             <Show
                 when=has_events
-                fallback=move || view! { <p class="bty-events-empty">{empty_text}</p> }
+                fallback=move || view! { <p class="bty-events-empty">{empty_text}</p> }.erased()
             >
                 <div class="table-responsive">
                         <table class="table table-striped bty-events-page-table">
@@ -189,7 +191,7 @@ pub fn EventsBody(
             }}
         </Card>
     }
-    .into_any()
+    .erased()
 }
 
 /// One audit event.
@@ -210,8 +212,8 @@ fn EventRow(event: Event) -> impl IntoView {
                     {text}
                 </a>
             }
-            .into_any(),
-            None => view! { <span class="bty-event-subject">{text}</span> }.into_any(),
+            .erased(),
+            None => view! { <span class="bty-event-subject">{text}</span> }.erased(),
         }
     };
     view! {
@@ -225,7 +227,7 @@ fn EventRow(event: Event) -> impl IntoView {
             <td>{event.summary.clone()}</td>
         </tr>
     }
-    .into_any()
+    .erased()
 }
 
 #[cfg(all(test, feature = "ssr"))]
@@ -259,7 +261,7 @@ mod tests {
         owner.with(|| {
             let live = EventsLive::new(&page);
             view! { <EventsBody filter=page.filter actors=page.actors live/> }
-                .into_any()
+                .erased()
                 .to_html()
         })
     }
@@ -345,7 +347,7 @@ mod tests {
             live.apply_event(event(4, "catalog.entry.added", ("catalog", "u"), None));
             live.apply_event(event(5, "image.uploaded", ("image", "new.img"), None));
             view! { <EventsBody filter=page.filter actors=page.actors live/> }
-                .into_any()
+                .erased()
                 .to_html()
         });
         assert!(has_tag(

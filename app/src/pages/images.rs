@@ -2,7 +2,9 @@
 //! recent image activity, rendered whole on the server and kept live in the browser.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
+
+use crate::components::erased::{ErasedView, IntoErased};
+use crate::nav::use_query_map;
 
 use crate::components::catalog_controls::CurrentSection;
 use crate::components::{
@@ -29,9 +31,10 @@ fn load_images_page(
     }
 }
 
-/// In the browser the server's value is reused when hydrating; the page is
-/// never loaded client-side (links to it reload the document).
-#[cfg(not(feature = "ssr"))]
+/// A build for neither side (checks only): nothing to load. The browser
+/// reads the data the page was rendered from; the page is never loaded
+/// client-side (links to it reload the document).
+#[cfg(not(any(feature = "ssr", feature = "hydrate")))]
 async fn load_images_page(_query: String, _page: usize) -> Result<model::ImagesPage, String> {
     Err("the Images page is rendered by the server".to_string())
 }
@@ -54,26 +57,38 @@ pub fn download_caption(max_parallel: u32) -> Option<String> {
 /// The `/ui/images` route.
 #[component]
 pub fn ImagesPage() -> impl IntoView {
-    // The catalog filter and page of the address the page was loaded with;
-    // later changes are fetched by the live state, not by this resource.
-    let query = use_query_map();
-    let (filter, page) = query.with_untracked(|q| {
-        let filter = q.get("q").unwrap_or_default();
-        let page = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
-        (filter, page)
-    });
-    let data = Resource::new_blocking(|| (), move |_| load_images_page(filter.clone(), page));
-    view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(page) => view! { <ImagesScreen page/> }.into_any(),
-                    Err(error) => view! { <LoadFailure title="Images unavailable" error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+    // The browser hydrates from the data the page was rendered from.
+    #[cfg(feature = "hydrate")]
+    {
+        images_screen(crate::components::browser::rendered_page_data())
     }
-    .into_any()
+    #[cfg(not(feature = "hydrate"))]
+    {
+        // The catalog filter and page of the address the page was loaded
+        // with; later changes are fetched by the live state, not by this
+        // resource.
+        let query = use_query_map();
+        let (filter, page) = query.with_untracked(|q| {
+            let filter = q.get("q").unwrap_or_default();
+            let page = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+            (filter, page)
+        });
+        let data = Resource::new_blocking(|| (), move |_| load_images_page(filter.clone(), page));
+        view! {
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }.erased()>
+                {move || Suspend::new(async move { images_screen(data.await) })}
+            </Suspense>
+        }
+        .erased()
+    }
+}
+
+/// The page, or why it cannot be shown.
+fn images_screen(data: Result<model::ImagesPage, String>) -> ErasedView {
+    match data {
+        Ok(page) => view! { <ImagesScreen page/> }.erased(),
+        Err(error) => view! { <LoadFailure title="Images unavailable" error/> }.erased(),
+    }
 }
 
 /// The page once its data is there.
@@ -105,7 +120,7 @@ fn ImagesScreen(page: model::ImagesPage) -> impl IntoView {
                         download_caption=download_caption.clone()
                     />
                 }
-                .into_any(),
+                .erased(),
                 ImagesSection::Fetch => view! {
                     <FetchSection
                         live
@@ -113,18 +128,18 @@ fn ImagesScreen(page: model::ImagesPage) -> impl IntoView {
                         manifest_path=manifest_path.clone()
                     />
                 }
-                .into_any(),
+                .erased(),
                 ImagesSection::UploadCatalog => view! {
                     <UploadCatalogSection live manifest_path=manifest_path.clone()/>
                 }
-                .into_any(),
-                ImagesSection::UploadImage => view! { <UploadSection live uploads/> }.into_any(),
-                ImagesSection::UploadImageFromUrl => view! { <AddFromUrlSection live/> }.into_any(),
+                .erased(),
+                ImagesSection::UploadImage => view! { <UploadSection live uploads/> }.erased(),
+                ImagesSection::UploadImageFromUrl => view! { <AddFromUrlSection live/> }.erased(),
             }}
             <EventsCard live/>
         </Layout>
     }
-    .into_any()
+    .erased()
 }
 
 /// What the page is for.
@@ -143,7 +158,7 @@ fn IntroBox() -> impl IntoView {
             </div>
         </div>
     }
-    .into_any()
+    .erased()
 }
 
 /// The List section: the table and the job panes, or the empty-state help.
@@ -156,7 +171,7 @@ fn ListSection(
 ) -> impl IntoView {
     let has_rows = move || live.has_entries();
     view! {
-        <Show when=has_rows fallback=move || view! { <EmptyCatalog live/> }>
+        <Show when=has_rows fallback=move || view! { <EmptyCatalog live/> }.erased()>
             <CatalogTable live/>
             <div class="job-panes">
                 <JobsPane kind=JobKind::Download live caption=download_caption.clone()/>
@@ -164,7 +179,7 @@ fn ListSection(
             </div>
         </Show>
     }
-    .into_any()
+    .erased()
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 
 use leptos::prelude::*;
 
+use crate::components::erased::IntoErased;
+
 use crate::components::{Glyph, Icon, Layout};
 use crate::model::LoginNotice;
 
@@ -39,7 +41,7 @@ pub fn LoginPage() -> impl IntoView {
             })}
         </Suspense>
     }
-    .into_any()
+    .erased()
 }
 
 /// The centred card with the form.
@@ -88,5 +90,5 @@ fn LoginForm(notice: LoginNotice) -> impl IntoView {
             </div>
         </Layout>
     }
-    .into_any()
+    .erased()
 }

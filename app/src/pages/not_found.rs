@@ -2,6 +2,8 @@
 
 use leptos::prelude::*;
 
+use crate::components::erased::IntoErased;
+
 use crate::components::{Card, Glyph, Layout};
 
 /// A "Page not found" card with the way back to the catalog.
@@ -17,5 +19,5 @@ pub fn NotFound() -> impl IntoView {
             </Card>
         </Layout>
     }
-    .into_any()
+    .erased()
 }

@@ -5,6 +5,8 @@
 
 use leptos::prelude::*;
 
+use crate::components::erased::IntoErased;
+
 use crate::components::{
     browser, Card, CopyButton, Glyph, Icon, Layout, LoadFailure, PostForm, SubmitLabel,
 };
@@ -44,7 +46,7 @@ async fn load_tokens_page() -> Result<model::TokensPage, String> {
 pub fn TokensPage() -> impl IntoView {
     let data = Resource::new_blocking(|| (), |_| load_tokens_page());
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }.erased()>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(page) => view! {
@@ -52,15 +54,15 @@ pub fn TokensPage() -> impl IntoView {
                             <TokensBody page/>
                         </Layout>
                     }
-                    .into_any(),
+                    .erased(),
                     Err(error) => {
-                        view! { <LoadFailure title="API tokens unavailable" error/> }.into_any()
+                        view! { <LoadFailure title="API tokens unavailable" error/> }.erased()
                     }
                 }
             })}
         </Suspense>
     }
-    .into_any()
+    .erased()
 }
 
 /// The new secret or the form's error, the create form, and the list.
@@ -130,13 +132,13 @@ pub fn TokensBody(page: model::TokensPage) -> impl IntoView {
                         </table>
                     </div>
                 }
-                .into_any()
+                .erased()
             } else {
-                view! { <p class="bty-tokens-empty">"No API tokens yet."</p> }.into_any()
+                view! { <p class="bty-tokens-empty">"No API tokens yet."</p> }.erased()
             }}
         </Card>
     }
-    .into_any()
+    .erased()
 }
 
 /// The secret of the token just created, with a copy button.
@@ -158,7 +160,7 @@ fn NewSecret(created: CreatedApiToken) -> impl IntoView {
             </div>
         </div>
     }
-    .into_any()
+    .erased()
 }
 
 /// `YYYY-MM-DD HH:MM:SS UTC` of a stored timestamp.
@@ -182,7 +184,7 @@ fn TokenRow(token: ApiToken) -> impl IntoView {
         }
     };
     let status = if token.is_active() {
-        view! { <span class="badge badge-available">"active"</span> }.into_any()
+        view! { <span class="badge badge-available">"active"</span> }.erased()
     } else {
         let revoked = token.revoked_at.as_deref().map(when).unwrap_or_default();
         view! {
@@ -190,7 +192,7 @@ fn TokenRow(token: ApiToken) -> impl IntoView {
                 "revoked"
             </span>
         }
-        .into_any()
+        .erased()
     };
     let revoke = token.is_active().then(|| {
         view! {
@@ -224,7 +226,7 @@ fn TokenRow(token: ApiToken) -> impl IntoView {
             <td class="bty-token-actions">{revoke}</td>
         </tr>
     }
-    .into_any()
+    .erased()
 }
 
 #[cfg(all(test, feature = "ssr"))]
@@ -244,7 +246,7 @@ mod tests {
 
     fn render(page: Page) -> String {
         let owner = Owner::new();
-        owner.with(|| view! { <TokensBody page/> }.into_any().to_html())
+        owner.with(|| view! { <TokensBody page/> }.erased().to_html())
     }
 
     #[test]

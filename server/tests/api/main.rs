@@ -2,6 +2,7 @@
 //! directory and SQLite database per test, driven over HTTP.
 
 mod auth;
+mod bundles;
 mod bytes;
 mod catalog_oras;
 mod catalogs;

@@ -4,6 +4,8 @@
 
 use leptos::prelude::*;
 
+use crate::components::erased::IntoErased;
+
 use super::{UploadStatus, Uploads, ACCEPT};
 use crate::components::catalog::{CatalogTable, EmptyCatalog, SUPPORTED_FORMATS};
 use crate::components::format::{
@@ -34,11 +36,11 @@ pub fn UploadSection(
             </div>
             <UploadsTable uploads/>
         </Card>
-        <Show when=has_rows fallback=move || view! { <EmptyCatalog live/> }>
+        <Show when=has_rows fallback=move || view! { <EmptyCatalog live/> }.erased()>
             <CatalogTable live/>
         </Show>
     }
-    .into_any()
+    .erased()
 }
 
 /// Where files are dropped, with the picker inside. Disabled until the
@@ -130,7 +132,7 @@ fn DropZone(uploads: Uploads) -> impl IntoView {
             </noscript>
         </div>
     }
-    .into_any()
+    .erased()
 }
 
 /// One row per upload of this page, oldest first.
@@ -170,14 +172,14 @@ fn UploadsTable(uploads: Uploads) -> impl IntoView {
             </table>
         </div>
     }
-    .into_any()
+    .erased()
 }
 
 /// One upload, redrawn in place as it progresses.
 #[component]
 fn UploadRow(id: u64, uploads: Uploads) -> impl IntoView {
     let Some(initial) = uploads.with_upload_untracked(id, Clone::clone) else {
-        return ().into_any();
+        return ().erased();
     };
     let upload = Memo::new(move |previous: Option<&super::Upload>| {
         uploads
@@ -216,13 +218,13 @@ fn UploadRow(id: u64, uploads: Uploads) -> impl IntoView {
             <td class="bty-upload-eta">{eta}</td>
             <td class="bty-upload-result">
                 {move || match status.get() {
-                    UploadStatus::Uploading => view! { <CancelUpload id uploads name=cancel_name.clone()/> }.into_any(),
+                    UploadStatus::Uploading => view! { <CancelUpload id uploads name=cancel_name.clone()/> }.erased(),
                     UploadStatus::Completed => match upload.with(|u| u.sha256.clone()) {
                         Some(sha) => view! {
                             <code class="bty-upload-sha" title=sha.clone()>{short_sha(&sha)}</code>
                         }
-                        .into_any(),
-                        None => view! { <span class="text-muted">"stored"</span> }.into_any(),
+                        .erased(),
+                        None => view! { <span class="text-muted">"stored"</span> }.erased(),
                     },
                     UploadStatus::Failed => {
                         let error = upload.with(|u| u.error.clone()).unwrap_or_default();
@@ -231,14 +233,14 @@ fn UploadRow(id: u64, uploads: Uploads) -> impl IntoView {
                                 {first_chars(&error, ERROR_PREVIEW_CHARS)}
                             </div>
                         }
-                        .into_any()
+                        .erased()
                     }
-                    UploadStatus::Cancelled => view! { <span class="text-muted">"-"</span> }.into_any(),
+                    UploadStatus::Cancelled => view! { <span class="text-muted">"-"</span> }.erased(),
                 }}
             </td>
         </tr>
     }
-    .into_any()
+    .erased()
 }
 
 /// Aborts one running upload.
@@ -261,5 +263,5 @@ fn CancelUpload(id: u64, uploads: Uploads, name: String) -> impl IntoView {
             <span>"Cancel"</span>
         </button>
     }
-    .into_any()
+    .erased()
 }
