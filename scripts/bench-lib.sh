@@ -19,3 +19,9 @@ elapsed() { awk -v a="$1" -v b="$2" -v d="${3:-3}" 'BEGIN { printf "%.*f", d, b 
 best() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b + 0 < a + 0) ? b : a }'; }
 # timed CMD...: the seconds CMD took (its output dropped).
 timed() { local t0 t1; t0=$(now); "$@" >/dev/null; t1=$(now); elapsed "$t0" "$t1"; }
+
+# release_bin NAME: where cargo puts the release binary NAME (it honours
+# CARGO_TARGET_DIR, as worktrees sharing one target directory set it).
+release_bin() { printf '%s/release/%s' "${CARGO_TARGET_DIR:-target}" "$1"; }
+# peak_rss_kib PID: the process's peak resident memory so far (VmHWM), KiB.
+peak_rss_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }

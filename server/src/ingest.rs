@@ -2,10 +2,16 @@
 //! temporary file beside their destination while SHA-256 is computed on the
 //! way, on threads of their own: one writes, one hashes, one flushes to disk
 //! behind them. The result is synced and renamed into place only when
-//! complete, so no reader ever sees a partial file. Memory stays flat: the
-//! channels between them are bounded. An upload writes a unique temporary
-//! file that goes away if it stops early; a download continues a partial
-//! file of its own that is kept, so it can resume.
+//! complete, so no reader ever sees a partial file. An upload writes a
+//! unique temporary file that goes away if it stops early; a download
+//! continues a partial file of its own that is kept, so it can resume.
+//!
+//! Memory stays flat, whatever the file size and however fast the network:
+//! each ingest copies the network's chunks into a few blocks of its own
+//! ([`BLOCKS`] of [`BLOCK`] bytes), which go round between it, the writer
+//! and the hasher. A network chunk is dropped as soon as it is copied, so
+//! the HTTP connection reuses its one read buffer instead of allocating a
+//! new one for every chunk a queue would hold.
 
 use std::{
     fs::File,
@@ -14,20 +20,26 @@ use std::{
     sync::{mpsc as std_mpsc, Arc, Condvar, Mutex},
 };
 
-use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use tokio::{sync::mpsc, task::JoinHandle};
 
 use crate::atomic_file;
 
-/// Chunks queued between the network and the writer.
-const QUEUE: usize = 4;
+/// Bytes per block: large enough that handing a block to the writer and
+/// the hasher costs little next to writing and hashing it.
+const BLOCK: usize = 256 * 1024;
+/// Blocks per ingest: one filling, the others being written and hashed.
+const BLOCKS: usize = 2;
 /// Dirty bytes the flusher lets pile up before it starts writing them back,
 /// so the final sync has little left to do.
 const FLUSH_EVERY: u64 = 64 * 1024 * 1024;
 
+/// A block shared by the writer and the hasher; whichever is done with it
+/// last gives it back to the ingest.
+type Block = Arc<Vec<u8>>;
+
 enum Message {
-    Chunk(Bytes),
+    Block(Block),
     End,
 }
 
@@ -36,6 +48,12 @@ enum Message {
 pub struct Ingest {
     sender: mpsc::Sender<Message>,
     worker: Option<JoinHandle<io::Result<Staged>>>,
+    /// Blocks the writer and the hasher are done with.
+    returned: mpsc::UnboundedReceiver<Vec<u8>>,
+    /// The block being filled.
+    filling: Option<Vec<u8>>,
+    /// Blocks allocated so far (at most [`BLOCKS`]).
+    made: usize,
     bytes: u64,
 }
 
@@ -86,9 +104,10 @@ impl Ingest {
     }
 
     fn spawn(file: File, temp: PathBuf, hasher: Sha256, bytes: u64, keep: bool) -> Ingest {
-        let (sender, receiver) = mpsc::channel(QUEUE);
+        let (sender, receiver) = mpsc::channel(BLOCKS);
+        let (give_back, returned) = mpsc::unbounded_channel();
         let worker = tokio::task::spawn_blocking(move || {
-            let result = receive(file, &temp, receiver, hasher, bytes);
+            let result = receive(file, &temp, receiver, &give_back, hasher, bytes);
             if result.is_err() && !keep {
                 let _ = std::fs::remove_file(&temp);
             }
@@ -97,14 +116,76 @@ impl Ingest {
         Ingest {
             sender,
             worker: Some(worker),
+            returned,
+            filling: None,
+            made: 0,
             bytes,
         }
     }
 
-    /// Queues a chunk; waits while the writer is behind.
-    pub async fn write(&mut self, chunk: Bytes) -> io::Result<()> {
-        self.bytes += chunk.len() as u64;
-        if self.sender.send(Message::Chunk(chunk)).await.is_err() {
+    /// Copies `chunk` into the ingest's blocks and hands each full block to
+    /// the writer; waits while every block is in use. A block that is not
+    /// full goes as well when the writer has caught up (a spare block is
+    /// there), so a slow transfer reaches the file chunk by chunk while a
+    /// fast one is written in whole blocks.
+    pub async fn write(&mut self, chunk: impl AsRef<[u8]>) -> io::Result<()> {
+        let mut rest = chunk.as_ref();
+        self.bytes += rest.len() as u64;
+        while !rest.is_empty() {
+            let mut block = match self.filling.take() {
+                Some(block) => block,
+                None => self.next_block().await?,
+            };
+            let take = rest.len().min(BLOCK - block.len());
+            block.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            if block.len() == BLOCK {
+                self.send(block).await?;
+            } else {
+                self.filling = Some(block);
+            }
+        }
+        if self.filling.as_ref().is_some_and(|block| !block.is_empty()) {
+            if let Some(spare) = self.spare_block() {
+                if let Some(block) = self.filling.replace(spare) {
+                    self.send(block).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A block to fill, without waiting: one given back, or a new one
+    /// while fewer than [`BLOCKS`] exist.
+    fn spare_block(&mut self) -> Option<Vec<u8>> {
+        if let Ok(mut block) = self.returned.try_recv() {
+            block.clear();
+            return Some(block);
+        }
+        (self.made < BLOCKS).then(|| {
+            self.made += 1;
+            Vec::with_capacity(BLOCK)
+        })
+    }
+
+    /// A block to fill, waiting for one to come back if need be.
+    async fn next_block(&mut self) -> io::Result<Vec<u8>> {
+        if let Some(block) = self.spare_block() {
+            return Ok(block);
+        }
+        match self.returned.recv().await {
+            Some(mut block) => {
+                block.clear();
+                Ok(block)
+            }
+            // The writer stopped: its error is what `finish` reports.
+            None => Err(self.fail().await),
+        }
+    }
+
+    async fn send(&mut self, block: Vec<u8>) -> io::Result<()> {
+        let message = Message::Block(Arc::new(block));
+        if self.sender.send(message).await.is_err() {
             // The writer stopped: its error is what `finish` reports.
             return Err(self.fail().await);
         }
@@ -129,6 +210,9 @@ impl Ingest {
 
     /// Waits until every byte is written, hashed and synced.
     pub async fn finish(mut self) -> io::Result<Staged> {
+        if let Some(block) = self.filling.take().filter(|block| !block.is_empty()) {
+            self.send(block).await?;
+        }
         if self.sender.send(Message::End).await.is_err() {
             return Err(self.fail().await);
         }
@@ -182,17 +266,19 @@ fn receive(
     file: File,
     temp: &Path,
     mut receiver: mpsc::Receiver<Message>,
+    give_back: &mpsc::UnboundedSender<Vec<u8>>,
     hasher: Sha256,
     already: u64,
 ) -> io::Result<Staged> {
     let flusher_file = file.try_clone()?;
     let written = Arc::new((Mutex::new(Progress::default()), Condvar::new()));
     std::thread::scope(|scope| {
-        let (to_hasher, hasher_inbox) = std_mpsc::sync_channel::<Bytes>(QUEUE);
+        let (to_hasher, hasher_inbox) = std_mpsc::sync_channel::<Block>(BLOCKS);
         let hasher = scope.spawn(move || {
             let mut hasher = hasher;
-            for chunk in hasher_inbox {
-                hasher.update(&chunk);
+            for block in hasher_inbox {
+                hasher.update(&*block);
+                give_back_last(block, give_back);
             }
             format!("{:x}", hasher.finalize())
         });
@@ -200,7 +286,14 @@ fn receive(
             let written = written.clone();
             scope.spawn(move || flush_behind(&flusher_file, &written))
         };
-        let result = write_all(file, already, &mut receiver, &to_hasher, &written);
+        let result = write_all(
+            file,
+            already,
+            &mut receiver,
+            &to_hasher,
+            give_back,
+            &written,
+        );
         drop(to_hasher);
         finish_flusher(&written);
         let sha256 = hasher
@@ -231,16 +324,19 @@ fn write_all(
     mut file: File,
     already: u64,
     receiver: &mut mpsc::Receiver<Message>,
-    to_hasher: &std_mpsc::SyncSender<Bytes>,
+    to_hasher: &std_mpsc::SyncSender<Block>,
+    give_back: &mpsc::UnboundedSender<Vec<u8>>,
     written: &Arc<(Mutex<Progress>, Condvar)>,
 ) -> io::Result<(File, u64)> {
     let mut total = already;
     loop {
         match receiver.blocking_recv() {
-            Some(Message::Chunk(chunk)) => {
-                let _ = to_hasher.send(chunk.clone());
-                file.write_all(&chunk)?;
-                total += chunk.len() as u64;
+            Some(Message::Block(block)) => {
+                // The hasher works on the block while it is written.
+                let _ = to_hasher.send(block.clone());
+                file.write_all(&block)?;
+                total += block.len() as u64;
+                give_back_last(block, give_back);
                 let (lock, wake) = &**written;
                 if let Ok(mut progress) = lock.lock() {
                     progress.written = total;
@@ -255,6 +351,14 @@ fn write_all(
                 ))
             }
         }
+    }
+}
+
+/// Gives `block` back to its ingest if nobody else holds it any more.
+fn give_back_last(block: Block, give_back: &mpsc::UnboundedSender<Vec<u8>>) {
+    if let Some(block) = Arc::into_inner(block) {
+        // The ingest may be gone already; then the block just goes.
+        let _ = give_back.send(block);
     }
 }
 
@@ -291,6 +395,8 @@ fn finish_flusher(written: &Arc<(Mutex<Progress>, Condvar)>) {
 
 #[cfg(test)]
 mod tests {
+    use bytes::Bytes;
+
     use super::*;
 
     fn sha(bytes: &[u8]) -> String {
@@ -324,6 +430,52 @@ mod tests {
         staged.commit(&destination).unwrap();
         assert_eq!(std::fs::read(&destination).unwrap(), all);
         assert_eq!(names(dir.path()), ["disk.img"]);
+    }
+
+    #[tokio::test]
+    async fn chunks_of_any_size_go_through_at_most_the_fixed_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let destination = dir.path().join("big.img");
+        let mut ingest = Ingest::start(&destination).await.unwrap();
+        let mut all = Vec::new();
+        // One chunk larger than every block together, then odd sizes that
+        // straddle block boundaries.
+        for (i, size) in [BLOCK * BLOCKS * 3 + 17, 1, BLOCK - 1, 70_000, BLOCK + 2]
+            .into_iter()
+            .enumerate()
+        {
+            let chunk: Vec<u8> = (0..size).map(|n| (n * 7 + i) as u8).collect();
+            all.extend_from_slice(&chunk);
+            ingest.write(Bytes::from(chunk)).await.unwrap();
+            assert!(ingest.made <= BLOCKS, "{} blocks made", ingest.made);
+        }
+        let staged = ingest.finish().await.unwrap();
+        assert_eq!(
+            (staged.bytes, staged.sha256.clone()),
+            (all.len() as u64, sha(&all))
+        );
+        staged.commit(&destination).unwrap();
+        assert_eq!(std::fs::read(&destination).unwrap(), all);
+    }
+
+    #[tokio::test]
+    async fn a_small_chunk_reaches_the_file_before_the_end_when_the_writer_is_idle() {
+        // A stream-through reader tails the partial file of a slow download.
+        let dir = tempfile::tempdir().unwrap();
+        let partial = dir.path().join(".slow.bty-partial");
+        let mut ingest = Ingest::resume(&partial).await.unwrap();
+        ingest
+            .write(Bytes::from_static(b"first bytes"))
+            .await
+            .unwrap();
+        for _ in 0..100 {
+            if std::fs::metadata(&partial).unwrap().len() == 11 {
+                ingest.abort().await;
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("the chunk did not reach the file");
     }
 
     #[tokio::test]

@@ -27,6 +27,9 @@ use crate::{
     },
 };
 
+/// Hyper's read buffer per connection: bounds the request head (64 KiB is
+/// far above what browsers send) and the size of an upload's body chunks.
+const READ_BUFFER: usize = 64 * 1024;
 /// Coalesces bursts of catalog changes into one push.
 const CATALOG_PUSH_DELAY: Duration = Duration::from_millis(100);
 
@@ -158,17 +161,69 @@ impl Application {
             }
             shutdown.cancel();
         };
-        let served = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(signal)
-        .await;
+        let served = serve(listener, router, signal).await;
         state.shutdown.cancel();
         state.tasks.close();
         state.tasks.wait().await;
         served
     }
+}
+
+/// The HTTP server: `axum::serve` with graceful shutdown, but with hyper's
+/// read buffer per connection held to [`READ_BUFFER`] (its default, about
+/// 400 KiB, is what an upload's body chunks are cut from; an ingest copies
+/// them out at once, but hyper reads ahead into a fresh buffer while one
+/// chunk is still queued, so each parallel upload held two or three such
+/// buffers). At `stop`, no new connections are taken, open ones finish
+/// their request, and this returns once every one is closed.
+async fn serve(
+    mut listener: TcpListener,
+    router: Router,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use axum::serve::Listener;
+    use hyper_util::{
+        rt::{TokioExecutor, TokioIo},
+        server::conn::auto,
+        service::TowerToHyperService,
+    };
+    use tower::{Service, ServiceExt};
+
+    let mut make_service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let closing = CancellationToken::new();
+    let connections = TaskTracker::new();
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        let (io, remote) = tokio::select! {
+            // axum's accept: waits out errors such as too many open files.
+            accepted = Listener::accept(&mut listener) => accepted,
+            _ = &mut stop => break,
+        };
+        let Ok(service) = make_service.call(remote).await;
+        let service = service.map_request(|request: axum::http::Request<hyper::body::Incoming>| {
+            request.map(axum::body::Body::new)
+        });
+        let closing = closing.clone();
+        connections.spawn(async move {
+            let mut builder = auto::Builder::new(TokioExecutor::new());
+            builder.http1().max_buf_size(READ_BUFFER);
+            let connection = builder.serve_connection_with_upgrades(
+                TokioIo::new(io),
+                TowerToHyperService::new(service),
+            );
+            let mut connection = std::pin::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => return,
+                _ = closing.cancelled() => connection.as_mut().graceful_shutdown(),
+            }
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    closing.cancel();
+    connections.close();
+    connections.wait().await;
+    Ok(())
 }
 
 /// Pushes the unified catalog to live streams whenever it changed.
