@@ -12,6 +12,7 @@ pub mod reconciler;
 pub mod sidecar;
 pub mod sources;
 pub mod unified;
+pub mod watch;
 
 use std::sync::Arc;
 

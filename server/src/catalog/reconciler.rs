@@ -1,44 +1,65 @@
 //! The image-root reconciler keeps one `local` catalog row per supported
-//! image file: at start-up, whenever the file system reports a change
-//! (inotify through `notify`, not polling), and when asked. New or changed
-//! files are queued for hashing once they have stopped changing; vanished
+//! image file: at start-up, whenever the watch reports a change (see
+//! [`super::watch`]), and when asked. A new or changed file is queued for
+//! hashing at once when the watch saw its bytes complete (closed after
+//! writing, or renamed in), else once it has stopped changing; vanished
 //! files lose their row and are never offered again.
 
 use std::{
     collections::HashMap,
     path::{Path, PathBuf},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
     time::{Duration, SystemTime},
 };
 
 use app::model::{JobKind, JobStatus, SourceKind};
-use notify::{RecursiveMode, Watcher};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set,
 };
 use tokio::sync::mpsc;
 
+pub use super::watch::watch;
 use super::{
     format::detect_format,
     identity::{image_ref_for_src, local_src},
     sidecar,
+    watch::{Completions, RootWatcher, Wake},
 };
 use crate::{
-    atomic_file, clock,
+    atomic_file,
+    audit::Actor,
+    clock,
     db::entity::catalog_entry::{self, Entity as CatalogEntries},
     state::AppState,
     workers::jobs,
 };
 
-/// A file modified more recently than this is still being written: it gets
-/// its row at once, its hash when it settles.
+/// A file the watch did not see complete, modified more recently than
+/// this, may still be being written: it gets its row at once, its hash
+/// when it settles.
 const SETTLE: Duration = Duration::from_secs(1);
-/// Changes arriving this close together are reconciled once.
+/// More than the lag of the clock the kernel stamps file times with.
+const CLOCK_TICK: Duration = Duration::from_millis(50);
+/// Changes arriving this close together are reconciled once (a file being
+/// written reports every write); a file becoming complete is not kept
+/// waiting for it.
 const DEBOUNCE: Duration = Duration::from_millis(150);
 
-/// The handle to ask for a reconcile pass.
+/// The handle to ask for a reconcile pass, and what the watch has seen.
 #[derive(Clone)]
 pub struct Reconciler {
     pokes: mpsc::Sender<()>,
+    shared: Arc<Shared>,
+}
+
+#[derive(Default)]
+struct Shared {
+    /// Some file became complete since the last pass began: no debounce.
+    urgent: AtomicBool,
+    completions: Completions,
 }
 
 /// The receiving side, taken by [`run`].
@@ -47,12 +68,41 @@ pub struct ReconcilerInbox(mpsc::Receiver<()>);
 impl Reconciler {
     pub fn new() -> (Self, ReconcilerInbox) {
         let (pokes, inbox) = mpsc::channel(1);
-        (Reconciler { pokes }, ReconcilerInbox(inbox))
+        let shared = Arc::default();
+        (Reconciler { pokes, shared }, ReconcilerInbox(inbox))
     }
 
     /// Asks for a pass soon; many pokes before it runs make one pass.
     pub fn poke(&self) {
         let _ = self.pokes.try_send(());
+    }
+
+    /// Asks for a pass at once.
+    fn poke_now(&self) {
+        self.shared.urgent.store(true, Ordering::Release);
+        self.poke();
+    }
+
+    /// Takes one event of the watch (called on the watch's own thread).
+    pub(super) fn observe(&self, event: notify::Result<notify::Event>) {
+        let wake = match event {
+            Ok(event) => self.shared.completions.observe(&event),
+            Err(error) => {
+                tracing::warn!(%error, "the image-root watch reported an error");
+                self.shared.completions.forget_all();
+                Wake::Soon
+            }
+        };
+        match wake {
+            Wake::Now => self.poke_now(),
+            Wake::Soon => self.poke(),
+            Wake::Never => {}
+        }
+    }
+
+    /// True when the watch saw the file `name` complete and nothing since.
+    fn is_complete(&self, name: &str) -> bool {
+        self.shared.completions.is_complete(name)
     }
 }
 
@@ -75,37 +125,15 @@ pub struct Report {
     pub recheck_in: Option<Duration>,
 }
 
-/// Starts watching the image root: every change pokes the reconciler. Call
-/// it before the first pass, so no change falls between the two. `None`
-/// when the platform cannot watch (changes then show at the next start).
-pub fn watch(root: &Path, reconciler: &Reconciler) -> Option<notify::RecommendedWatcher> {
-    let poker = reconciler.clone();
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if event.is_ok() {
-            poker.poke();
-        }
-    })
-    .map_err(|error| tracing::error!(%error, "cannot watch the image root"))
-    .ok()?;
-    match watcher.watch(root, RecursiveMode::NonRecursive) {
-        Ok(()) => Some(watcher),
-        Err(error) => {
-            tracing::error!(%error, root = %root.display(), "cannot watch the image root");
-            None
-        }
-    }
-}
-
 /// Reconciles on every poke (and when a settling file is due) until
 /// shutdown. Holds the watcher so it lives as long as the loop.
-pub async fn run(
-    state: AppState,
-    inbox: ReconcilerInbox,
-    watcher: Option<notify::RecommendedWatcher>,
-) {
+pub async fn run(state: AppState, inbox: ReconcilerInbox, watcher: Option<RootWatcher>) {
     let _watcher = watcher;
     let ReconcilerInbox(mut inbox) = inbox;
-    let mut recheck: Option<tokio::time::Instant> = None;
+    let urgent = &state.reconciler.shared.urgent;
+    // The start-up pass (in `startup`) may have left files to settle, and
+    // its report does not reach this loop: look again soon regardless.
+    let mut recheck = Some(tokio::time::Instant::now());
     loop {
         let settle = async {
             match recheck {
@@ -118,8 +146,18 @@ pub async fn run(
             poke = inbox.recv() => if poke.is_none() { return },
             _ = settle => {}
         }
-        tokio::time::sleep(DEBOUNCE).await;
+        let quiet = tokio::time::sleep(DEBOUNCE);
+        tokio::pin!(quiet);
+        while !urgent.load(Ordering::Acquire) {
+            tokio::select! {
+                _ = state.shutdown.cancelled() => return,
+                _ = &mut quiet => break,
+                poke = inbox.recv() => if poke.is_none() { return },
+            }
+        }
+        // Pokes until here are covered by this pass; later ones make another.
         while inbox.try_recv().is_ok() {}
+        urgent.store(false, Ordering::Release);
         match reconcile(&state).await {
             Ok(report) => {
                 recheck = report.recheck_in.map(|d| tokio::time::Instant::now() + d);
@@ -177,13 +215,33 @@ pub async fn reconcile(state: &AppState) -> Result<Report, DbErr> {
                 report.changed = true;
                 file.sidecar_sha.clone()
             }
+            // A fresh sidecar that came after its file (copied in just
+            // after it) is trusted as one that came first is; the hash
+            // queued or running for the file is not needed any more.
+            Some(row) if row.disk_image_sha.is_none() && file.sidecar_sha.is_some() => {
+                update_changed_row(state, row, file).await?;
+                report.changed = true;
+                let hashing = latest_jobs.get(&file.name).is_some_and(|job| {
+                    JobStatus::parse(&job.status).is_some_and(JobStatus::is_active)
+                });
+                if hashing {
+                    if let Err(error) = state
+                        .hashes
+                        .cancel(state, &file.name, Actor::system())
+                        .await
+                    {
+                        tracing::warn!(%error, name = file.name, "hash not cancelled");
+                    }
+                }
+                file.sidecar_sha.clone()
+            }
             Some(row) => row.disk_image_sha,
         };
         if sha.is_some() {
             continue;
         }
         let age = now.duration_since(file.modified).unwrap_or_default();
-        if age < SETTLE {
+        if age < SETTLE && !state.reconciler.is_complete(&file.name) {
             let wait = SETTLE - age + Duration::from_millis(50);
             report.recheck_in = Some(report.recheck_in.map_or(wait, |w| w.min(wait)));
             continue;
@@ -216,7 +274,11 @@ fn needs_hash(latest: Option<&crate::db::entity::job::Model>, file: &ImageFile) 
     if status.is_active() {
         return false;
     }
-    let saw_this_version = job.created_at * 1e9 >= file.mtime_ns as f64;
+    // The kernel may stamp a write with a clock a tick behind (a few ms):
+    // a job created that close after the stamp may have missed the write.
+    // A file hashed at once when it completes is often that close.
+    let margin_ns = CLOCK_TICK.as_nanos() as f64;
+    let saw_this_version = job.created_at * 1e9 >= file.mtime_ns as f64 + margin_ns;
     !(saw_this_version && matches!(status, JobStatus::Failed | JobStatus::Cancelled))
 }
 
@@ -294,8 +356,9 @@ async fn insert_row(db: &DatabaseConnection, file: &ImageFile) -> Result<(), DbE
     Ok(())
 }
 
-/// The file changed size or time: its digest is stale (reference defect
-/// D2), unless a sidecar written after the change vouches for it.
+/// The file changed size or time, or got a sidecar: its digest is stale
+/// (reference defect D2), unless a sidecar written after the change vouches
+/// for it.
 async fn update_changed_row(
     state: &AppState,
     row: catalog_entry::Model,
@@ -358,4 +421,56 @@ fn scan(root: &Path) -> std::io::Result<Vec<ImageFile>> {
     }
     files.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::entity::job;
+
+    fn file_modified_at(epoch_seconds: f64) -> ImageFile {
+        ImageFile {
+            name: "disk.img".into(),
+            size: 1,
+            mtime_ns: (epoch_seconds * 1e9) as i64,
+            modified: SystemTime::UNIX_EPOCH,
+            sidecar_sha: None,
+        }
+    }
+
+    fn job(status: JobStatus, created_at: f64) -> job::Model {
+        job::Model {
+            id: 1,
+            kind: "hash".into(),
+            name: "disk.img".into(),
+            path: None,
+            src: None,
+            status: status.as_str().into(),
+            bytes_done: 0,
+            bytes_total: None,
+            sha256: None,
+            error: None,
+            created_at,
+            started_at: None,
+            finished_at: None,
+            attempt: 0,
+            validator: None,
+            mode: "fetch".into(),
+        }
+    }
+
+    #[test]
+    fn a_failed_hash_is_retried_only_for_a_version_it_may_not_have_seen() {
+        let file = file_modified_at(1000.0);
+        assert!(needs_hash(None, &file));
+        assert!(!needs_hash(Some(&job(JobStatus::Running, 999.0)), &file));
+        // Created well after the change: it saw this version and failed.
+        assert!(!needs_hash(Some(&job(JobStatus::Failed, 1002.0)), &file));
+        assert!(!needs_hash(Some(&job(JobStatus::Cancelled, 1002.0)), &file));
+        // Created before the change, or within a clock tick of its stamp.
+        assert!(needs_hash(Some(&job(JobStatus::Failed, 999.0)), &file));
+        assert!(needs_hash(Some(&job(JobStatus::Failed, 1000.005)), &file));
+        // A completed hash whose digest was taken off (the file changed).
+        assert!(needs_hash(Some(&job(JobStatus::Completed, 1002.0)), &file));
+    }
 }

@@ -268,14 +268,14 @@ async fn hash_job(
             }
         }
     };
-    report(0).await;
-
     let progress = Arc::new(AtomicU64::new(0));
     let cancel = Arc::new(AtomicBool::new(false));
     let mut hashing = {
         let (path, progress, cancel) = (path.to_owned(), progress.clone(), cancel.clone());
         tokio::task::spawn_blocking(move || sha256_file::hash_file(&path, &progress, &cancel))
     };
+    // Reported once the hashing runs: the database need not delay it.
+    report(0).await;
     let mut ticker = tokio::time::interval(PROGRESS_EVERY);
     let mut reported = 0;
     let mut cancel_sent = false;
