@@ -48,16 +48,6 @@ impl Actor {
         }
     }
 
-    /// A logged-in operator at an address: the event names them, and the
-    /// API token the request came with, if any.
-    pub fn operator(operator: &crate::auth::Operator, source_ip: Option<String>) -> Self {
-        Actor {
-            actor: Some(operator.username.clone()),
-            source_ip,
-            token: operator.token.clone(),
-        }
-    }
-
     /// The summary and details of an event this actor caused: with the
     /// token named when there is one.
     fn mark(&self, summary: String, details: Option<Value>) -> (String, Option<Value>) {

@@ -2,8 +2,8 @@
 //! images named by their SHA-256, and one partial file per entry being
 //! downloaded (`.<bty_image_ref>.bty-partial`, a name the byte routes and
 //! sweeps treat as temporary, fixed so a restart finds it and resumes).
-//! Its real disk usage and free space, eviction, and the start-up sweep of
-//! partials no job will resume.
+//! Its real disk usage and free space, eviction (with its audit event),
+//! and the start-up sweep of partials no job will resume.
 
 use std::{
     collections::HashSet,
@@ -13,11 +13,13 @@ use std::{
 };
 
 use app::model::CacheUsage;
+use serde_json::json;
 
 use crate::{
     atomic_file::{self, TEMP_SUFFIX},
-    catalog::identity::is_sha256_hex,
-    state::AppState,
+    audit::{self, Actor, NewEvent},
+    digest::is_sha256_hex,
+    plumbing::Core,
 };
 
 /// Where the complete image with this SHA-256 lives.
@@ -76,12 +78,86 @@ pub async fn usage_now(cache_dir: &Path) -> CacheUsage {
     }
 }
 
-/// After the cache gained or lost a file, or a sha was learnt: the unified
-/// view is rebuilt and open pages get the cache's usage.
-pub async fn changed(state: &AppState) {
-    state.live.catalog_changed();
-    let usage = usage_now(&state.settings.cache_dir()).await;
-    state.live.cache(&usage);
+/// The handle to the cache for the routes and the download workers:
+/// where its files are, what it holds, and evicting from it. Every change
+/// of its files tells open pages by itself.
+#[derive(Clone)]
+pub struct Cache {
+    core: Core,
+}
+
+impl Cache {
+    pub fn new(core: Core) -> Self {
+        Cache { core }
+    }
+
+    pub fn dir(&self) -> PathBuf {
+        self.core.settings.cache_dir()
+    }
+
+    /// True when the cache holds the image with this SHA-256.
+    pub fn holds(&self, sha256: &str) -> bool {
+        is_cached(&self.dir(), sha256)
+    }
+
+    /// Where the complete image with this SHA-256 lives.
+    pub fn path_of(&self, sha256: &str) -> PathBuf {
+        cached_path(&self.dir(), sha256)
+    }
+
+    /// The size of the cached image with this SHA-256 (0 when absent).
+    pub fn size_of(&self, sha256: &str) -> u64 {
+        std::fs::metadata(self.path_of(sha256))
+            .map(|m| m.len())
+            .unwrap_or_default()
+    }
+
+    /// The partial file a download of the entry `image_ref` writes.
+    pub fn partial_path(&self, image_ref: &str) -> PathBuf {
+        partial_path(&self.dir(), image_ref)
+    }
+
+    /// The disk usage now.
+    pub async fn usage(&self) -> CacheUsage {
+        usage_now(&self.dir()).await
+    }
+
+    /// After the cache gained or lost a file, or a sha was learnt: the
+    /// unified view is rebuilt and open pages get the cache's usage.
+    pub async fn changed(&self) {
+        self.core.live.catalog_changed();
+        let usage = self.usage().await;
+        self.core.live.cache(&usage);
+    }
+
+    /// Removes `cache/<sha256>` off the executor; `Ok(false)` when it was
+    /// not there.
+    pub async fn remove(&self, sha256: &str) -> io::Result<bool> {
+        let (dir, sha) = (self.dir(), sha256.to_owned());
+        tokio::task::spawn_blocking(move || remove(&dir, &sha))
+            .await
+            .map_err(io::Error::other)?
+    }
+
+    /// Evicts the cached bytes of the entry `name` (whose sha is `sha256`)
+    /// on behalf of `actor`: logs `catalog.cache.deleted` and tells open
+    /// pages. `Ok(false)` when they were not cached.
+    pub async fn evict(&self, name: &str, sha256: &str, actor: &Actor) -> io::Result<bool> {
+        if !self.remove(sha256).await? {
+            return Ok(false);
+        }
+        let short = sha256.get(..12).unwrap_or(sha256);
+        let event = NewEvent {
+            kind: "catalog.cache.deleted",
+            subject_kind: "catalog",
+            subject_id: name.to_owned(),
+            summary: format!("cached bytes of '{name}' evicted (sha256={short}...)"),
+            details: Some(json!({"name": name, "disk_image_sha": sha256})),
+        };
+        audit::record(&self.core.db, &self.core.live, actor, event).await;
+        self.changed().await;
+        Ok(true)
+    }
 }
 
 /// Removes `cache/<sha256>`; `Ok(false)` when it was not there.

@@ -1,5 +1,5 @@
 //! Prometheus metrics, served by `GET /metrics`: requests by route template,
-//! method and status (counted by [`count_requests`]); bytes uploaded,
+//! method and status (counted by the routes' middleware); bytes uploaded,
 //! downloaded and hashed (counted where the work commits); and, read at
 //! scrape time, job counts by kind and state and the cache's footprint.
 //! `prometheus-client` keeps the registry and writes the OpenMetrics text.
@@ -7,19 +7,12 @@
 use std::sync::Arc;
 
 use app::model::{CacheUsage, JobKind, JobStatus};
-use axum::{
-    extract::{MatchedPath, Request, State},
-    http::Method,
-    middleware::Next,
-    response::Response,
-};
+use axum::http::Method;
 use prometheus_client::{
     encoding::EncodeLabelSet,
     metrics::{counter::Counter, family::Family, gauge::Gauge},
     registry::Registry,
 };
-
-use crate::{openapi::openapi_path, state::AppState};
 
 /// The OpenMetrics text format, which Prometheus scrapes natively.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -201,26 +194,6 @@ fn method_label(method: &Method) -> &'static str {
         Method::OPTIONS => "OPTIONS",
         _ => "other",
     }
-}
-
-/// Counts every answered request by its matched route template.
-pub async fn count_requests(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|path| openapi_path(path.as_str()));
-    let method = request.method().clone();
-    let response = next.run(request).await;
-    state.metrics.count_request(
-        route.as_deref().unwrap_or(UNMATCHED_ROUTE),
-        &method,
-        response.status().as_u16(),
-    );
-    response
 }
 
 #[cfg(test)]

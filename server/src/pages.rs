@@ -1,19 +1,15 @@
 //! Server-side rendering's data: the page service the Leptos components call
 //! in-process, over the same functions the JSON routes use.
 
-use std::sync::{Arc, Mutex};
-
 use app::{
     model::{
-        CatalogPage, CatalogView, EventsFilter, EventsPage, ImagesPage, JobKind, TokenNotice,
-        TokensPage, EVENTS_PAGE_SIZE, SYSTEM_ACTORS,
+        CatalogPage, EventsFilter, EventsPage, ImagesPage, JobKind, TokenNotice, TokensPage,
+        EVENTS_PAGE_SIZE, SYSTEM_ACTORS,
     },
     ssr::{BoxFuture, PageData},
 };
 
-use crate::{
-    audit, auth::accounts, auth::tokens, catalog::unified, state::AppState, workers::jobs,
-};
+use crate::{audit, auth::accounts, auth::tokens, state::AppState, workers::jobs};
 
 /// [`PageData`] over the application state.
 pub struct Pages(pub AppState);
@@ -101,62 +97,15 @@ async fn images_page(
     let settings = &state.settings;
     Ok(ImagesPage {
         operator,
-        catalog: CatalogPage::of(&*catalog_view(state).await?, query, page),
+        catalog: CatalogPage::of(&*state.catalog.view().await?, query, page),
         jobs: live_jobs(state).await?,
         recent_events: audit::recent_image_activity(&state.db).await?,
         hash_max_parallel: settings.hash_max_parallel,
         release_repo: settings.release_repo(),
         manifest_path: settings.catalog_file().display().to_string(),
-        cache: Some(crate::cache::usage_now(&settings.cache_dir()).await),
+        cache: Some(state.cache.usage().await),
         download_max_parallel: settings.catalog_max_parallel,
     })
-}
-
-/// The unified catalog now: built once per change and shared, since
-/// large catalogs (thousands of entries) are read far more than written.
-pub async fn catalog_view(state: &AppState) -> Result<Arc<CatalogView>, sea_orm::DbErr> {
-    let generation = state.live.catalog_generation();
-    if let Some(view) = state.catalog_cache.get(generation) {
-        return Ok(view);
-    }
-    let view = Arc::new(
-        unified::load(
-            &state.db,
-            &state.settings.image_root(),
-            &state.settings.cache_dir(),
-        )
-        .await?,
-    );
-    // A change that landed while this was built makes it stale: keep it
-    // only if the generation did not move.
-    state
-        .catalog_cache
-        .put(generation, state.live.catalog_generation(), view.clone());
-    Ok(view)
-}
-
-/// A unified catalog and the generation it was built at.
-type Built = (u64, Arc<CatalogView>);
-
-/// The last unified catalog built.
-#[derive(Clone, Default)]
-pub struct CatalogCache(Arc<Mutex<Option<Built>>>);
-
-impl CatalogCache {
-    fn get(&self, generation: u64) -> Option<Arc<CatalogView>> {
-        let slot = self.0.lock().ok()?;
-        slot.as_ref()
-            .filter(|(built_at, _)| *built_at == generation)
-            .map(|(_, view)| view.clone())
-    }
-
-    fn put(&self, built_at: u64, now: u64, view: Arc<CatalogView>) {
-        if built_at == now {
-            if let Ok(mut slot) = self.0.lock() {
-                *slot = Some((built_at, view));
-            }
-        }
-    }
 }
 
 /// The newest job per name and kind, as the job panes show them.

@@ -2,7 +2,7 @@
 //! operator, crash recovery, workers, the reconciler and the HTTP server.
 //! `main` and the tests build it the same way.
 
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{future::Future, net::SocketAddr, time::Duration};
 
 use anyhow::Context;
 use axum::Router;
@@ -13,17 +13,18 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use crate::{
     atomic_file,
     auth::{bootstrap, throttle::LoginThrottle},
-    cache,
-    catalog::reconciler::{self, Reconciler},
+    cache::{self, Cache},
+    catalog::Catalog,
     db,
-    live::Live,
-    pages, routes,
+    plumbing::Core,
+    routes,
     settings::Settings,
     state::AppState,
     workers::{
         downloads::{self, DownloadWorkers},
         hashes::HashWorkers,
         jobs,
+        reconciler::{self, ImageRootReconciler, Reconciler},
     },
 };
 
@@ -89,34 +90,42 @@ impl Application {
             .site_pkg_dir("pkg")
             .site_addr(address)
             .build();
+        // Who holds whom: the catalog and the cache hold the core; the
+        // hash workers hold the reconciler's handle (to wake it), the
+        // reconciler holds the hash workers' handle (to queue hashes).
+        let core = Core::new(settings, db);
+        let catalog = Catalog::new(core.clone());
+        let cache = Cache::new(core.clone());
         let (reconciler, inbox) = Reconciler::new();
-        let state = AppState {
-            settings: Arc::new(settings),
-            db,
-            http: crate::outbound::client(),
-            live: Live::default(),
-            catalog_cache: Default::default(),
-            hashes: HashWorkers::default(),
-            downloads: DownloadWorkers::default(),
-            reconciler,
-            root_lock: Default::default(),
-            login_throttle: LoginThrottle::default(),
-            metrics: Default::default(),
-            leptos_options,
-            shutdown: CancellationToken::new(),
-            tasks: TaskTracker::new(),
+        let hashes = HashWorkers::new(core.clone(), catalog.clone(), reconciler.clone());
+        let downloads = DownloadWorkers::new(core.clone(), catalog.clone(), cache.clone());
+        let image_root = ImageRootReconciler {
+            core: core.clone(),
+            catalog: catalog.clone(),
+            hashes: hashes.clone(),
+            handle: reconciler.clone(),
         };
 
-        let watcher = reconciler::watch(&state.settings.image_root(), &state.reconciler);
-        reconciler::reconcile(&state)
+        let watcher = reconciler::watch(&core.settings.image_root(), &reconciler);
+        image_root
+            .reconcile()
             .await
             .context("cannot read the image root")?;
-        state.hashes.start(&state);
-        state.downloads.start(&state);
-        state
-            .tasks
-            .spawn(reconciler::run(state.clone(), inbox, watcher));
-        state.tasks.spawn(publish_catalog(state.clone()));
+        hashes.start();
+        downloads.start();
+        core.tasks.spawn(image_root.run(inbox, watcher));
+        core.tasks
+            .spawn(publish_catalog(core.clone(), catalog.clone()));
+        let state = AppState {
+            core,
+            catalog,
+            cache,
+            hashes,
+            downloads,
+            reconciler,
+            login_throttle: LoginThrottle::default(),
+            leptos_options,
+        };
         let router = routes::router(state.clone());
         Ok(Application {
             listener,
@@ -227,15 +236,15 @@ async fn serve(
 }
 
 /// Pushes the unified catalog to live streams whenever it changed.
-async fn publish_catalog(state: AppState) {
+async fn publish_catalog(core: Core, catalog: Catalog) {
     loop {
         tokio::select! {
-            _ = state.shutdown.cancelled() => return,
-            _ = state.live.catalog_change() => {}
+            _ = core.shutdown.cancelled() => return,
+            _ = core.live.catalog_change() => {}
         }
         tokio::time::sleep(CATALOG_PUSH_DELAY).await;
-        match pages::catalog_view(&state).await {
-            Ok(view) => state
+        match catalog.view().await {
+            Ok(view) => core
                 .live
                 .catalog(&app::model::CatalogPage::of(&view, "", 1)),
             Err(error) => tracing::error!(%error, "catalog not pushed to live streams"),

@@ -1,41 +1,48 @@
-//! The one state every handler, worker and page shares: cheap to clone.
+//! The routes' state: the services handlers and page rendering call,
+//! bundled for axum. Only `routes/`, `pages.rs` and `startup.rs` see it;
+//! the services and workers hold just what they use.
 
-use std::sync::Arc;
+use std::ops::Deref;
 
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
-use sea_orm::DatabaseConnection;
-use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
     auth::throttle::LoginThrottle,
-    catalog::{reconciler::Reconciler, ImageRootLock},
-    live::Live,
+    cache::Cache,
+    catalog::Catalog,
     metrics::Metrics,
-    pages::CatalogCache,
-    settings::Settings,
-    workers::{downloads::DownloadWorkers, hashes::HashWorkers},
+    plumbing::Core,
+    workers::{downloads::DownloadWorkers, hashes::HashWorkers, reconciler::Reconciler},
 };
 
 #[derive(Clone, FromRef)]
 pub struct AppState {
-    pub settings: Arc<Settings>,
-    pub db: DatabaseConnection,
-    /// Outbound HTTP (catalogs, checksum files, registries, downloads).
-    pub http: reqwest::Client,
-    pub live: Live,
-    /// The unified catalog, rebuilt only after a change.
-    pub catalog_cache: CatalogCache,
+    /// The plumbing (database, live hub, settings, outbound client,
+    /// metrics, tasks); its fields read as the state's own (`state.db`).
+    pub core: Core,
+    /// The owner of the catalog rows and their unified view.
+    pub catalog: Catalog,
+    /// The download cache.
+    pub cache: Cache,
     pub hashes: HashWorkers,
     pub downloads: DownloadWorkers,
+    /// Asks the image-root reconciler for a pass.
     pub reconciler: Reconciler,
-    pub root_lock: ImageRootLock,
     pub login_throttle: LoginThrottle,
-    /// The Prometheus registry behind `GET /metrics`.
-    pub metrics: Metrics,
     pub leptos_options: LeptosOptions,
-    /// Cancelled on shutdown; every worker loop watches it.
-    pub shutdown: CancellationToken,
-    /// Every background task, so shutdown can wait for them.
-    pub tasks: TaskTracker,
+}
+
+impl Deref for AppState {
+    type Target = Core;
+
+    fn deref(&self) -> &Core {
+        &self.core
+    }
+}
+
+impl FromRef<AppState> for Metrics {
+    fn from_ref(state: &AppState) -> Self {
+        state.core.metrics.clone()
+    }
 }

@@ -12,10 +12,7 @@ use super::format::short_sha;
 use super::icons::{Glyph, Icon};
 use super::layout::Card;
 use crate::live::LiveState;
-use crate::model::{CatalogRow, Source, SourceKind};
-
-/// The file types the image root takes, as the empty-state help lists them.
-pub const SUPPORTED_FORMATS: &str = ".img, .img.gz, .img.xz, .img.zst, .img.bz2, .qcow2";
+use crate::model::{image_suffixes, CatalogRow, Source, SourceKind};
 
 /// The table, redrawn as the live catalog changes.
 #[component]
@@ -173,7 +170,7 @@ pub fn EmptyCatalog(
                 ", or use "
                 <a href="/ui/images?section=upload-image">"Upload image"</a>
                 ". Supported formats: "
-                {SUPPORTED_FORMATS}
+                {image_suffixes(", ")}
                 ". New files appear here by themselves and are hashed automatically."
             </div>
         </div>

@@ -3,9 +3,14 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Where a catalog row's bytes or metadata come from.
+/// Where a catalog row's bytes or metadata come from; on the server also
+/// the type of the `catalog_entries.source_kind` column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "ssr",
+    derive(utoipa::ToSchema, sea_orm::EnumIter, sea_orm::DeriveActiveEnum),
+    sea_orm(rs_type = "String", db_type = "Text", rename_all = "lowercase")
+)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceKind {
     /// A file in the image root.
@@ -23,16 +28,6 @@ impl SourceKind {
             SourceKind::Local => "local",
             SourceKind::Url => "url",
             SourceKind::Manifest => "manifest",
-        }
-    }
-
-    /// Parses the wire / database name.
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "local" => Some(SourceKind::Local),
-            "url" => Some(SourceKind::Url),
-            "manifest" => Some(SourceKind::Manifest),
-            _ => None,
         }
     }
 }

@@ -3,9 +3,14 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Life cycle of a background job.
+/// Life cycle of a background job. On the server it is also the type of
+/// the `jobs.status` column: a value it does not name fails the read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "ssr",
+    derive(utoipa::ToSchema, sea_orm::EnumIter, sea_orm::DeriveActiveEnum),
+    sea_orm(rs_type = "String", db_type = "Text", rename_all = "lowercase")
+)]
 #[serde(rename_all = "lowercase")]
 pub enum JobStatus {
     Queued,
@@ -26,17 +31,6 @@ impl JobStatus {
         }
     }
 
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "queued" => Some(JobStatus::Queued),
-            "running" => Some(JobStatus::Running),
-            "completed" => Some(JobStatus::Completed),
-            "cancelled" => Some(JobStatus::Cancelled),
-            "failed" => Some(JobStatus::Failed),
-            _ => None,
-        }
-    }
-
     /// Queued or running: the job can still be cancelled.
     pub fn is_active(self) -> bool {
         matches!(self, JobStatus::Queued | JobStatus::Running)
@@ -54,9 +48,13 @@ impl JobStatus {
     }
 }
 
-/// What a job does.
+/// What a job does; on the server also the type of the `jobs.kind` column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "ssr",
+    derive(utoipa::ToSchema, sea_orm::EnumIter, sea_orm::DeriveActiveEnum),
+    sea_orm(rs_type = "String", db_type = "Text", rename_all = "lowercase")
+)]
 #[serde(rename_all = "lowercase")]
 pub enum JobKind {
     Hash,
@@ -68,14 +66,6 @@ impl JobKind {
         match self {
             JobKind::Hash => "hash",
             JobKind::Download => "download",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "hash" => Some(JobKind::Hash),
-            "download" => Some(JobKind::Download),
-            _ => None,
         }
     }
 }

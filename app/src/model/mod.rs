@@ -7,6 +7,7 @@
 mod auth;
 mod catalog;
 mod events;
+mod formats;
 mod jobs;
 mod live;
 mod pages;
@@ -14,6 +15,7 @@ mod pages;
 pub use auth::*;
 pub use catalog::*;
 pub use events::*;
+pub use formats::*;
 pub use jobs::*;
 pub use live::*;
 pub use pages::*;

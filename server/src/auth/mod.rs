@@ -22,7 +22,7 @@ use axum::{
 
 pub use sessions::Operator;
 
-use crate::{error::ApiError, state::AppState};
+use crate::{error::ApiError, plumbing::Core};
 
 /// The client's address, normalised (an IPv4-mapped IPv6 address becomes
 /// plain IPv4).
@@ -39,13 +39,9 @@ const API_AUTH_UI_PATHS: [&str; 2] = ["/ui/catalog/upload", "/ui/catalog/fetch-r
 pub struct SessionToken(pub String);
 
 /// Resolves the caller, gates pages, and slides the session cookie.
-pub async fn authenticate(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+pub async fn authenticate(State(core): State<Core>, mut request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
-    let client_ip = client_ip(&request, state.settings.trusted_proxy);
+    let client_ip = client_ip(&request, core.settings.trusted_proxy);
     request.extensions_mut().insert(ClientIp(client_ip));
     if path.starts_with("/pkg/") || path == "/healthz" {
         return next.run(request).await;
@@ -58,17 +54,17 @@ pub async fn authenticate(
     // on its own, and `/ui/*` forms do not take them.
     if bearer.is_none()
         && is_state_changing(request.method())
-        && !from_this_site(&request, &state.settings)
+        && !from_this_site(&request, &core.settings)
     {
         return ApiError::Forbidden("cross-site request refused".into()).into_response();
     }
     let operator = if let Some(token) = bearer {
-        match tokens::resolve(&state.db, &token).await {
+        match tokens::resolve(&core.db, &token).await {
             Ok(found) => found,
             Err(error) => return ApiError::from(error).into_response(),
         }
     } else if let Some(token) = cookie_value(request.headers(), sessions::COOKIE) {
-        match sessions::resolve(&state.db, &token).await {
+        match sessions::resolve(&core.db, &token).await {
             Ok(Some(found)) => {
                 session_token = Some(token);
                 Some(found)
@@ -112,7 +108,7 @@ pub async fn authenticate(
             .any(|v| v.to_str().is_ok_and(|v| v.starts_with(sessions::COOKIE)));
         if !sets_cookie {
             if let Ok(value) =
-                HeaderValue::from_str(&sessions::cookie(&token, state.settings.secure_cookies()))
+                HeaderValue::from_str(&sessions::cookie(&token, core.settings.secure_cookies()))
             {
                 response.headers_mut().append(header::SET_COOKIE, value);
             }

@@ -9,9 +9,10 @@ use sea_orm::{
 
 use super::password::random_hex;
 use crate::{
-    catalog::identity::sha256_hex,
+    audit::Actor,
     clock,
     db::entity::{operator, session},
+    digest::sha256_hex,
 };
 
 /// The session cookie's name, as the reference.
@@ -28,8 +29,21 @@ pub struct Operator {
     pub username: String,
     /// The name of the API token the request came with; `None` for a
     /// browser session. Events the request causes carry it (see
-    /// [`crate::audit::Actor::operator`]).
+    /// [`Actor::operator`]).
     pub token: Option<String>,
+}
+
+// Beside `Operator`, so the audit log needs to know nothing of logins.
+impl Actor {
+    /// A logged-in operator at an address: the event names them, and the
+    /// API token the request came with, if any.
+    pub fn operator(operator: &Operator, source_ip: Option<String>) -> Self {
+        Actor {
+            actor: Some(operator.username.clone()),
+            source_ip,
+            token: operator.token.clone(),
+        }
+    }
 }
 
 /// Starts a session; returns the token for the cookie.

@@ -19,9 +19,9 @@ use super::{
 };
 use crate::{
     audit::{self, Actor, NewEvent},
-    catalog::identity::sha256_hex,
     clock,
     db::entity::api_token,
+    digest::sha256_hex,
     error::ApiError,
     live::Live,
 };

@@ -48,7 +48,7 @@ async fn main() -> anyhow::Result<()> {
             .collect(),
     };
     let started = Instant::now();
-    let report = import::import(&state, &manifest, "<bench>", &Actor::system()).await?;
+    let report = import::import(&state.catalog, &manifest, "<bench>", &Actor::system()).await?;
     println!(
         "imported {} entries in {:.2} s",
         report.imported,

@@ -44,10 +44,10 @@ async fn main() -> anyhow::Result<()> {
         let Some(job) = jobs::latest_for(&state.db, JobKind::Hash, NAME).await? else {
             continue;
         };
-        match JobStatus::parse(&job.status) {
-            Some(JobStatus::Completed) => break job,
-            Some(JobStatus::Failed | JobStatus::Cancelled) => {
-                bail!("hash job ended {}: {:?}", job.status, job.error)
+        match job.status {
+            JobStatus::Completed => break job,
+            JobStatus::Failed | JobStatus::Cancelled => {
+                bail!("hash job ended {}: {:?}", job.status.as_str(), job.error)
             }
             _ => {}
         }

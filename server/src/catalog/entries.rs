@@ -6,18 +6,19 @@
 use std::time::Duration;
 
 use app::model::SourceKind;
-use sea_orm::{ActiveModelTrait, DbErr, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, DbErr, EntityTrait};
 use serde::Serialize;
-use serde_json::json;
 
-use super::{format::detect_format, identity};
+use super::{events, format::detect_format, identity, service::Catalog};
 use crate::{
-    audit::{self, Actor, NewEvent},
+    audit::Actor,
     catalog::sources::METADATA_TIMEOUT,
     clock,
     db::entity::catalog_entry::{self, Entity as CatalogEntries},
+    digest::is_sha256_hex,
+    oras::{OrasClient, OrasRef, OrasReference},
     outbound,
-    state::AppState,
+    plumbing::Core,
 };
 
 /// A checksum file is small.
@@ -77,7 +78,8 @@ pub enum AddError {
 
 /// Adds the entry; logs `catalog.entry.added` or, when resolving its sha
 /// failed, `catalog.entry.add_failed`.
-pub async fn add(state: &AppState, new: NewEntry, actor: &Actor) -> Result<AddedEntry, AddError> {
+pub async fn add(catalog: &Catalog, new: NewEntry, actor: &Actor) -> Result<AddedEntry, AddError> {
+    let core = &catalog.core;
     validate(&new)?;
     let url = new.image_url.clone();
     let expected =
@@ -92,86 +94,61 @@ pub async fn add(state: &AppState, new: NewEntry, actor: &Actor) -> Result<Added
         }
     }
     let resolved = if let Some(rest) = url.strip_prefix("oras://") {
-        resolve_oras(state, rest).await
+        resolve_oras(core, rest).await
     } else {
-        resolve_http(state, &new).await
+        resolve_http(core, &new).await
     };
     let resolved = match resolved {
         Ok(resolved) => resolved,
         Err(error @ (AddError::Oras(_) | AddError::Sha(_))) => {
-            let mut details = json!({"image_url": url, "error": error.to_string()});
-            if let Some(sha_url) = &new.sha_url {
-                details["sha_url"] = json!(sha_url);
-            }
-            let event = NewEvent {
-                kind: "catalog.entry.add_failed",
-                subject_kind: "catalog",
-                subject_id: url.clone(),
-                summary: format!("adding catalog entry {url} failed: {error}"),
-                details: Some(details),
-            };
-            audit::record(&state.db, &state.live, actor, event).await;
+            let sha_url = new.sha_url.as_deref();
+            events::entry_add_failed(core, actor, &url, sha_url, &error.to_string()).await;
             return Err(error);
         }
         Err(other) => return Err(other),
     };
     if CatalogEntries::find_by_id(expected.clone())
-        .one(&state.db)
+        .one(&core.db)
         .await?
         .is_some()
     {
         return Err(AddError::Duplicate(url));
     }
-    let added_at = clock::now_iso();
-    let row = catalog_entry::ActiveModel {
-        bty_image_ref: Set(expected.clone()),
-        src: Set(url.clone()),
-        disk_image_sha: Set(resolved.sha256.clone()),
-        name: Set(resolved.name.clone()),
-        sha_url: Set(resolved.sha_url.clone()),
-        format: Set(resolved.format.clone()),
-        size_bytes: Set(resolved.size_bytes),
-        description: Set(None),
-        added_at: Set(added_at.clone()),
-        source_kind: Set(SourceKind::Url.as_str().to_owned()),
-        file_mtime_ns: Set(None),
-        hashed_size: Set(None),
-        hashed_mtime_ns: Set(None),
-        sha_observed: Set(resolved.rolling),
-    };
-    if row.insert(&state.db).await.is_err() {
-        // Both keys are unique: a row that appeared meanwhile, or the same src.
-        return Err(AddError::Duplicate(url));
-    }
-    let mut details = json!({
-        "name": resolved.name, "bty_image_ref": expected, "disk_image_sha": resolved.sha256,
-        "format": resolved.format, "size_bytes": resolved.size_bytes,
-    });
-    if resolved.oras {
-        details["oras"] = json!(true);
-    }
-    let event = NewEvent {
-        kind: "catalog.entry.added",
-        subject_kind: "catalog",
-        subject_id: url.clone(),
-        summary: if resolved.oras {
-            format!("catalog entry added (oras): {}", resolved.name)
-        } else {
-            format!("catalog entry added: {}", resolved.name)
-        },
-        details: Some(details),
-    };
-    audit::record(&state.db, &state.live, actor, event).await;
-    state.live.catalog_changed();
-    Ok(AddedEntry {
-        src: url,
+    let row = catalog_entry::Model {
         bty_image_ref: expected,
+        src: url.clone(),
         disk_image_sha: resolved.sha256,
         name: resolved.name,
         sha_url: resolved.sha_url,
         format: resolved.format,
         size_bytes: resolved.size_bytes,
-        added_at,
+        description: None,
+        added_at: clock::now_iso(),
+        source_kind: SourceKind::Url,
+        file_mtime_ns: None,
+        hashed_size: None,
+        hashed_mtime_ns: None,
+        sha_observed: resolved.rolling,
+    };
+    if catalog_entry::ActiveModel::from(row.clone())
+        .insert(&core.db)
+        .await
+        .is_err()
+    {
+        // Both keys are unique: a row that appeared meanwhile, or the same src.
+        return Err(AddError::Duplicate(url));
+    }
+    events::entry_added(core, actor, &row, resolved.oras).await;
+    catalog.changed();
+    Ok(AddedEntry {
+        src: row.src,
+        bty_image_ref: row.bty_image_ref,
+        disk_image_sha: row.disk_image_sha,
+        name: row.name,
+        sha_url: row.sha_url,
+        format: row.format,
+        size_bytes: row.size_bytes,
+        added_at: row.added_at,
     })
 }
 
@@ -187,12 +164,12 @@ struct Resolved {
     rolling: bool,
 }
 
-async fn resolve_http(state: &AppState, new: &NewEntry) -> Result<Resolved, AddError> {
+async fn resolve_http(core: &Core, new: &NewEntry) -> Result<Resolved, AddError> {
     let url = &new.image_url;
     let name = basename(url).ok_or_else(|| AddError::NoBasename(url.clone()))?;
     let sha256 = match &new.sha_url {
         Some(sha_url) => Some(
-            fetch_sha(state, sha_url, &name)
+            fetch_sha(core, sha_url, &name)
                 .await
                 .map_err(AddError::Sha)?,
         ),
@@ -200,7 +177,7 @@ async fn resolve_http(state: &AppState, new: &NewEntry) -> Result<Resolved, AddE
     };
     Ok(Resolved {
         format: detect_format(&name).map(str::to_owned),
-        size_bytes: probe_size(state, url).await,
+        size_bytes: probe_size(core, url).await,
         name,
         sha256,
         sha_url: new.sha_url.clone(),
@@ -211,9 +188,9 @@ async fn resolve_http(state: &AppState, new: &NewEntry) -> Result<Resolved, AddE
 
 /// The registry's disk-image layer: its digest is the content sha, its
 /// title the name (else the repository's last part), its size the size.
-async fn resolve_oras(state: &AppState, rest: &str) -> Result<Resolved, AddError> {
-    let reference = identity::OrasRef::parse(rest).map_err(|why| AddError::Oras(why.to_owned()))?;
-    let client = crate::oras::OrasClient::new(&state.settings, state.http.clone());
+async fn resolve_oras(core: &Core, rest: &str) -> Result<Resolved, AddError> {
+    let reference = OrasRef::parse(rest).map_err(|why| AddError::Oras(why.to_owned()))?;
+    let client = OrasClient::new(&core.settings, core.http.clone());
     let layer = client
         .resolve(&reference, None)
         .await
@@ -234,7 +211,7 @@ async fn resolve_oras(state: &AppState, rest: &str) -> Result<Resolved, AddError
         // A checksum file is not used for registry images: the digest is it.
         sha_url: None,
         oras: true,
-        rolling: matches!(reference.reference, identity::OrasReference::Tag(_)),
+        rolling: matches!(reference.reference, OrasReference::Tag(_)),
     })
 }
 
@@ -251,8 +228,8 @@ fn basename(url: &str) -> Option<String> {
     (!name.is_empty()).then(|| name.to_owned())
 }
 
-async fn fetch_sha(state: &AppState, sha_url: &str, name: &str) -> Result<String, String> {
-    let bytes = outbound::get_capped(&state.http, sha_url, SHA_FILE_CAP, METADATA_TIMEOUT)
+async fn fetch_sha(core: &Core, sha_url: &str, name: &str) -> Result<String, String> {
+    let bytes = outbound::get_capped(&core.http, sha_url, SHA_FILE_CAP, METADATA_TIMEOUT)
         .await
         .map_err(|e| e.to_string())?;
     let text = std::str::from_utf8(&bytes).map_err(|_| format!("{sha_url} is not UTF-8 text"))?;
@@ -267,7 +244,7 @@ pub fn digest_for(text: &str, name: &str) -> Result<String, String> {
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let mut parts = line.splitn(2, char::is_whitespace);
         let digest = parts.next().unwrap_or("").to_ascii_lowercase();
-        if !identity::is_sha256_hex(&digest) {
+        if !is_sha256_hex(&digest) {
             return Err(format!(
                 "malformed line {line:?} (expected <64 hex>  <file name>)"
             ));
@@ -291,8 +268,8 @@ pub fn digest_for(text: &str, name: &str) -> Result<String, String> {
 }
 
 /// `Content-Length` from a HEAD, best effort.
-async fn probe_size(state: &AppState, url: &str) -> Option<i64> {
-    let response = tokio::time::timeout(HEAD_TIMEOUT, state.http.head(url).send())
+async fn probe_size(core: &Core, url: &str) -> Option<i64> {
+    let response = tokio::time::timeout(HEAD_TIMEOUT, core.http.head(url).send())
         .await
         .ok()?
         .ok()?;
@@ -327,7 +304,7 @@ fn validate(new: &NewEntry) -> Result<(), AddError> {
         }
     }
     if let Some(image_ref) = &new.image_ref {
-        if !identity::is_sha256_hex(image_ref) {
+        if !is_sha256_hex(image_ref) {
             return Err(AddError::Invalid(
                 "ref",
                 "ref must be 64 lower-case hex characters".into(),

@@ -1,28 +1,18 @@
-//! Image formats, told by the file name's suffix (reference section 2.2).
+//! Image formats, told by the file name's suffix (reference section 2.2),
+//! from the one table in [`app::model::IMAGE_FORMATS`] that the browser's
+//! upload filter also reads.
 
-/// Suffixes, most specific first, and the format each one names.
-const FORMATS: [(&str, &str); 6] = [
-    (".img.zst", "img.zst"),
-    (".img.xz", "img.xz"),
-    (".img.gz", "img.gz"),
-    (".img.bz2", "img.bz2"),
-    (".qcow2", "qcow2"),
-    (".img", "img"),
-];
+use app::model::{image_suffixes, ImageFormat};
 
 /// The format of an image file, or `None` when the name is not a supported
 /// image (`.iso`, tarballs, `.raw`, sidecars, notes…). Case-insensitive.
 pub fn detect_format(name: &str) -> Option<&'static str> {
-    let lower = name.to_ascii_lowercase();
-    FORMATS
-        .iter()
-        .find(|(suffix, _)| lower.len() > suffix.len() && lower.ends_with(suffix))
-        .map(|(_, format)| *format)
+    ImageFormat::of(name).map(|format| format.name)
 }
 
-/// The supported suffixes, for messages and the upload form.
-pub fn supported_suffixes() -> impl Iterator<Item = &'static str> {
-    FORMATS.iter().map(|(suffix, _)| *suffix)
+/// The supported suffixes, for messages: `.img, .img.gz, …`.
+pub fn supported_suffixes() -> String {
+    image_suffixes(", ")
 }
 
 #[cfg(test)]

@@ -8,14 +8,18 @@ use std::collections::HashMap;
 
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, Set, TransactionTrait};
 use serde::Serialize;
-use serde_json::json;
 
-use super::manifest::{Manifest, ManifestEntry};
+use super::{
+    events,
+    manifest::{Manifest, ManifestEntry},
+    service::Catalog,
+};
 use crate::{
-    audit::{self, Actor, NewEvent},
+    audit::Actor,
     clock,
     db::entity::catalog_entry::{self, Entity as CatalogEntries},
-    state::AppState,
+    oras::{OrasClient, OrasRef, OrasReference},
+    plumbing::Core,
 };
 
 /// An entry that could not be imported, and why.
@@ -46,7 +50,7 @@ const INSERT_BATCH: usize = 200;
 /// event, and tells open pages. All of it is one transaction, and new rows
 /// go in batches, so a catalog of thousands of entries imports in moments.
 pub async fn import(
-    state: &AppState,
+    catalog: &Catalog,
     manifest: &Manifest,
     source: &str,
     actor: &Actor,
@@ -56,9 +60,9 @@ pub async fn import(
         ..ImportReport::default()
     };
     let (entries, observed, resolve_errors) =
-        resolve_registry_digests(state, &manifest.entries).await;
+        resolve_registry_digests(&catalog.core, &manifest.entries).await;
     report.errors.extend(resolve_errors);
-    let transaction = state.db.begin().await?;
+    let transaction = catalog.core.db.begin().await?;
     let mut existing: HashMap<String, catalog_entry::Model> = CatalogEntries::find()
         .all(&transaction)
         .await?
@@ -111,23 +115,8 @@ pub async fn import(
             .await?;
     }
     transaction.commit().await?;
-    let total = report.imported + report.updated;
-    let event = NewEvent {
-        kind: "catalog.entries.imported",
-        subject_kind: "catalog",
-        subject_id: source.to_owned(),
-        summary: format!(
-            "imported {total} entr{} from '{source}' ({} new, {} updated, {} unchanged, {} errors)",
-            if total == 1 { "y" } else { "ies" },
-            report.imported,
-            report.updated,
-            report.skipped,
-            report.errors.len()
-        ),
-        details: Some(json!(report)),
-    };
-    audit::record(&state.db, &state.live, actor, event).await;
-    state.live.catalog_changed();
+    events::entries_imported(&catalog.core, actor, source, &report).await;
+    catalog.changed();
     Ok(report)
 }
 
@@ -137,7 +126,7 @@ pub async fn import(
 /// a sha and says why. The second set holds the sources whose sha came
 /// from resolving a tag: observed, not pinned (the tag may move).
 async fn resolve_registry_digests(
-    state: &AppState,
+    core: &Core,
     entries: &[ManifestEntry],
 ) -> (
     Vec<ManifestEntry>,
@@ -145,7 +134,7 @@ async fn resolve_registry_digests(
     Vec<ImportError>,
 ) {
     use futures::StreamExt;
-    let client = crate::oras::OrasClient::new(&state.settings, state.http.clone());
+    let client = OrasClient::new(&core.settings, core.http.clone());
     let resolved: Vec<(ManifestEntry, bool, Option<String>)> =
         futures::stream::iter(entries.iter().cloned())
             .map(|mut entry| {
@@ -158,14 +147,13 @@ async fn resolve_registry_digests(
                     else {
                         return (entry, false, None);
                     };
-                    let reference = match super::identity::OrasRef::parse(rest) {
+                    let reference = match OrasRef::parse(rest) {
                         Ok(reference) => reference,
                         Err(why) => {
                             return (entry, false, Some(format!("invalid oras reference: {why}")))
                         }
                     };
-                    let rolling =
-                        matches!(reference.reference, super::identity::OrasReference::Tag(_));
+                    let rolling = matches!(reference.reference, OrasReference::Tag(_));
                     match client.resolve(&reference, None).await {
                         Ok(layer) => {
                             entry.sha256 = Some(layer.digest_hex);
@@ -214,7 +202,7 @@ fn new_row(image_ref: String, entry: &ManifestEntry, observed: bool) -> catalog_
         size_bytes: Set(entry.size_bytes),
         description: Set(entry.description.clone()),
         added_at: Set(clock::now_iso()),
-        source_kind: Set(SourceKind::Manifest.as_str().to_owned()),
+        source_kind: Set(SourceKind::Manifest),
         file_mtime_ns: Set(None),
         hashed_size: Set(None),
         hashed_mtime_ns: Set(None),
@@ -230,7 +218,7 @@ async fn update(
     entry: &ManifestEntry,
     observed: bool,
 ) -> Result<Result<bool, String>, DbErr> {
-    if existing.source_kind == SourceKind::Local.as_str() {
+    if existing.source_kind == SourceKind::Local {
         return Ok(Err(format!(
             "{} is a file in the image root; the catalog does not change it",
             entry.src

@@ -214,7 +214,7 @@ fn parse_entry(table: &Table) -> Result<ManifestEntry, ManifestError> {
         None => None,
         Some(raw) => {
             let sha = raw.trim().to_ascii_lowercase();
-            if !identity::is_sha256_hex(&sha) {
+            if !crate::digest::is_sha256_hex(&sha) {
                 return Err(ManifestError::Sha256 {
                     name,
                     found: Value::String(sha).to_string(),

@@ -1,18 +1,24 @@
 //! The catalog domain: what an image file is, how entries are identified,
-//! how the image root is kept in step with the database, and the unified
-//! view that collapses entries sharing content or provenance.
+//! the service that owns the catalog rows ([`Catalog`]: lookups by key,
+//! every write, the freshness rule, the change signal and the unified view
+//! that collapses entries sharing content or provenance), adding by URL,
+//! and importing catalogs.
 
 pub mod entries;
+pub mod events;
 pub mod format;
 pub mod identity;
 pub mod import;
+pub mod lookup;
 pub mod manifest;
 pub mod names;
-pub mod reconciler;
+mod service;
 pub mod sidecar;
 pub mod sources;
+pub mod stamp;
 pub mod unified;
-pub mod watch;
+
+pub use service::{Catalog, DeleteError};
 
 use std::sync::Arc;
 

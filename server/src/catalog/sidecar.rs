@@ -3,8 +3,8 @@
 
 use std::{io, path::Path};
 
-use super::identity::is_sha256_hex;
 use crate::atomic_file;
+use crate::digest::is_sha256_hex;
 
 /// The sidecar path of an image file.
 pub fn path_for(image: &Path) -> std::path::PathBuf {

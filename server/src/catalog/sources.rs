@@ -1,15 +1,17 @@
-//! Where catalogs come from: an operator's upload, the project's release,
-//! or `POST /catalog/import?source=` (http(s), `oras://`, or a file inside
-//! the state directory or the image root). Each is read with a size cap and
-//! a timeout, parsed before anything changes, then imported and kept as the
-//! manifest file (replaced atomically).
+//! Reading catalogs. [`load`] reads the source of
+//! `POST /catalog/import?source=` (an http(s) URL, an `oras://` reference,
+//! or a file inside the state directory or the image root) with a size cap
+//! and a timeout and parses it; nothing changes until it has parsed. The
+//! operator's upload and the release fetch (`routes/catalog.rs`) read their
+//! bytes themselves under [`CATALOG_CAP`], and [`keep_manifest`] keeps
+//! what they adopted as the manifest file, replaced atomically.
 
 use std::{path::PathBuf, time::Duration};
 
 use bytes::Bytes;
 
 use super::manifest::{self, Manifest};
-use crate::{atomic_file, outbound, settings::Settings, state::AppState};
+use crate::{atomic_file, oras::OrasClient, outbound, plumbing::Core, settings::Settings};
 
 /// An uploaded or fetched release catalog is a few KB; 1 MiB is plenty.
 pub const CATALOG_CAP: usize = 1024 * 1024;
@@ -28,17 +30,17 @@ pub enum SourceError {
 }
 
 /// Reads and parses the catalog `source` names.
-pub async fn load(state: &AppState, source: &str) -> Result<Manifest, SourceError> {
+pub async fn load(core: &Core, source: &str) -> Result<Manifest, SourceError> {
     let fetch_error = |reason: String| SourceError::Fetch {
         location: source.to_owned(),
         reason,
     };
     let bytes: Bytes = if source.starts_with("http://") || source.starts_with("https://") {
-        outbound::get_capped(&state.http, source, IMPORT_CAP, METADATA_TIMEOUT)
+        outbound::get_capped(&core.http, source, IMPORT_CAP, METADATA_TIMEOUT)
             .await
             .map_err(|e| fetch_error(e.to_string()))?
     } else if let Some(rest) = source.strip_prefix("oras://") {
-        load_oras(state, source, rest).await?
+        load_oras(core, source, rest).await?
     } else if source.contains("://") && !source.starts_with("file://") {
         return Err(SourceError::Load {
             location: source.to_owned(),
@@ -46,12 +48,11 @@ pub async fn load(state: &AppState, source: &str) -> Result<Manifest, SourceErro
                 .into(),
         });
     } else {
-        let path =
-            allowed_local_path(&state.settings, source).ok_or_else(|| SourceError::Load {
-                location: source.to_owned(),
-                reason: "only files inside the state directory or the image root can be imported"
-                    .into(),
-            })?;
+        let path = allowed_local_path(&core.settings, source).ok_or_else(|| SourceError::Load {
+            location: source.to_owned(),
+            reason: "only files inside the state directory or the image root can be imported"
+                .into(),
+        })?;
         let read = tokio::task::spawn_blocking(move || std::fs::read(path)).await;
         match read {
             Ok(Ok(bytes)) if bytes.len() > IMPORT_CAP => {
@@ -69,17 +70,16 @@ pub async fn load(state: &AppState, source: &str) -> Result<Manifest, SourceErro
 }
 
 /// A catalog stored as a layer in an OCI registry.
-async fn load_oras(state: &AppState, source: &str, rest: &str) -> Result<Bytes, SourceError> {
-    let reference =
-        crate::catalog::identity::OrasRef::parse(rest).map_err(|why| SourceError::Load {
-            location: source.to_owned(),
-            reason: format!("invalid oras reference: {why}"),
-        })?;
+async fn load_oras(core: &Core, source: &str, rest: &str) -> Result<Bytes, SourceError> {
+    let reference = crate::oras::OrasRef::parse(rest).map_err(|why| SourceError::Load {
+        location: source.to_owned(),
+        reason: format!("invalid oras reference: {why}"),
+    })?;
     let fetch_error = |reason: String| SourceError::Fetch {
         location: source.to_owned(),
         reason,
     };
-    let client = crate::oras::OrasClient::new(&state.settings, state.http.clone());
+    let client = OrasClient::new(&core.settings, core.http.clone());
     let layer = client
         .resolve(&reference, None)
         .await

@@ -45,7 +45,7 @@ pub fn merge(
     let mut rows: Vec<CatalogRow> = Vec::new();
     let mut by_key: HashMap<String, usize> = HashMap::new();
     for entry in entries {
-        let kind = SourceKind::parse(&entry.source_kind).unwrap_or(SourceKind::Manifest);
+        let kind = entry.source_kind;
         let (location, cached) = match kind {
             SourceKind::Local => (image_root.join(&entry.name).display().to_string(), true),
             _ => {
@@ -127,7 +127,7 @@ mod tests {
             size_bytes: Some(10),
             description: None,
             added_at: "2026-01-01T00:00:00.000000+00:00".into(),
-            source_kind: kind.as_str().to_owned(),
+            source_kind: kind,
             file_mtime_ns: None,
             hashed_size: None,
             hashed_mtime_ns: None,

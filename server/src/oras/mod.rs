@@ -10,6 +10,7 @@
 mod auth;
 mod error;
 mod manifest;
+mod reference;
 mod resolve;
 mod session;
 
@@ -17,7 +18,10 @@ use std::{fmt, time::Duration};
 
 use reqwest::header::HeaderValue;
 
-pub use self::error::OrasError;
+pub use self::{
+    error::OrasError,
+    reference::{OrasRef, OrasReference},
+};
 use crate::{retry::RetryPolicy, settings::Settings};
 
 /// Manifests and indexes larger than this are refused (the distribution

@@ -10,7 +10,8 @@ use super::{
     session::{content_length, fail, read_capped, Session},
     OrasClient, OrasError, ResolvedLayer, MANIFEST_CAP,
 };
-use crate::catalog::identity::{is_sha256_hex, OrasRef, OrasReference};
+use super::{OrasRef, OrasReference};
+use crate::digest::is_sha256_hex;
 
 impl OrasClient {
     /// Resolves to the disk-image layer. `platform` (`os/arch[/variant]`)

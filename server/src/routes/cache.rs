@@ -1,22 +1,19 @@
 //! `DELETE /catalog/cache/{name}` (reference section 1.13): evicts an
 //! entry's cached bytes, by name or ref, and keeps its catalog row, so a
-//! later Fetch downloads it again (D3). Only the cache is touched.
+//! later Fetch downloads it again (D3). Only the cache is touched: the
+//! catalog service finds the sha, the cache evicts it and logs it.
 
 use app::model::EvictResult;
 use axum::{
     extract::{Path, State},
     Json,
 };
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-use serde_json::json;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    audit::{self, Actor, NewEvent},
+    audit::Actor,
     auth::{ClientIp, Operator},
-    cache,
-    catalog::{identity::is_sha256_hex, names},
-    db::entity::catalog_entry::{self, Entity as CatalogEntries},
+    catalog::names,
     error::{ApiError, ErrorBody},
     state::AppState,
 };
@@ -50,7 +47,7 @@ async fn evict_cache(
             py_repr(&name)
         )));
     }
-    let Some(sha) = sha_for(&state, &name).await? else {
+    let Some(sha) = state.catalog.lookup(&name).sha().await? else {
         return Ok(Json(EvictResult {
             name,
             deleted: false,
@@ -58,14 +55,8 @@ async fn evict_cache(
             disk_image_sha: None,
         }));
     };
-    let dir = state.settings.cache_dir();
-    let removed = {
-        let (dir, sha) = (dir.clone(), sha.clone());
-        tokio::task::spawn_blocking(move || cache::remove(&dir, &sha))
-            .await
-            .map_err(|error| ApiError::Internal(error.into()))??
-    };
-    if !removed {
+    let actor = Actor::operator(&operator, source_ip);
+    if !state.cache.evict(&name, &sha, &actor).await? {
         return Ok(Json(EvictResult {
             name,
             deleted: false,
@@ -73,44 +64,12 @@ async fn evict_cache(
             disk_image_sha: Some(sha),
         }));
     }
-    let event = NewEvent {
-        kind: "catalog.cache.deleted",
-        subject_kind: "catalog",
-        subject_id: name.clone(),
-        summary: format!(
-            "cached bytes of '{name}' evicted (sha256={}...)",
-            &sha[..12]
-        ),
-        details: Some(json!({"name": name, "disk_image_sha": sha})),
-    };
-    let actor = Actor::operator(&operator, source_ip);
-    audit::record(&state.db, &state.live, &actor, event).await;
-    cache::changed(&state).await;
     Ok(Json(EvictResult {
         name,
         deleted: true,
         reason: None,
         disk_image_sha: Some(sha),
     }))
-}
-
-/// The sha of the entry `key` names: a `bty_image_ref`, else the oldest
-/// entry of that name that has one.
-async fn sha_for(state: &AppState, key: &str) -> Result<Option<String>, ApiError> {
-    if is_sha256_hex(key) {
-        if let Some(row) = CatalogEntries::find_by_id(key.to_owned())
-            .one(&state.db)
-            .await?
-        {
-            return Ok(row.disk_image_sha);
-        }
-    }
-    let rows = CatalogEntries::find()
-        .filter(catalog_entry::Column::Name.eq(key))
-        .order_by_asc(catalog_entry::Column::AddedAt)
-        .all(&state.db)
-        .await?;
-    Ok(rows.into_iter().find_map(|row| row.disk_image_sha))
 }
 
 /// A string as Python's `repr()` writes it, as the reference's error texts

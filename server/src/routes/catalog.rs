@@ -89,11 +89,11 @@ async fn import_catalog(
                 serde_json::Value::Null,
             )
         })?;
-    let manifest = sources::load(&state, source)
+    let manifest = sources::load(&state.core, source)
         .await
         .map_err(|error| ApiError::BadRequest(error.to_string()))?;
     let report = import::import(
-        &state,
+        &state.catalog,
         &manifest,
         source,
         &Actor::operator(&operator, source_ip),
@@ -224,7 +224,7 @@ async fn adopt(
     source: &str,
     actor: Actor,
 ) -> Response {
-    if let Err(error) = import::import(state, &manifest, source, &actor).await {
+    if let Err(error) = import::import(&state.catalog, &manifest, source, &actor).await {
         tracing::error!(%error, source, "catalog import failed");
         return back_to_images(Some(
             "the catalog could not be imported; see the server log",

@@ -16,7 +16,6 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     catalog::manifest::{self, ManifestEntry},
     error::ApiError,
-    pages,
     routes::images::links,
     state::AppState,
 };
@@ -42,7 +41,7 @@ async fn get_catalog_toml(
     headers: HeaderMap,
 ) -> Result<impl IntoResponse, ApiError> {
     let origin = links::origin(&state.settings, &headers);
-    let catalog = pages::catalog_view(&state).await?;
+    let catalog = state.catalog.view().await?;
     let body = manifest::write(&manifest_entries(&catalog.rows, &origin))
         .map_err(|error| ApiError::Internal(error.into()))?;
     Ok(([(header::CONTENT_TYPE, "application/toml")], body))

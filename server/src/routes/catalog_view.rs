@@ -14,7 +14,6 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     auth::Operator,
     error::{ApiError, ErrorBody},
-    pages,
     state::AppState,
 };
 
@@ -54,6 +53,6 @@ async fn get_catalog_view(
             )
         })?,
     };
-    let view = pages::catalog_view(&state).await?;
+    let view = state.catalog.view().await?;
     Ok(Json(CatalogPage::of(&view, filter, page)))
 }

@@ -13,7 +13,6 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     audit::Actor,
     auth::{ClientIp, Operator},
-    cache,
     error::{ApiError, AppJson, ErrorBody},
     state::AppState,
     workers::{
@@ -58,7 +57,7 @@ async fn list_downloads(
         cache_dir: cache_dir.display().to_string(),
         max_parallel: state.settings.catalog_max_parallel,
         downloads,
-        cache: cache::usage_now(&cache_dir).await,
+        cache: state.cache.usage().await,
     }))
 }
 
@@ -87,7 +86,7 @@ async fn enqueue_download(
     let actor = Actor::operator(&operator, source_ip);
     let row = state
         .downloads
-        .enqueue(&state, &request.name, request.update, &actor)
+        .enqueue(&request.name, request.update, &actor)
         .await
         .map_err(|error| download_error(error, &request.name))?;
     Ok((StatusCode::ACCEPTED, Json(downloads::to_state(&row))))
@@ -116,7 +115,7 @@ async fn cancel_download(
 ) -> Result<Json<DownloadState>, ApiError> {
     let row = state
         .downloads
-        .cancel(&state, &name, Actor::operator(&operator, source_ip))
+        .cancel(&name, Actor::operator(&operator, source_ip))
         .await
         .map_err(|error| download_error(error, &name))?;
     Ok(Json(downloads::to_state(&row)))

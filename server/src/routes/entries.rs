@@ -4,14 +4,12 @@
 
 use std::collections::HashMap;
 
-use app::model::SourceKind;
 use axum::{
     extract::{Query, State},
     http::StatusCode,
     response::{IntoResponse, Response},
     Form, Json,
 };
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -19,10 +17,12 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::catalog::back_to_images;
 use crate::{
-    audit::{self, Actor, NewEvent},
+    audit::Actor,
     auth::{ClientIp, Operator},
-    catalog::entries::{self, AddError, AddedEntry, NewEntry},
-    db::entity::catalog_entry::{self, Entity as CatalogEntries},
+    catalog::{
+        entries::{self, AddError, AddedEntry, NewEntry},
+        DeleteError,
+    },
     error::{ApiError, AppJson, ErrorBody},
     state::AppState,
 };
@@ -73,7 +73,7 @@ async fn add_entry(
         sha_url: request.sha_url,
         image_ref: request.image_ref,
     };
-    let added = entries::add(&state, new, &Actor::operator(&operator, source_ip))
+    let added = entries::add(&state.catalog, new, &Actor::operator(&operator, source_ip))
         .await
         .map_err(api_error)?;
     Ok((StatusCode::CREATED, Json(added)))
@@ -131,7 +131,7 @@ async fn add_entry_form(
             .filter(|s| !s.is_empty()),
         image_ref: None,
     };
-    match entries::add(&state, new, &Actor::operator(&operator, source_ip)).await {
+    match entries::add(&state.catalog, new, &Actor::operator(&operator, source_ip)).await {
         Ok(_) => back_to_images(None),
         Err(error) => {
             let message = match error {
@@ -183,10 +183,7 @@ async fn list_entries(
     _operator: Operator,
     State(state): State<AppState>,
 ) -> Result<Json<Vec<EntryRow>>, ApiError> {
-    let rows = CatalogEntries::find()
-        .order_by_asc(catalog_entry::Column::AddedAt)
-        .all(&state.db)
-        .await?;
+    let rows = state.catalog.entries().await?;
     Ok(Json(
         rows.into_iter()
             .map(|row| EntryRow {
@@ -199,7 +196,7 @@ async fn list_entries(
                 size_bytes: row.size_bytes,
                 description: row.description,
                 added_at: row.added_at,
-                kind: row.source_kind,
+                kind: row.source_kind.as_str().to_owned(),
             })
             .collect(),
     ))
@@ -230,33 +227,15 @@ async fn delete_entry(
     let src = query
         .get("src")
         .ok_or_else(|| ApiError::invalid_field(&["query", "src"], "Field required", Value::Null))?;
-    let row = CatalogEntries::find()
-        .filter(catalog_entry::Column::Src.eq(src.as_str()))
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no catalog entry with src={src}")))?;
-    if row.source_kind == SourceKind::Local.as_str() {
-        return Err(ApiError::Conflict(format!(
-            "{src} is a file in the image root; delete the file and its entry goes with it"
-        )));
-    }
-    CatalogEntries::delete_by_id(row.bty_image_ref)
-        .exec(&state.db)
-        .await?;
-    let event = NewEvent {
-        kind: "catalog.entry.deleted",
-        subject_kind: "catalog",
-        subject_id: src.clone(),
-        summary: format!("catalog entry deleted: {}", row.name),
-        details: None,
-    };
-    audit::record(
-        &state.db,
-        &state.live,
-        &Actor::operator(&operator, source_ip),
-        event,
-    )
-    .await;
-    state.live.catalog_changed();
+    let actor = Actor::operator(&operator, source_ip);
+    state
+        .catalog
+        .delete_remote(src, &actor)
+        .await
+        .map_err(|error| match error {
+            DeleteError::NotFound(_) => ApiError::NotFound(error.to_string()),
+            DeleteError::Local(_) => ApiError::Conflict(error.to_string()),
+            DeleteError::Db(db) => db.into(),
+        })?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

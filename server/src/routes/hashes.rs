@@ -72,7 +72,7 @@ async fn enqueue_hash(
 ) -> Result<(StatusCode, Json<HashState>), ApiError> {
     let job = state
         .hashes
-        .enqueue(&state, &request.name)
+        .enqueue(&request.name)
         .await
         .map_err(|error| hash_error(error, &request.name))?;
     Ok((StatusCode::ACCEPTED, Json(hash_state(&state, &job))))
@@ -100,7 +100,7 @@ async fn cancel_hash(
 ) -> Result<Json<HashState>, ApiError> {
     let job = state
         .hashes
-        .cancel(&state, &name, Actor::operator(&operator, source_ip))
+        .cancel(&name, Actor::operator(&operator, source_ip))
         .await
         .map_err(|error| hash_error(error, &name))?;
     Ok(Json(hash_state(&state, &job)))

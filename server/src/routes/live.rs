@@ -85,8 +85,8 @@ async fn next_event((state, mut receiver, pending): StreamState) -> Option<(Even
 async fn snapshot_event(state: &AppState) -> Result<Event, ApiError> {
     let snapshot = LiveSnapshot {
         jobs: pages::live_jobs(state).await?,
-        catalog: CatalogPage::of(&*pages::catalog_view(state).await?, "", 1),
-        cache: Some(crate::cache::usage_now(&state.settings.cache_dir()).await),
+        catalog: CatalogPage::of(&*state.catalog.view().await?, "", 1),
+        cache: Some(state.cache.usage().await),
     };
     let data = serde_json::to_string(&snapshot).map_err(anyhow::Error::from)?;
     Ok(Event::default().event(live_event::SNAPSHOT).data(data))

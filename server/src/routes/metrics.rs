@@ -2,7 +2,12 @@
 //! bearer token), like the JSON API.
 
 use app::model::{JobKind, JobStatus};
-use axum::{extract::State, http::header, response::IntoResponse};
+use axum::{
+    extract::{MatchedPath, Request, State},
+    http::header,
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
 use sea_orm::{
     sea_query::{Expr, ExprTrait},
     EntityTrait, QuerySelect,
@@ -11,10 +16,10 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     auth::Operator,
-    cache,
     db::entity::job,
     error::{ApiError, ErrorBody},
-    metrics::CONTENT_TYPE,
+    metrics::{Metrics, CONTENT_TYPE, UNMATCHED_ROUTE},
+    openapi::openapi_path,
     state::AppState,
 };
 
@@ -40,15 +45,34 @@ async fn get_metrics(
     State(state): State<AppState>,
 ) -> Result<impl IntoResponse, ApiError> {
     let jobs = job_counts(&state).await?;
-    let cache_dir = state.settings.cache_dir();
-    let cache = cache::usage_now(&cache_dir).await;
+    let cache = state.cache.usage().await;
     let text = state.metrics.render(&jobs, &cache);
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], text))
 }
 
+/// Counts every answered request by its matched route template.
+pub async fn count_requests(
+    State(metrics): State<Metrics>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|path| openapi_path(path.as_str()));
+    let method = request.method().clone();
+    let response = next.run(request).await;
+    metrics.count_request(
+        route.as_deref().unwrap_or(UNMATCHED_ROUTE),
+        &method,
+        response.status().as_u16(),
+    );
+    response
+}
+
 /// Jobs per kind and state, counted by the database.
 async fn job_counts(state: &AppState) -> Result<Vec<(JobKind, JobStatus, u64)>, ApiError> {
-    let rows: Vec<(String, String, i64)> = job::Entity::find()
+    let rows: Vec<(JobKind, JobStatus, i64)> = job::Entity::find()
         .select_only()
         .column(job::Column::Kind)
         .column(job::Column::Status)
@@ -60,12 +84,6 @@ async fn job_counts(state: &AppState) -> Result<Vec<(JobKind, JobStatus, u64)>, 
         .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|(kind, status, count)| {
-            Some((
-                JobKind::parse(&kind)?,
-                JobStatus::parse(&status)?,
-                u64::try_from(count).unwrap_or(0),
-            ))
-        })
+        .map(|(kind, status, count)| (kind, status, u64::try_from(count).unwrap_or(0)))
         .collect())
 }

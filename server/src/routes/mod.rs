@@ -22,7 +22,8 @@ pub mod ui;
 use axum::{middleware, response::Redirect, Extension, Router};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{auth, metrics::count_requests, openapi, state::AppState};
+use crate::{auth, openapi, state::AppState};
+use metrics::count_requests;
 
 /// The whole application's routes.
 pub fn router(state: AppState) -> Router {

@@ -1,6 +1,8 @@
 //! The hash workers: `BTY_HASH_MAX_PARALLEL` tasks that take queued hash
 //! jobs, stream the file through SHA-256 on a blocking thread, then write
-//! the sidecar, record the digest on the catalog row and log the outcome.
+//! the sidecar, record the digest on the catalog row (through the catalog
+//! service) and log the outcome. A file that changed meanwhile wakes the
+//! reconciler, whose handle they hold.
 
 use std::{
     path::{Path, PathBuf},
@@ -12,21 +14,26 @@ use std::{
 };
 
 use app::model::{Job, JobKind, JobStatus};
-use sea_orm::{sea_query::Expr, ColumnTrait, DbErr, EntityTrait, QueryFilter};
-use serde_json::json;
+use sea_orm::DbErr;
 use tokio_util::sync::CancellationToken;
 
 use super::{
     jobs::{self, Outcome},
     pool::JobPool,
+    reconciler::Reconciler,
     sha256_file::{self, Digested},
 };
 use crate::{
-    audit::{self, Actor, NewEvent},
-    catalog::{format::detect_format, identity::local_src, names, sidecar},
-    clock,
-    db::entity::{catalog_entry, job},
-    state::AppState,
+    audit::Actor,
+    catalog::{
+        events,
+        format::{self, detect_format},
+        names, sidecar,
+        stamp::FileStamp,
+        Catalog,
+    },
+    db::entity::job,
+    plumbing::Core,
 };
 
 /// How often a running job reports progress.
@@ -37,7 +44,7 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 pub enum HashError {
     #[error("{0}")]
     BadName(#[from] names::NameError),
-    #[error("not a supported image file: {0:?} (supported: .img, .img.gz, .img.xz, .img.zst, .img.bz2, .qcow2)")]
+    #[error("not a supported image file: {0:?} (supported: {list})", list = format::supported_suffixes())]
     Unsupported(String),
     #[error("no image file at {0}")]
     NoFile(PathBuf),
@@ -49,8 +56,12 @@ pub enum HashError {
 
 /// The handle to the hash workers: cheap to clone, shared by routes, the
 /// reconciler and the workers themselves.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct HashWorkers {
+    core: Core,
+    catalog: Catalog,
+    /// Woken when a file changed while it was being hashed.
+    reconciler: Reconciler,
     inner: Arc<Inner>,
 }
 
@@ -61,70 +72,58 @@ struct Inner {
     enqueue: tokio::sync::Mutex<()>,
 }
 
-/// The file a hash job reads, as it was when the job started.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct FileStamp {
-    size: u64,
-    mtime_ns: i64,
-}
-
-impl FileStamp {
-    fn of(path: &Path) -> std::io::Result<Option<Self>> {
-        let metadata = std::fs::symlink_metadata(path)?;
-        Ok(metadata.is_file().then(|| FileStamp {
-            size: metadata.len(),
-            mtime_ns: clock::mtime_ns(&metadata),
-        }))
-    }
-}
-
 impl HashWorkers {
-    /// Starts the worker tasks on the state's task tracker.
-    pub fn start(&self, state: &AppState) {
-        for _ in 0..state.settings.hash_max_parallel {
-            let state = state.clone();
+    pub fn new(core: Core, catalog: Catalog, reconciler: Reconciler) -> Self {
+        HashWorkers {
+            core,
+            catalog,
+            reconciler,
+            inner: Arc::default(),
+        }
+    }
+
+    /// Starts the worker tasks on the core's task tracker.
+    pub fn start(&self) {
+        for _ in 0..self.core.settings.hash_max_parallel {
             let workers = self.clone();
-            state
-                .tasks
-                .clone()
-                .spawn(async move { workers.work(state).await });
+            self.core.tasks.spawn(async move { workers.work().await });
         }
     }
 
     /// Queues a hash of the image `name` unless one is queued or running, or
     /// the recorded digest still matches the file.
-    pub async fn enqueue(&self, state: &AppState, name: &str) -> Result<Job, HashError> {
-        let root = state.settings.image_root();
+    pub async fn enqueue(&self, name: &str) -> Result<Job, HashError> {
+        let core = &self.core;
+        let root = core.settings.image_root();
         let path = names::resolve_in_root(&root, name)?;
         if detect_format(name).is_none() {
             return Err(HashError::Unsupported(name.to_owned()));
         }
-        let stamp = match FileStamp::of(&path) {
+        let stamp = match FileStamp::read(&path) {
             Ok(Some(stamp)) => stamp,
             _ => return Err(HashError::NoFile(path)),
         };
         let _guard = self.inner.enqueue.lock().await;
-        let latest = jobs::latest_for(&state.db, JobKind::Hash, name).await?;
+        let latest = jobs::latest_for(&core.db, JobKind::Hash, name).await?;
         if let Some(latest) = &latest {
-            let status = JobStatus::parse(&latest.status);
-            if status.is_some_and(JobStatus::is_active) {
+            if latest.status.is_active() {
                 return Ok(jobs::to_wire(latest));
             }
         }
         // A digest that still matches the file and its sidecar needs no work
         // (the reference also deduped when they were gone: defect D3).
-        let known = current_digest(state, name, &path, stamp).await?;
+        let known = self.current_digest(name, &path, stamp).await?;
         if let (Some(sha), Some(latest)) = (&known, &latest) {
             if latest.sha256.as_ref() == Some(sha) {
                 return Ok(jobs::to_wire(latest));
             }
         }
         let created = jobs::create(
-            &state.db,
+            &core.db,
             JobKind::Hash,
             name,
             path_text(&path),
-            Some(stamp.size),
+            Some(stamp.bytes()),
         )
         .await?;
         let row = match known {
@@ -132,16 +131,16 @@ impl HashWorkers {
             Some(sha256) => {
                 let outcome = Outcome::Completed {
                     sha256,
-                    bytes: stamp.size,
+                    bytes: stamp.bytes(),
                 };
-                jobs::finish(&state.db, created.id, &outcome)
+                jobs::finish(&core.db, created.id, &outcome)
                     .await?
                     .unwrap_or(created)
             }
             None => created,
         };
         let job = jobs::to_wire(&row);
-        state.live.job(&job);
+        core.live.job(&job);
         if job.status.is_active() {
             self.inner.pool.wake();
         }
@@ -150,24 +149,25 @@ impl HashWorkers {
 
     /// Cancels the newest hash job of `name`: a queued one at once, a running
     /// one within a chunk. A finished one is returned unchanged.
-    pub async fn cancel(&self, state: &AppState, name: &str, by: Actor) -> Result<Job, HashError> {
+    pub async fn cancel(&self, name: &str, by: Actor) -> Result<Job, HashError> {
+        let core = &self.core;
         names::check_name(name)?;
-        let latest = jobs::latest_for(&state.db, JobKind::Hash, name)
+        let latest = jobs::latest_for(&core.db, JobKind::Hash, name)
             .await?
             .ok_or_else(|| HashError::NoJob(name.to_owned()))?;
-        match JobStatus::parse(&latest.status) {
-            Some(JobStatus::Queued) => {
-                let row = jobs::finish(&state.db, latest.id, &Outcome::Cancelled(None))
+        match latest.status {
+            JobStatus::Queued => {
+                let row = jobs::finish(&core.db, latest.id, &Outcome::Cancelled(None))
                     .await?
                     .unwrap_or(latest);
                 let job = jobs::to_wire(&row);
-                state.live.job(&job);
+                core.live.job(&job);
                 if job.status == JobStatus::Cancelled {
-                    record_cancelled(state, &by, name).await;
+                    events::image_hash_cancelled(core, &by, name).await;
                 }
                 Ok(job)
             }
-            Some(JobStatus::Running) => {
+            JobStatus::Running => {
                 self.inner.pool.cancel(latest.id, by);
                 Ok(jobs::to_wire(&latest))
             }
@@ -180,27 +180,28 @@ impl HashWorkers {
         self.inner.pool.wake();
     }
 
-    async fn work(self, state: AppState) {
-        while let Some(job) = self.inner.pool.next(&state, JobKind::Hash).await {
-            self.run(&state, job).await;
+    async fn work(self) {
+        while let Some(job) = self.inner.pool.next(&self.core, JobKind::Hash).await {
+            self.run(job).await;
         }
     }
 
-    async fn run(&self, state: &AppState, job: job::Model) {
-        let token = self.inner.pool.started(state, job.id);
-        let path = state.settings.image_root().join(&job.name);
-        let result = hash_job(state, &job, &path, &token).await;
+    async fn run(&self, job: job::Model) {
+        let core = &self.core;
+        let token = self.inner.pool.started(core, job.id);
+        let path = core.settings.image_root().join(&job.name);
+        let result = hash_job(core, &job, &path, &token).await;
         let cancelled_by = self.inner.pool.ended(job.id);
-        if state.shutdown.is_cancelled() {
+        if core.shutdown.is_cancelled() {
             // Left `running`: the next start puts it back in the queue.
             return;
         }
         let outcome = match result {
-            Ok(Some((digest, before))) => complete(state, &job.name, &path, digest, before).await,
+            Ok(Some((digest, before))) => self.complete(&job.name, &path, digest, before).await,
             Ok(None) => Outcome::Cancelled(None),
             Err(error) => Outcome::Failed(error),
         };
-        let row = match jobs::finish(&state.db, job.id, &outcome).await {
+        let row = match jobs::finish(&core.db, job.id, &outcome).await {
             Ok(Some(row)) => row,
             Ok(None) => return,
             Err(error) => {
@@ -208,63 +209,104 @@ impl HashWorkers {
                 return;
             }
         };
-        state.live.job(&jobs::to_wire(&row));
+        core.live.job(&jobs::to_wire(&row));
         match &outcome {
             Outcome::Completed { sha256, bytes } => {
-                state.metrics.add_hashed(*bytes);
-                state.live.catalog_changed();
-                let short = &sha256[..12];
-                let event = NewEvent {
-                    kind: "image.hashed",
-                    subject_kind: "image",
-                    subject_id: job.name.clone(),
-                    summary: format!("image '{}' hashed (sha256={short}...)", job.name),
-                    details: Some(json!({"name": job.name, "sha256": sha256, "bytes": bytes})),
-                };
-                audit::record(&state.db, &state.live, &Actor::system(), event).await;
+                core.metrics.add_hashed(*bytes);
+                events::image_hashed(core, &job.name, sha256, *bytes).await;
             }
-            Outcome::Failed(error) => {
-                let event = NewEvent {
-                    kind: "image.hash_failed",
-                    subject_kind: "image",
-                    subject_id: job.name.clone(),
-                    summary: format!("image '{}' hash failed: {error}", job.name),
-                    details: Some(json!({"name": job.name, "error": error})),
-                };
-                audit::record(&state.db, &state.live, &Actor::system(), event).await;
-            }
+            Outcome::Failed(error) => events::image_hash_failed(core, &job.name, error).await,
             Outcome::Cancelled(_) => {
                 let by = cancelled_by.unwrap_or_else(Actor::system);
-                record_cancelled(state, &by, &job.name).await;
+                events::image_hash_cancelled(core, &by, &job.name).await;
             }
         }
+    }
+
+    /// After a digest: check the file did not change meanwhile, then write
+    /// the sidecar and record the digest on the catalog row.
+    async fn complete(
+        &self,
+        name: &str,
+        path: &Path,
+        digest: Digested,
+        before: FileStamp,
+    ) -> Outcome {
+        // Nothing else changes the image root while this digest is committed.
+        let _root = self.catalog.lock_image_root().await;
+        let after = FileStamp::read(path).ok().flatten();
+        if after != Some(before) {
+            // The reconciler queues a fresh hash once the file has settled.
+            self.reconciler.poke();
+            return Outcome::Failed("the file changed while it was being hashed".into());
+        }
+        let sidecar_result = {
+            let (path, sha) = (path.to_owned(), digest.sha256.clone());
+            tokio::task::spawn_blocking(move || sidecar::write(&path, &sha)).await
+        };
+        match sidecar_result {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                return Outcome::Failed(format!("could not write the sidecar: {error}"))
+            }
+            Err(error) => return Outcome::Failed(format!("could not write the sidecar: {error}")),
+        }
+        if let Err(error) = self
+            .catalog
+            .record_digest(name, &digest.sha256, before)
+            .await
+        {
+            return Outcome::Failed(format!("could not record the digest: {error}"));
+        }
+        Outcome::Completed {
+            sha256: digest.sha256,
+            bytes: digest.bytes,
+        }
+    }
+
+    /// The digest on record for a local file, if it still describes the
+    /// file and its sidecar is still there.
+    async fn current_digest(
+        &self,
+        name: &str,
+        path: &Path,
+        stamp: FileStamp,
+    ) -> Result<Option<String>, DbErr> {
+        let Some(row) = self.catalog.local_entry(name).await? else {
+            return Ok(None);
+        };
+        let sidecar = sidecar::read(path);
+        Ok(stamp
+            .fresh_digest(&row)
+            .filter(|sha| sidecar.as_deref() == Some(*sha))
+            .map(str::to_owned))
     }
 }
 
 /// Streams the file through SHA-256 while reporting progress. `Ok(None)`:
 /// cancelled.
 async fn hash_job(
-    state: &AppState,
+    core: &Core,
     job: &job::Model,
     path: &Path,
     token: &CancellationToken,
 ) -> Result<Option<(Digested, FileStamp)>, String> {
     let not_found = || format!("no image file at {}", path.display());
-    let before = match FileStamp::of(path) {
+    let before = match FileStamp::read(path) {
         Ok(Some(stamp)) => stamp,
         Ok(None) => return Err(not_found()),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Err(not_found()),
         Err(error) => return Err(error.to_string()),
     };
     let report = |done: u64| {
-        let state = state.clone();
+        let core = core.clone();
         let id = job.id;
         async move {
-            if let Err(error) = jobs::progress(&state.db, id, done, Some(before.size)).await {
+            if let Err(error) = jobs::progress(&core.db, id, done, Some(before.bytes())).await {
                 tracing::warn!(%error, job = id, "progress not recorded");
             }
-            if let Ok(Some(row)) = jobs::get(&state.db, id).await {
-                state.live.job(&jobs::to_wire(&row));
+            if let Ok(Some(row)) = jobs::get(&core.db, id).await {
+                core.live.job(&jobs::to_wire(&row));
             }
         }
     };
@@ -302,98 +344,6 @@ async fn hash_job(
         Ok(Err(error)) => Err(format!("{}: {error}", path.display())),
         Err(join_error) => Err(format!("hash task failed: {join_error}")),
     }
-}
-
-/// After a digest: check the file did not change meanwhile, then write the
-/// sidecar and record the digest on the catalog row.
-async fn complete(
-    state: &AppState,
-    name: &str,
-    path: &Path,
-    digest: Digested,
-    before: FileStamp,
-) -> Outcome {
-    // Nothing else changes the image root while this digest is committed.
-    let _root = state.root_lock.lock().await;
-    let after = FileStamp::of(path).ok().flatten();
-    if after != Some(before) {
-        // The reconciler queues a fresh hash once the file has settled.
-        state.reconciler.poke();
-        return Outcome::Failed("the file changed while it was being hashed".into());
-    }
-    let sidecar_result = {
-        let (path, sha) = (path.to_owned(), digest.sha256.clone());
-        tokio::task::spawn_blocking(move || sidecar::write(&path, &sha)).await
-    };
-    match sidecar_result {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => return Outcome::Failed(format!("could not write the sidecar: {error}")),
-        Err(error) => return Outcome::Failed(format!("could not write the sidecar: {error}")),
-    }
-    if let Err(error) = record_digest(state, name, &digest.sha256, before).await {
-        return Outcome::Failed(format!("could not record the digest: {error}"));
-    }
-    Outcome::Completed {
-        sha256: digest.sha256,
-        bytes: digest.bytes,
-    }
-}
-
-async fn record_digest(
-    state: &AppState,
-    name: &str,
-    sha: &str,
-    stamp: FileStamp,
-) -> Result<(), DbErr> {
-    let size = i64::try_from(stamp.size).unwrap_or(i64::MAX);
-    catalog_entry::Entity::update_many()
-        .col_expr(catalog_entry::Column::DiskImageSha, Expr::value(sha))
-        .col_expr(catalog_entry::Column::HashedSize, Expr::value(size))
-        .col_expr(
-            catalog_entry::Column::HashedMtimeNs,
-            Expr::value(stamp.mtime_ns),
-        )
-        .col_expr(catalog_entry::Column::SizeBytes, Expr::value(size))
-        .col_expr(
-            catalog_entry::Column::FileMtimeNs,
-            Expr::value(stamp.mtime_ns),
-        )
-        .filter(catalog_entry::Column::Src.eq(local_src(name)))
-        .exec(&state.db)
-        .await?;
-    Ok(())
-}
-
-/// The digest on record for a local file, if it still describes the file
-/// and its sidecar is still there.
-async fn current_digest(
-    state: &AppState,
-    name: &str,
-    path: &Path,
-    stamp: FileStamp,
-) -> Result<Option<String>, DbErr> {
-    let row = catalog_entry::Entity::find()
-        .filter(catalog_entry::Column::Src.eq(local_src(name)))
-        .one(&state.db)
-        .await?;
-    let Some(row) = row else { return Ok(None) };
-    let size = i64::try_from(stamp.size).unwrap_or(i64::MAX);
-    let matches = row.hashed_size == Some(size) && row.hashed_mtime_ns == Some(stamp.mtime_ns);
-    let sidecar = sidecar::read(path);
-    Ok(row
-        .disk_image_sha
-        .filter(|sha| matches && sidecar.as_deref() == Some(sha.as_str())))
-}
-
-async fn record_cancelled(state: &AppState, by: &Actor, name: &str) {
-    let event = NewEvent {
-        kind: "image.hash_cancelled",
-        subject_kind: "image",
-        subject_id: name.to_owned(),
-        summary: format!("hash of image '{name}' cancelled"),
-        details: Some(json!({"name": name})),
-    };
-    audit::record(&state.db, &state.live, by, event).await;
 }
 
 fn path_text(path: &Path) -> Option<String> {

@@ -12,7 +12,7 @@ use sea_orm::{
 
 use crate::{
     clock,
-    db::entity::job::{self, Entity as Jobs},
+    db::entity::job::{self, DownloadMode, Entity as Jobs},
 };
 
 /// How many recent jobs the panes and snapshots carry.
@@ -27,11 +27,11 @@ pub async fn create(
     bytes_total: Option<u64>,
 ) -> Result<job::Model, DbErr> {
     job::ActiveModel {
-        kind: Set(kind.as_str().to_owned()),
+        kind: Set(kind),
         name: Set(name.to_owned()),
         path: Set(path),
         src: Set(None),
-        status: Set(JobStatus::Queued.as_str().to_owned()),
+        status: Set(JobStatus::Queued),
         bytes_done: Set(0),
         bytes_total: Set(bytes_total.map(to_i64)),
         sha256: Set(None),
@@ -41,7 +41,7 @@ pub async fn create(
         finished_at: Set(None),
         attempt: Set(0),
         validator: Set(None),
-        mode: Set("fetch".to_owned()),
+        mode: Set(DownloadMode::Fetch),
         ..Default::default()
     }
     .insert(db)
@@ -49,13 +49,13 @@ pub async fn create(
 }
 
 /// Creates a queued download of the entry `src`, named `name`, writing
-/// the partial file `partial`; `mode` is `fetch` or `update`.
+/// the partial file `partial`.
 pub async fn create_download(
     db: &DatabaseConnection,
     name: &str,
     src: &str,
     partial: &str,
-    mode: &str,
+    mode: DownloadMode,
     bytes_total: Option<u64>,
 ) -> Result<job::Model, DbErr> {
     let mut row: job::ActiveModel = create(
@@ -68,7 +68,7 @@ pub async fn create_download(
     .await?
     .into();
     row.src = Set(Some(src.to_owned()));
-    row.mode = Set(mode.to_owned());
+    row.mode = Set(mode);
     row.update(db).await
 }
 
@@ -78,7 +78,7 @@ pub async fn latest_download(
     src: &str,
 ) -> Result<Option<job::Model>, DbErr> {
     Jobs::find()
-        .filter(job::Column::Kind.eq(JobKind::Download.as_str()))
+        .filter(job::Column::Kind.eq(JobKind::Download))
         .filter(job::Column::Src.eq(src))
         .order_by_desc(job::Column::Id)
         .one(db)
@@ -88,7 +88,7 @@ pub async fn latest_download(
 /// The newest download per entry source, oldest first.
 pub async fn latest_downloads(db: &DatabaseConnection) -> Result<Vec<job::Model>, DbErr> {
     let rows = Jobs::find()
-        .filter(job::Column::Kind.eq(JobKind::Download.as_str()))
+        .filter(job::Column::Kind.eq(JobKind::Download))
         .order_by_desc(job::Column::Id)
         .limit(RECENT_JOBS)
         .all(db)
@@ -105,10 +105,8 @@ pub async fn latest_downloads(db: &DatabaseConnection) -> Result<Vec<job::Model>
 /// Queued and running downloads (their partial files are kept).
 pub async fn active_downloads(db: &DatabaseConnection) -> Result<Vec<job::Model>, DbErr> {
     Jobs::find()
-        .filter(job::Column::Kind.eq(JobKind::Download.as_str()))
-        .filter(
-            job::Column::Status.is_in([JobStatus::Queued.as_str(), JobStatus::Running.as_str()]),
-        )
+        .filter(job::Column::Kind.eq(JobKind::Download))
+        .filter(job::Column::Status.is_in([JobStatus::Queued, JobStatus::Running]))
         .all(db)
         .await
 }
@@ -116,13 +114,10 @@ pub async fn active_downloads(db: &DatabaseConnection) -> Result<Vec<job::Model>
 /// Marks this queued job running, if it still is queued; returns it then.
 pub async fn claim(db: &DatabaseConnection, id: i64) -> Result<Option<job::Model>, DbErr> {
     let claimed = Jobs::update_many()
-        .col_expr(
-            job::Column::Status,
-            Expr::value(JobStatus::Running.as_str()),
-        )
+        .col_expr(job::Column::Status, Expr::value(JobStatus::Running))
         .col_expr(job::Column::StartedAt, Expr::value(clock::now_epoch()))
         .filter(job::Column::Id.eq(id))
-        .filter(job::Column::Status.eq(JobStatus::Queued.as_str()))
+        .filter(job::Column::Status.eq(JobStatus::Queued))
         .exec(db)
         .await?;
     if claimed.rows_affected == 1 {
@@ -172,7 +167,7 @@ pub async fn record_completed(
     let created = create(db, kind, name, path, Some(bytes)).await?;
     let now = clock::now_epoch();
     let mut done: job::ActiveModel = created.into();
-    done.status = Set(JobStatus::Completed.as_str().to_owned());
+    done.status = Set(JobStatus::Completed);
     done.sha256 = Set(Some(sha256.to_owned()));
     done.bytes_done = Set(to_i64(bytes));
     done.started_at = Set(Some(now));
@@ -191,7 +186,7 @@ pub async fn latest_for(
     name: &str,
 ) -> Result<Option<job::Model>, DbErr> {
     Jobs::find()
-        .filter(job::Column::Kind.eq(kind.as_str()))
+        .filter(job::Column::Kind.eq(kind))
         .filter(job::Column::Name.eq(name))
         .order_by_desc(job::Column::Id)
         .one(db)
@@ -205,7 +200,7 @@ pub async fn latest_per_name(
 ) -> Result<Vec<job::Model>, DbErr> {
     let mut query = Jobs::find();
     if let Some(kind) = kind {
-        query = query.filter(job::Column::Kind.eq(kind.as_str()));
+        query = query.filter(job::Column::Kind.eq(kind));
     }
     let rows = query
         .order_by_desc(job::Column::Id)
@@ -215,10 +210,7 @@ pub async fn latest_per_name(
     let mut seen = HashMap::new();
     let mut latest: Vec<job::Model> = Vec::new();
     for row in rows {
-        if seen
-            .insert((row.kind.clone(), row.name.clone()), ())
-            .is_none()
-        {
+        if seen.insert((row.kind, row.name.clone()), ()).is_none() {
             latest.push(row);
         }
     }
@@ -234,8 +226,8 @@ pub async fn claim_next(
 ) -> Result<Option<job::Model>, DbErr> {
     loop {
         let Some(candidate) = Jobs::find()
-            .filter(job::Column::Kind.eq(kind.as_str()))
-            .filter(job::Column::Status.eq(JobStatus::Queued.as_str()))
+            .filter(job::Column::Kind.eq(kind))
+            .filter(job::Column::Status.eq(JobStatus::Queued))
             .order_by_asc(job::Column::Id)
             .one(db)
             .await?
@@ -243,14 +235,11 @@ pub async fn claim_next(
             return Ok(None);
         };
         let claimed = Jobs::update_many()
-            .col_expr(
-                job::Column::Status,
-                Expr::value(JobStatus::Running.as_str()),
-            )
+            .col_expr(job::Column::Status, Expr::value(JobStatus::Running))
             .col_expr(job::Column::StartedAt, Expr::value(clock::now_epoch()))
             .col_expr(job::Column::BytesDone, Expr::value(0i64))
             .filter(job::Column::Id.eq(candidate.id))
-            .filter(job::Column::Status.eq(JobStatus::Queued.as_str()))
+            .filter(job::Column::Status.eq(JobStatus::Queued))
             .exec(db)
             .await?;
         if claimed.rows_affected == 1 {
@@ -297,26 +286,18 @@ pub async fn finish(
     let mut update = Jobs::update_many()
         .col_expr(job::Column::FinishedAt, Expr::value(now))
         .filter(job::Column::Id.eq(id))
-        .filter(
-            job::Column::Status.is_in([JobStatus::Queued.as_str(), JobStatus::Running.as_str()]),
-        );
+        .filter(job::Column::Status.is_in([JobStatus::Queued, JobStatus::Running]));
     update = match outcome {
         Outcome::Completed { sha256, bytes } => update
-            .col_expr(
-                job::Column::Status,
-                Expr::value(JobStatus::Completed.as_str()),
-            )
+            .col_expr(job::Column::Status, Expr::value(JobStatus::Completed))
             .col_expr(job::Column::Sha256, Expr::value(sha256.clone()))
             .col_expr(job::Column::BytesDone, Expr::value(to_i64(*bytes)))
             .col_expr(job::Column::BytesTotal, Expr::value(to_i64(*bytes))),
         Outcome::Failed(error) => update
-            .col_expr(job::Column::Status, Expr::value(JobStatus::Failed.as_str()))
+            .col_expr(job::Column::Status, Expr::value(JobStatus::Failed))
             .col_expr(job::Column::Error, Expr::value(error.clone())),
         Outcome::Cancelled(reason) => update
-            .col_expr(
-                job::Column::Status,
-                Expr::value(JobStatus::Cancelled.as_str()),
-            )
+            .col_expr(job::Column::Status, Expr::value(JobStatus::Cancelled))
             .col_expr(job::Column::Error, Expr::value(reason.clone())),
     };
     update.exec(db).await?;
@@ -326,10 +307,10 @@ pub async fn finish(
 /// Puts jobs a crash left `running` back in the queue; returns how many.
 pub async fn requeue_interrupted(db: &DatabaseConnection) -> Result<u64, DbErr> {
     let result = Jobs::update_many()
-        .col_expr(job::Column::Status, Expr::value(JobStatus::Queued.as_str()))
+        .col_expr(job::Column::Status, Expr::value(JobStatus::Queued))
         .col_expr(job::Column::BytesDone, Expr::value(0i64))
         .col_expr(job::Column::StartedAt, Expr::value(Option::<f64>::None))
-        .filter(job::Column::Status.eq(JobStatus::Running.as_str()))
+        .filter(job::Column::Status.eq(JobStatus::Running))
         .exec(db)
         .await?;
     Ok(result.rows_affected)
@@ -337,7 +318,7 @@ pub async fn requeue_interrupted(db: &DatabaseConnection) -> Result<u64, DbErr> 
 
 /// The wire form of a job row.
 pub fn to_wire(model: &job::Model) -> Job {
-    let status = JobStatus::parse(&model.status).unwrap_or(JobStatus::Failed);
+    let status = model.status;
     let bytes_done = u64::try_from(model.bytes_done).unwrap_or_default();
     let rate_bps = match (status, model.started_at) {
         (JobStatus::Running, Some(started)) => {
@@ -348,7 +329,7 @@ pub fn to_wire(model: &job::Model) -> Job {
     };
     Job {
         id: model.id,
-        kind: JobKind::parse(&model.kind).unwrap_or(JobKind::Hash),
+        kind: model.kind,
         name: model.name.clone(),
         status,
         bytes_done,

@@ -1,8 +1,11 @@
 //! Background work: job rows (the truth about every job), the download and
-//! hash workers, and the streaming SHA-256 they use.
+//! hash workers, the image-root reconciler, and the streaming SHA-256 they
+//! use. Each worker holds the core, the catalog service and the handles of
+//! the workers it wakes; none sees the routes' state.
 
 pub mod downloads;
 pub mod hashes;
 pub mod jobs;
 pub mod pool;
+pub mod reconciler;
 pub mod sha256_file;

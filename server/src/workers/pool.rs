@@ -10,7 +10,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::jobs;
-use crate::{audit::Actor, db::entity::job, state::AppState};
+use crate::{audit::Actor, db::entity::job, plumbing::Core};
 
 /// A safety net: workers look for queued jobs this often even unwoken.
 const IDLE_RECHECK: Duration = Duration::from_secs(30);
@@ -37,12 +37,12 @@ impl JobPool {
 
     /// Claims the next queued job of `kind`, waiting for one; `None` once
     /// the server is stopping.
-    pub async fn next(&self, state: &AppState, kind: JobKind) -> Option<job::Model> {
+    pub async fn next(&self, core: &Core, kind: JobKind) -> Option<job::Model> {
         loop {
-            if state.shutdown.is_cancelled() {
+            if core.shutdown.is_cancelled() {
                 return None;
             }
-            let pause = match jobs::claim_next(&state.db, kind).await {
+            let pause = match jobs::claim_next(&core.db, kind).await {
                 Ok(Some(job)) => return Some(job),
                 Ok(None) => IDLE_RECHECK,
                 Err(error) => {
@@ -51,7 +51,7 @@ impl JobPool {
                 }
             };
             tokio::select! {
-                _ = state.shutdown.cancelled() => return None,
+                _ = core.shutdown.cancelled() => return None,
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(pause) => {}
             }
@@ -60,8 +60,8 @@ impl JobPool {
 
     /// Registers a job that starts running; its token is cancelled by
     /// [`JobPool::cancel`] or at shutdown.
-    pub fn started(&self, state: &AppState, id: i64) -> CancellationToken {
-        let token = state.shutdown.child_token();
+    pub fn started(&self, core: &Core, id: i64) -> CancellationToken {
+        let token = core.shutdown.child_token();
         if let Ok(mut running) = self.running.lock() {
             running.insert(
                 id,

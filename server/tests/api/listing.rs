@@ -72,7 +72,7 @@ async fn insert_remote_row(app: &TestApp, name: &str, src: &str, sha: Option<&st
         size_bytes: Set(Some(4096)),
         description: Set(None),
         added_at: Set(server::clock::now_iso()),
-        source_kind: Set(SourceKind::Manifest.as_str().to_owned()),
+        source_kind: Set(SourceKind::Manifest),
         file_mtime_ns: Set(None),
         hashed_size: Set(None),
         hashed_mtime_ns: Set(None),

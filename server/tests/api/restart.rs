@@ -1,7 +1,7 @@
 //! Nothing is lost on a stop: jobs a crash left running run again, and
 //! temporary files a crash left are swept.
 
-use app::model::JobStatus;
+use app::model::{JobKind, JobStatus};
 use sea_orm::{ActiveModelTrait, Set};
 use server::db::entity::job;
 
@@ -13,11 +13,11 @@ async fn a_job_left_running_by_a_crash_runs_again_at_start_up() {
     let data = b"hash me after the crash";
     app.write_image("crash.img", data);
     app.eventually(30, "the first hash", || async {
-        server::workers::jobs::latest_for(&app.state.db, app::model::JobKind::Hash, "crash.img")
+        server::workers::jobs::latest_for(&app.state.db, JobKind::Hash, "crash.img")
             .await
             .ok()
             .flatten()
-            .filter(|j| j.status == "completed")
+            .filter(|j| j.status == JobStatus::Completed)
     })
     .await;
     let db = app.state.db.clone();
@@ -27,11 +27,11 @@ async fn a_job_left_running_by_a_crash_runs_again_at_start_up() {
     // What a crash mid-hash leaves: a `running` row and a temporary file.
     std::fs::remove_file(state_dir.join("images/crash.img.sha256")).expect("sidecar");
     job::ActiveModel {
-        kind: Set("hash".into()),
+        kind: Set(JobKind::Hash),
         name: Set("crash.img".into()),
         path: Set(None),
         src: Set(None),
-        status: Set("running".into()),
+        status: Set(JobStatus::Running),
         bytes_done: Set(5),
         bytes_total: Set(Some(data.len() as i64)),
         sha256: Set(None),

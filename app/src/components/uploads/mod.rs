@@ -11,23 +11,13 @@
 
 use leptos::prelude::*;
 
-use crate::model::UploadResult;
+use crate::model::{image_suffixes, ImageFormat, UploadResult};
 
 #[cfg(feature = "hydrate")]
 pub mod transfer;
 mod view;
 
 pub use view::UploadSection;
-
-/// The suffixes of the images the image root takes (the server's
-/// `catalog::format`), case-insensitive, most specific first.
-pub const SUPPORTED_SUFFIXES: [&str; 6] = [
-    ".img.zst", ".img.xz", ".img.gz", ".img.bz2", ".qcow2", ".img",
-];
-
-/// The picker's `accept` list: the supported formats only (the reference
-/// also offered `.iso`, which it then never listed: its defect D19).
-pub const ACCEPT: &str = ".img,.img.gz,.img.xz,.img.zst,.img.bz2,.qcow2";
 
 /// How often at most the rate is re-measured, in milliseconds.
 const RATE_SAMPLE_MS: f64 = 500.0;
@@ -36,13 +26,11 @@ const RATE_SAMPLE_MS: f64 = 500.0;
 /// to follow a change within a few seconds, little enough not to jitter.
 const RATE_SMOOTHING: f64 = 0.3;
 
-/// True for a file name of a supported image format: the suffix matches
-/// and something comes before it (`.img` alone is not an image).
+/// True for a file name of a supported image format (the table the
+/// server detects formats by): the suffix matches and something comes
+/// before it (`.img` alone is not an image).
 pub fn is_supported_image(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    SUPPORTED_SUFFIXES
-        .iter()
-        .any(|suffix| lower.len() > suffix.len() && lower.ends_with(suffix))
+    ImageFormat::of(name).is_some()
 }
 
 /// What happens to a batch of picked or dropped files.
@@ -64,7 +52,7 @@ impl Selection {
         if !self.unsupported.is_empty() {
             parts.push(format!(
                 "Not uploaded, not a supported image format ({}): {}.",
-                ACCEPT.replace(',', ", "),
+                image_suffixes(", "),
                 self.unsupported.join(", ")
             ));
         }
@@ -398,12 +386,11 @@ mod tests {
 
     #[test]
     fn the_accept_list_names_exactly_the_supported_suffixes() {
-        let mut accept: Vec<&str> = ACCEPT.split(',').collect();
-        let mut suffixes = SUPPORTED_SUFFIXES.to_vec();
-        accept.sort_unstable();
-        suffixes.sort_unstable();
-        assert_eq!(accept, suffixes);
-        assert!(!ACCEPT.contains(".iso"));
+        // The reference also offered `.iso`, which it then never listed:
+        // its defect D19.
+        let accept = image_suffixes(",");
+        assert_eq!(accept, ".img,.img.gz,.img.xz,.img.zst,.img.bz2,.qcow2");
+        assert!(!accept.contains(".iso"));
     }
 
     #[test]

@@ -6,8 +6,8 @@ use leptos::prelude::*;
 
 use crate::components::erased::IntoErased;
 
-use super::{UploadStatus, Uploads, ACCEPT};
-use crate::components::catalog::{CatalogTable, EmptyCatalog, SUPPORTED_FORMATS};
+use super::{UploadStatus, Uploads};
+use crate::components::catalog::{CatalogTable, EmptyCatalog};
 use crate::components::format::{
     first_chars, format_eta, format_progress_bytes, format_rate, short_sha,
 };
@@ -15,6 +15,7 @@ use crate::components::icons::{Glyph, Icon};
 use crate::components::jobs::{ProgressBar, TransferHead, ERROR_PREVIEW_CHARS};
 use crate::components::layout::{use_flash, Card};
 use crate::live::LiveState;
+use crate::model::image_suffixes;
 
 /// The section: uploads first, the catalog they land in below.
 #[component]
@@ -113,7 +114,7 @@ fn DropZone(uploads: Uploads) -> impl IntoView {
                 name="file"
                 class="visually-hidden"
                 multiple
-                accept=ACCEPT
+                accept=image_suffixes(",")
                 disabled=move || !ready.get()
                 on:change=on_change
             />
@@ -124,7 +125,7 @@ fn DropZone(uploads: Uploads) -> impl IntoView {
             <p class="bty-dropzone-hint text-muted">
                 "Several files at once; each is uploaded on its own and hashed on arrival. "
                 "Supported formats: "
-                {SUPPORTED_FORMATS}
+                {image_suffixes(", ")}
                 "."
             </p>
             <noscript>

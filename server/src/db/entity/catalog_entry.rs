@@ -1,5 +1,6 @@
 //! `catalog_entries`: one row per image source, keyed by `bty_image_ref`.
 
+use app::model::SourceKind;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -16,8 +17,7 @@ pub struct Model {
     pub size_bytes: Option<i64>,
     pub description: Option<String>,
     pub added_at: String,
-    /// `local`, `url` or `manifest` ([`app::model::SourceKind`]).
-    pub source_kind: String,
+    pub source_kind: SourceKind,
     pub file_mtime_ns: Option<i64>,
     pub hashed_size: Option<i64>,
     pub hashed_mtime_ns: Option<i64>,

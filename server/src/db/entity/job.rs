@@ -1,5 +1,6 @@
 //! `jobs`: every hash and download job, the truth behind the job panes.
 
+use app::model::{JobKind, JobStatus};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -7,13 +8,11 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    /// `hash` or `download` ([`app::model::JobKind`]).
-    pub kind: String,
+    pub kind: JobKind,
     pub name: String,
     pub path: Option<String>,
     pub src: Option<String>,
-    /// [`app::model::JobStatus`] as text.
-    pub status: String,
+    pub status: JobStatus,
     pub bytes_done: i64,
     pub bytes_total: Option<i64>,
     pub sha256: Option<String>,
@@ -26,8 +25,27 @@ pub struct Model {
     /// Downloads: the upstream's ETag or Last-Modified (and size) seen on
     /// the first answer, sent in `If-Range` when the transfer resumes.
     pub validator: Option<String>,
-    /// Downloads: `fetch` or `update` (re-resolve a rolling entry).
-    pub mode: String,
+    /// Downloads: fetch, or update (re-resolve a rolling entry). Hash
+    /// jobs have the column's default, `fetch`.
+    pub mode: DownloadMode,
+}
+
+/// The two kinds of download job, stored as `fetch` and `update`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "lowercase")]
+pub enum DownloadMode {
+    Fetch,
+    Update,
+}
+
+impl DownloadMode {
+    /// The stored name, which events also carry.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DownloadMode::Fetch => "fetch",
+            DownloadMode::Update => "update",
+        }
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::links;
-use crate::{error::ApiError, pages, state::AppState};
+use crate::{error::ApiError, state::AppState};
 
 /// One flashable image, as `bty --catalog` and the PXE live environment
 /// read it.
@@ -77,7 +77,7 @@ pub async fn list_images(
     headers: HeaderMap,
 ) -> Result<Json<Vec<ImageEntry>>, ApiError> {
     let origin = links::origin(&state.settings, &headers);
-    let catalog = pages::catalog_view(&state).await?;
+    let catalog = state.catalog.view().await?;
     Ok(Json(
         catalog
             .rows

@@ -6,37 +6,21 @@
 //! not cached yet streams through while it fills the cache; `HEAD` never
 //! starts a download (D13).
 
-use std::path::PathBuf;
-
+use app::model::ImageFormat;
 use axum::{
     body::Body,
     extract::{Path, Request, State},
     http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
 use crate::{
-    atomic_file,
-    catalog::{format::detect_format, identity::is_sha256_hex, names},
-    clock,
-    db::entity::catalog_entry::{self, Entity as CatalogEntries},
     error::{ApiError, ErrorBody},
     openapi::Binary,
     state::AppState,
 };
-
-/// What a key resolved to.
-struct Found {
-    path: PathBuf,
-    /// The content SHA-256, when known and still true of the file.
-    sha256: Option<String>,
-    /// The name given to a download, for `Content-Disposition`.
-    filename: Option<String>,
-    content_type: &'static str,
-}
 
 /// The bytes of an image, by file name, `ref` or content SHA-256.
 #[utoipa::path(
@@ -99,20 +83,25 @@ pub async fn get_image_named(
 
 async fn serve(state: &AppState, key: &str, request: Request) -> Result<Response, ApiError> {
     let not_found = || ApiError::NotFound(format!("no such image: {key}"));
-    let found = match resolve(state, key).await? {
+    let lookup = state.catalog.lookup(key);
+    let found = match lookup.held_bytes().await? {
         Some(found) => found,
         None => {
-            let entry = super::stream_through::remote_entry(state, key)
-                .await?
-                .ok_or_else(not_found)?;
+            let entry = lookup.remote_by_content().await?.ok_or_else(not_found)?;
             let method = request.method().clone();
             if let Some(response) = super::stream_through::respond(state, &entry, &method).await? {
                 return Ok(response);
             }
             // Cached in the meantime: served from the cache after all.
-            resolve(state, key).await?.ok_or_else(not_found)?
+            let again = state.catalog.lookup(key);
+            again.held_bytes().await?.ok_or_else(not_found)?
         }
     };
+    let content_type = found
+        .name
+        .as_deref()
+        .map_or("application/octet-stream", content_type_for);
+    let filename = found.name.as_ref().filter(|_| found.local);
     let etag = found.sha256.as_ref().map(|sha| format!("\"{sha}\""));
     if let Some(etag) = &etag {
         if matches_if_none_match(request.headers(), etag) {
@@ -127,12 +116,12 @@ async fn serve(state: &AppState, key: &str, request: Request) -> Result<Response
         .map_err(|error| ApiError::Internal(error.into()))?
         .map(Body::new);
     if response.status().is_success() || response.status() == StatusCode::RANGE_NOT_SATISFIABLE {
-        insert(&mut response, header::CONTENT_TYPE, found.content_type);
+        insert(&mut response, header::CONTENT_TYPE, content_type);
         insert(&mut response, header::ACCEPT_RANGES, "bytes");
         if let Some(etag) = &etag {
             insert(&mut response, header::ETAG, etag);
         }
-        if let Some(filename) = &found.filename {
+        if let Some(filename) = filename {
             insert(
                 &mut response,
                 header::CONTENT_DISPOSITION,
@@ -143,130 +132,12 @@ async fn serve(state: &AppState, key: &str, request: Request) -> Result<Response
     Ok(response)
 }
 
-/// By file name first, then as a `bty_image_ref`, then as a content SHA.
-async fn resolve(state: &AppState, key: &str) -> Result<Option<Found>, ApiError> {
-    let root = state.settings.image_root();
-    if names::check_name(key).is_ok() && !atomic_file::is_temp_name(key) {
-        if let Ok(path) = names::resolve_in_root(&root, key) {
-            if is_regular_file(&path) {
-                let sha256 = local_sha(state, key, &path).await?;
-                return Ok(Some(Found {
-                    path,
-                    sha256,
-                    filename: Some(key.to_owned()),
-                    content_type: content_type_for(key),
-                }));
-            }
-        }
-    }
-    if !is_sha256_hex(key) {
-        return Ok(None);
-    }
-    let cache = state.settings.cache_dir();
-    if let Some(row) = CatalogEntries::find_by_id(key.to_owned())
-        .one(&state.db)
-        .await?
-    {
-        if let Some(found) = from_row(state, &row, &cache).await? {
-            return Ok(Some(found));
-        }
-    }
-    let cached = cache.join(key);
-    if is_regular_file(&cached) {
-        return Ok(Some(Found {
-            path: cached,
-            sha256: Some(key.to_owned()),
-            filename: None,
-            content_type: "application/octet-stream",
-        }));
-    }
-    let rows = CatalogEntries::find()
-        .filter(catalog_entry::Column::DiskImageSha.eq(key))
-        .all(&state.db)
-        .await?;
-    for row in rows {
-        if let Some(found) = from_row(state, &row, &cache).await? {
-            return Ok(Some(found));
-        }
-    }
-    Ok(None)
-}
-
-/// The bytes a catalog row stands for, if they are held here.
-async fn from_row(
-    state: &AppState,
-    row: &catalog_entry::Model,
-    cache: &std::path::Path,
-) -> Result<Option<Found>, ApiError> {
-    if let Some(sha) = &row.disk_image_sha {
-        let cached = cache.join(sha);
-        if is_regular_file(&cached) {
-            return Ok(Some(Found {
-                path: cached,
-                sha256: Some(sha.clone()),
-                filename: None,
-                content_type: content_type_for(&row.name),
-            }));
-        }
-    }
-    if row.source_kind != app::model::SourceKind::Local.as_str() {
-        return Ok(None);
-    }
-    let Ok(path) = names::resolve_in_root(&state.settings.image_root(), &row.name) else {
-        return Ok(None);
-    };
-    if !is_regular_file(&path) {
-        return Ok(None);
-    }
-    let sha256 = local_sha(state, &row.name, &path).await?;
-    // Found by its digest: only while the digest is still true of the file.
-    if row.disk_image_sha.is_some() && sha256 != row.disk_image_sha {
-        return Ok(None);
-    }
-    Ok(Some(Found {
-        path,
-        sha256,
-        filename: Some(row.name.clone()),
-        content_type: content_type_for(&row.name),
-    }))
-}
-
-/// The digest of a local file, when its row has one computed for the file
-/// as it is now (same size and modification time).
-async fn local_sha(
-    state: &AppState,
-    name: &str,
-    path: &std::path::Path,
-) -> Result<Option<String>, ApiError> {
-    let Ok(metadata) = std::fs::symlink_metadata(path) else {
-        return Ok(None);
-    };
-    let row = CatalogEntries::find()
-        .filter(catalog_entry::Column::Src.eq(crate::catalog::identity::local_src(name)))
-        .one(&state.db)
-        .await?;
-    let size = i64::try_from(metadata.len()).unwrap_or(i64::MAX);
-    Ok(row
-        .filter(|r| {
-            r.hashed_size == Some(size) && r.hashed_mtime_ns == Some(clock::mtime_ns(&metadata))
-        })
-        .and_then(|r| r.disk_image_sha))
-}
-
-fn is_regular_file(path: &std::path::Path) -> bool {
-    std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file())
-}
-
 /// A content type a client can act on: the compression of an image, plain
 /// text for sidecars and notes, bytes otherwise.
 pub(super) fn content_type_for(name: &str) -> &'static str {
     let lower = name.to_ascii_lowercase();
-    match detect_format(name) {
-        Some("img.gz") => "application/gzip",
-        Some("img.xz") => "application/x-xz",
-        Some("img.zst") => "application/zstd",
-        Some("img.bz2") => "application/x-bzip2",
-        Some(_) => "application/octet-stream",
+    match ImageFormat::of(name) {
+        Some(format) => format.content_type,
         None if lower.ends_with(".sha256") || lower.ends_with(".txt") => {
             "text/plain; charset=utf-8"
         }

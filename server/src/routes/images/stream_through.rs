@@ -9,20 +9,17 @@
 
 use std::{io, path::PathBuf, time::Duration};
 
-use app::model::SourceKind;
 use axum::{
     body::Body,
     http::{header, Method, StatusCode},
     response::{IntoResponse, Response},
 };
 use bytes::Bytes;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tokio::{io::AsyncReadExt, sync::watch};
 
 use super::serve::{content_type_for, insert};
 use crate::{
-    catalog::identity::is_sha256_hex,
-    db::entity::catalog_entry::{self, Entity as CatalogEntries},
+    db::entity::catalog_entry,
     error::ApiError,
     state::AppState,
     workers::downloads::{
@@ -36,30 +33,6 @@ const CHUNK: u64 = 256 * 1024;
 /// A fill that makes no progress for this long breaks the body off.
 const STALL: Duration = Duration::from_secs(120);
 
-/// The remote entry a 64-hex key names: by ref, else by content sha.
-pub async fn remote_entry(
-    state: &AppState,
-    key: &str,
-) -> Result<Option<catalog_entry::Model>, ApiError> {
-    if !is_sha256_hex(key) {
-        return Ok(None);
-    }
-    let remote = |row: &catalog_entry::Model| row.source_kind != SourceKind::Local.as_str();
-    if let Some(row) = CatalogEntries::find_by_id(key.to_owned())
-        .one(&state.db)
-        .await?
-        .filter(remote)
-    {
-        return Ok(Some(row));
-    }
-    Ok(CatalogEntries::find()
-        .filter(catalog_entry::Column::DiskImageSha.eq(key))
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .find(remote))
-}
-
 /// The answer for an uncached remote entry; `None` when its bytes turned
 /// out to be cached already.
 pub async fn respond(
@@ -72,7 +45,7 @@ pub async fn respond(
     }
     let followed = state
         .downloads
-        .follow(state, entry)
+        .follow(entry)
         .await
         .map_err(|error| match error {
             DownloadError::Db(db) => db.into(),

@@ -17,10 +17,9 @@ use futures::StreamExt;
 use serde_json::json;
 
 use crate::{
-    audit::{self, Actor, NewEvent},
+    audit::Actor,
     auth::{ClientIp, Operator},
-    catalog::{format::detect_format, names, reconciler, sidecar},
-    clock,
+    catalog::{events, format::detect_format, names, sidecar, stamp::FileStamp},
     error::ErrorBody,
     ingest::{Ingest, Staged},
     openapi::Binary,
@@ -197,15 +196,11 @@ async fn commit(
     let size = staged.bytes;
     let is_image = detect_format(name).is_some();
     {
-        let _root = state.root_lock.lock().await;
+        let _root = state.catalog.lock_image_root().await;
         let destination = path.to_owned();
-        let committed = tokio::task::spawn_blocking(move || -> std::io::Result<(i64, i64)> {
+        let committed = tokio::task::spawn_blocking(move || -> std::io::Result<FileStamp> {
             staged.commit(&destination)?;
-            let metadata = std::fs::symlink_metadata(&destination)?;
-            Ok((
-                i64::try_from(metadata.len()).unwrap_or(i64::MAX),
-                clock::mtime_ns(&metadata),
-            ))
+            Ok(FileStamp::of(&std::fs::symlink_metadata(&destination)?))
         })
         .await
         .map_err(|e| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
@@ -216,7 +211,9 @@ async fn commit(
                 .await
                 .map_err(|e| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
                 .map_err(|e| io_failure(&e))?;
-            reconciler::record_hashed_file(&state.db, name, committed.0, committed.1, &sha256)
+            state
+                .catalog
+                .record_hashed_file(name, committed, &sha256)
                 .await
                 .map_err(db_failure)?;
         }
@@ -234,14 +231,7 @@ async fn commit(
             sha256,
         });
     }
-    let uploaded = NewEvent {
-        kind: "image.uploaded",
-        subject_kind: "image",
-        subject_id: name.to_owned(),
-        summary: format!("image '{name}' uploaded ({size} bytes)"),
-        details: Some(json!({"size_bytes": size, "sha256": sha256, "operator": operator})),
-    };
-    audit::record(&state.db, &state.live, actor, uploaded).await;
+    events::image_uploaded(&state.core, actor, operator, name, &sha256, size).await;
     if is_image {
         let job = jobs::record_completed(
             &state.db,
@@ -254,15 +244,7 @@ async fn commit(
         .await
         .map_err(db_failure)?;
         state.live.job(&jobs::to_wire(&job));
-        state.live.catalog_changed();
-        let hashed = NewEvent {
-            kind: "image.hashed",
-            subject_kind: "image",
-            subject_id: name.to_owned(),
-            summary: format!("image '{name}' hashed (sha256={}...)", &sha256[..12]),
-            details: Some(json!({"name": name, "sha256": sha256, "bytes": size})),
-        };
-        audit::record(&state.db, &state.live, &Actor::system(), hashed).await;
+        events::image_hashed(&state.core, name, &sha256, size).await;
     }
     Ok(UploadResult {
         name: name.to_owned(),
@@ -285,14 +267,8 @@ async fn fail(state: &AppState, actor: &Actor, name: &str, failure: Failure) -> 
 }
 
 async fn record_failure(state: &AppState, actor: &Actor, name: &str, failure: &Failure) {
-    let event = NewEvent {
-        kind: "image.upload_failed",
-        subject_kind: "image",
-        subject_id: name.to_owned(),
-        summary: format!("upload of image '{name}' failed: {}", failure.detail),
-        details: Some(json!({"status_code": failure.status.as_u16(), "error": failure.detail})),
-    };
-    audit::record(&state.db, &state.live, actor, event).await;
+    let status = failure.status.as_u16();
+    events::image_upload_failed(&state.core, actor, name, status, &failure.detail).await;
 }
 
 /// A full disk is the operator's to fix, so it is named (507); other I/O

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use crate::{
     audit::{self, Actor, NewEvent},
-    state::AppState,
+    plumbing::Core,
 };
 
 /// What an event is about: the entry's name, source and ref.
@@ -28,7 +28,7 @@ impl Subject {
 
 /// Records `kind` about `subject`.
 pub async fn record(
-    state: &AppState,
+    core: &Core,
     actor: &Actor,
     kind: &'static str,
     subject: &Subject,
@@ -42,15 +42,15 @@ pub async fn record(
         summary,
         details: Some(subject.details(extra)),
     };
-    audit::record(&state.db, &state.live, actor, event).await;
+    audit::record(&core.db, &core.live, actor, event).await;
 }
 
-pub async fn requested(state: &AppState, actor: &Actor, subject: &Subject, update: bool) {
+pub async fn requested(core: &Core, actor: &Actor, subject: &Subject, update: bool) {
     let what = if update { "update" } else { "download" };
     let summary = format!("{what} of '{}' requested", subject.name);
     let extra = json!({"mode": if update { "update" } else { "fetch" }});
     record(
-        state,
+        core,
         actor,
         "catalog.download.requested",
         subject,
@@ -60,17 +60,17 @@ pub async fn requested(state: &AppState, actor: &Actor, subject: &Subject, updat
     .await;
 }
 
-pub async fn started(state: &AppState, subject: &Subject) {
+pub async fn started(core: &Core, subject: &Subject) {
     let summary = format!("download of '{}' started", subject.name);
     let kind = "catalog.download.started";
-    record(state, &Actor::system(), kind, subject, summary, json!({})).await;
+    record(core, &Actor::system(), kind, subject, summary, json!({})).await;
 }
 
-pub async fn failed(state: &AppState, subject: &Subject, error: &str) {
+pub async fn failed(core: &Core, subject: &Subject, error: &str) {
     let summary = format!("download of '{}' failed: {error}", subject.name);
     let kind = "catalog.download.failed";
     record(
-        state,
+        core,
         &Actor::system(),
         kind,
         subject,
@@ -80,16 +80,16 @@ pub async fn failed(state: &AppState, subject: &Subject, error: &str) {
     .await;
 }
 
-pub async fn cancelled(state: &AppState, actor: &Actor, subject: &Subject) {
+pub async fn cancelled(core: &Core, actor: &Actor, subject: &Subject) {
     let summary = format!("download of '{}' cancelled", subject.name);
     let kind = "catalog.download.cancelled";
-    record(state, actor, kind, subject, summary, json!({})).await;
+    record(core, actor, kind, subject, summary, json!({})).await;
 }
 
 /// `catalog.download.completed`; an update also says whether the content
 /// changed, and from what.
 pub async fn completed(
-    state: &AppState,
+    core: &Core,
     subject: &Subject,
     sha256: &str,
     bytes: u64,
@@ -118,5 +118,5 @@ pub async fn completed(
         ),
     };
     let kind = "catalog.download.completed";
-    record(state, &Actor::system(), kind, subject, summary, extra).await;
+    record(core, &Actor::system(), kind, subject, summary, extra).await;
 }

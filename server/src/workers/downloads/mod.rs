@@ -2,7 +2,8 @@
 //! D9 and D21 fixes): `BTY_CATALOG_MAX_PARALLEL` tasks take queued download
 //! jobs (rows, which survive a restart), fetch the entry's bytes into its
 //! partial file in the cache, verify them, rename them to `cache/<sha256>`
-//! and log the outcome. Jobs act on catalog rows, keyed by their source.
+//! and log the outcome. Jobs act on catalog rows, keyed by their source;
+//! the workers hold the core, the catalog service and the cache.
 
 mod complete;
 mod events;
@@ -21,7 +22,7 @@ use tokio::sync::watch;
 use self::{
     events::Subject,
     fill::{Fill, Fills},
-    source::{is_pinned, Lookup},
+    source::is_pinned,
 };
 use super::{
     jobs::{self, Outcome},
@@ -29,15 +30,14 @@ use super::{
 };
 use crate::{
     audit::Actor,
-    cache,
-    catalog::names,
-    db::entity::{catalog_entry, job},
-    state::AppState,
+    cache::Cache,
+    catalog::{lookup::DownloadSource, names, Catalog},
+    db::entity::{
+        catalog_entry,
+        job::{self, DownloadMode},
+    },
+    plumbing::Core,
 };
-
-/// The two kinds of download job.
-pub const MODE_FETCH: &str = "fetch";
-pub const MODE_UPDATE: &str = "update";
 
 /// Why a download could not be queued or cancelled.
 #[derive(Debug, thiserror::Error)]
@@ -60,8 +60,11 @@ pub enum DownloadError {
 }
 
 /// The handle to the download workers: cheap to clone.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct DownloadWorkers {
+    core: Core,
+    catalog: Catalog,
+    cache: Cache,
     inner: Arc<Inner>,
 }
 
@@ -74,14 +77,20 @@ struct Inner {
 }
 
 impl DownloadWorkers {
-    /// Starts the worker tasks on the state's task tracker.
-    pub fn start(&self, state: &AppState) {
-        for _ in 0..state.settings.catalog_max_parallel {
-            let (state, workers) = (state.clone(), self.clone());
-            state
-                .tasks
-                .clone()
-                .spawn(async move { workers.work(state).await });
+    pub fn new(core: Core, catalog: Catalog, cache: Cache) -> Self {
+        DownloadWorkers {
+            core,
+            catalog,
+            cache,
+            inner: Arc::default(),
+        }
+    }
+
+    /// Starts the worker tasks on the core's task tracker.
+    pub fn start(&self) {
+        for _ in 0..self.core.settings.catalog_max_parallel {
+            let workers = self.clone();
+            self.core.tasks.spawn(async move { workers.work().await });
         }
     }
 
@@ -91,16 +100,16 @@ impl DownloadWorkers {
     /// still cached (D3); an entry already cached completes at once.
     pub async fn enqueue(
         &self,
-        state: &AppState,
         key: &str,
         update: bool,
         actor: &Actor,
     ) -> Result<job::Model, DownloadError> {
+        let core = &self.core;
         names::check_name(key)?;
-        let entry = match source::find_entry(&state.db, key).await? {
-            Lookup::Remote(entry) => *entry,
-            Lookup::LocalOnly => return Err(DownloadError::LocalOnly(key.to_owned())),
-            Lookup::Missing => return Err(DownloadError::NoEntry(key.to_owned())),
+        let entry = match self.catalog.lookup(key).download_source().await? {
+            DownloadSource::Remote(entry) => *entry,
+            DownloadSource::LocalOnly => return Err(DownloadError::LocalOnly(key.to_owned())),
+            DownloadSource::Missing => return Err(DownloadError::NoEntry(key.to_owned())),
         };
         if update && is_pinned(&entry) {
             return Err(DownloadError::Pinned {
@@ -109,64 +118,65 @@ impl DownloadWorkers {
             });
         }
         let _guard = self.inner.enqueue.lock().await;
-        let latest = jobs::latest_download(&state.db, &entry.src).await?;
+        let latest = jobs::latest_download(&core.db, &entry.src).await?;
         if let Some(latest) = &latest {
-            if JobStatus::parse(&latest.status).is_some_and(JobStatus::is_active) {
+            if latest.status.is_active() {
                 return Ok(latest.clone());
             }
         }
-        let dir = state.settings.cache_dir();
         let cached = entry
             .disk_image_sha
             .clone()
-            .filter(|sha| cache::is_cached(&dir, sha));
+            .filter(|sha| self.cache.holds(sha));
         let subject = subject_of(&entry);
         if let (false, Some(sha)) = (update, cached) {
-            if let Some(latest) = latest.filter(|l| {
-                l.status == JobStatus::Completed.as_str() && l.sha256.as_ref() == Some(&sha)
-            }) {
+            if let Some(latest) = latest
+                .filter(|l| l.status == JobStatus::Completed && l.sha256.as_ref() == Some(&sha))
+            {
                 return Ok(latest);
             }
-            let bytes = std::fs::metadata(cache::cached_path(&dir, &sha))
-                .map(|m| m.len())
-                .unwrap_or_default();
-            let created = self.create(state, &entry, false, Some(bytes)).await?;
-            events::requested(state, actor, &subject, false).await;
+            let bytes = self.cache.size_of(&sha);
+            let created = self.create(&entry, false, Some(bytes)).await?;
+            events::requested(core, actor, &subject, false).await;
             let outcome = Outcome::Completed {
                 sha256: sha.clone(),
                 bytes,
             };
-            let row = jobs::finish(&state.db, created.id, &outcome)
+            let row = jobs::finish(&core.db, created.id, &outcome)
                 .await?
                 .unwrap_or(created);
-            events::completed(state, &subject, &sha, bytes, None).await;
-            state.live.job(&jobs::to_wire(&row));
+            events::completed(core, &subject, &sha, bytes, None).await;
+            core.live.job(&jobs::to_wire(&row));
             return Ok(row);
         }
         let size = entry.size_bytes.and_then(|s| u64::try_from(s).ok());
-        let row = self.create(state, &entry, update, size).await?;
-        events::requested(state, actor, &subject, update).await;
-        state.live.job(&jobs::to_wire(&row));
+        let row = self.create(&entry, update, size).await?;
+        events::requested(core, actor, &subject, update).await;
+        core.live.job(&jobs::to_wire(&row));
         self.inner.pool.wake();
         Ok(row)
     }
 
     async fn create(
         &self,
-        state: &AppState,
         entry: &catalog_entry::Model,
         update: bool,
         size: Option<u64>,
     ) -> Result<job::Model, DbErr> {
-        let partial = cache::partial_path(&state.settings.cache_dir(), &entry.bty_image_ref);
-        let mode = if update { MODE_UPDATE } else { MODE_FETCH };
+        let db = &self.core.db;
+        let partial = self.cache.partial_path(&entry.bty_image_ref);
+        let mode = if update {
+            DownloadMode::Update
+        } else {
+            DownloadMode::Fetch
+        };
         // The bytes a failed download left resume under its validator.
-        let carried = match jobs::latest_download(&state.db, &entry.src).await? {
+        let carried = match jobs::latest_download(db, &entry.src).await? {
             Some(previous) if partial.is_file() => previous.validator,
             _ => None,
         };
         let created = jobs::create_download(
-            &state.db,
+            db,
             &entry.name,
             &entry.src,
             &partial.display().to_string(),
@@ -177,45 +187,41 @@ impl DownloadWorkers {
         if carried.is_none() {
             return Ok(created);
         }
-        jobs::set_validator(&state.db, created.id, carried.as_deref()).await?;
-        Ok(jobs::get(&state.db, created.id).await?.unwrap_or(created))
+        jobs::set_validator(db, created.id, carried.as_deref()).await?;
+        Ok(jobs::get(db, created.id).await?.unwrap_or(created))
     }
 
     /// Cancels the newest download of the entry `key` names: a queued one
     /// at once, a running one within a chunk (the answer still reads
     /// `running`, as the reference's). A finished one is returned as is.
     /// An explicit cancel removes the partial file.
-    pub async fn cancel(
-        &self,
-        state: &AppState,
-        key: &str,
-        by: Actor,
-    ) -> Result<job::Model, DownloadError> {
+    pub async fn cancel(&self, key: &str, by: Actor) -> Result<job::Model, DownloadError> {
+        let core = &self.core;
         names::check_name(key)?;
-        let latest = match source::find_entry(&state.db, key).await? {
-            Lookup::Remote(entry) => jobs::latest_download(&state.db, &entry.src).await?,
+        let latest = match self.catalog.lookup(key).download_source().await? {
+            DownloadSource::Remote(entry) => jobs::latest_download(&core.db, &entry.src).await?,
             _ => None,
         };
         let latest = match latest {
             Some(latest) => latest,
-            None => jobs::latest_for(&state.db, JobKind::Download, key)
+            None => jobs::latest_for(&core.db, JobKind::Download, key)
                 .await?
                 .ok_or_else(|| DownloadError::NoJob(key.to_owned()))?,
         };
-        match JobStatus::parse(&latest.status) {
-            Some(JobStatus::Queued) => {
+        match latest.status {
+            JobStatus::Queued => {
                 let _guard = self.inner.enqueue.lock().await;
-                let row = jobs::finish(&state.db, latest.id, &Outcome::Cancelled(None))
+                let row = jobs::finish(&core.db, latest.id, &Outcome::Cancelled(None))
                     .await?
                     .unwrap_or(latest);
-                state.live.job(&jobs::to_wire(&row));
-                if row.status == JobStatus::Cancelled.as_str() {
+                core.live.job(&jobs::to_wire(&row));
+                if row.status == JobStatus::Cancelled {
                     remove_partial(&row).await;
-                    events::cancelled(state, &by, &job_subject(&row)).await;
+                    events::cancelled(core, &by, &job_subject(&row)).await;
                 }
                 Ok(row)
             }
-            Some(JobStatus::Running) => {
+            JobStatus::Running => {
                 self.inner.pool.cancel(latest.id, by);
                 Ok(latest)
             }
@@ -229,33 +235,32 @@ impl DownloadWorkers {
     /// when the bytes are already cached.
     pub async fn follow(
         &self,
-        state: &AppState,
         entry: &catalog_entry::Model,
     ) -> Result<Option<(watch::Receiver<Fill>, PathBuf)>, DownloadError> {
+        let core = &self.core;
         let _guard = self.inner.enqueue.lock().await;
-        let dir = state.settings.cache_dir();
-        let Some(entry) = source::entry_by_src(&state.db, &entry.src).await? else {
+        let Some(entry) = self.catalog.entry_by_src(&entry.src).await? else {
             return Err(DownloadError::NoEntry(entry.name.clone()));
         };
         if entry
             .disk_image_sha
             .as_ref()
-            .is_some_and(|sha| cache::is_cached(&dir, sha))
+            .is_some_and(|sha| self.cache.holds(sha))
         {
             return Ok(None);
         }
         let receiver = self.inner.fills.sender(&entry.src).subscribe();
-        let latest = jobs::latest_download(&state.db, &entry.src)
+        let latest = jobs::latest_download(&core.db, &entry.src)
             .await?
-            .filter(|row| JobStatus::parse(&row.status).is_some_and(JobStatus::is_active));
+            .filter(|row| row.status.is_active());
         let job = match latest {
             Some(row) => row,
             None => {
                 let size = entry.size_bytes.and_then(|s| u64::try_from(s).ok());
-                let row = self.create(state, &entry, false, size).await?;
+                let row = self.create(&entry, false, size).await?;
                 let subject = subject_of(&entry);
-                events::requested(state, &Actor::system(), &subject, false).await;
-                state.live.job(&jobs::to_wire(&row));
+                events::requested(core, &Actor::system(), &subject, false).await;
+                core.live.job(&jobs::to_wire(&row));
                 row
             }
         };
@@ -263,13 +268,13 @@ impl DownloadWorkers {
             .path
             .as_ref()
             .map(PathBuf::from)
-            .unwrap_or_else(|| cache::partial_path(&dir, &entry.bty_image_ref));
-        if job.status == JobStatus::Queued.as_str() {
+            .unwrap_or_else(|| self.cache.partial_path(&entry.bty_image_ref));
+        if job.status == JobStatus::Queued {
             // Claimed here unless a worker just took it: either way it runs.
-            if let Some(claimed) = jobs::claim(&state.db, job.id).await? {
-                let (workers, task_state) = (self.clone(), state.clone());
-                state.tasks.spawn(async move {
-                    workers.run(&task_state, claimed).await;
+            if let Some(claimed) = jobs::claim(&core.db, job.id).await? {
+                let workers = self.clone();
+                core.tasks.spawn(async move {
+                    workers.run(claimed).await;
                 });
             }
         }

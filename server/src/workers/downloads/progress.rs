@@ -11,7 +11,7 @@ use std::{
 use tokio::sync::watch;
 
 use super::fill::Fill;
-use crate::{cache, state::AppState, workers::jobs};
+use crate::{cache, plumbing::Core, workers::jobs};
 
 /// How often a running download reports progress.
 pub const EVERY: Duration = Duration::from_millis(250);
@@ -21,7 +21,7 @@ const CACHE_EVERY: Duration = Duration::from_secs(2);
 
 /// The reporting side of one running job.
 pub struct Progress {
-    state: AppState,
+    core: Core,
     id: i64,
     validator: Mutex<Option<String>>,
     fill: watch::Sender<Fill>,
@@ -29,14 +29,9 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub fn new(
-        state: &AppState,
-        id: i64,
-        validator: Option<String>,
-        fill: watch::Sender<Fill>,
-    ) -> Self {
+    pub fn new(core: &Core, id: i64, validator: Option<String>, fill: watch::Sender<Fill>) -> Self {
         Progress {
-            state: state.clone(),
+            core: core.clone(),
             id,
             validator: Mutex::new(validator),
             fill,
@@ -60,7 +55,7 @@ impl Progress {
         };
         if changed {
             if let Err(error) =
-                jobs::set_validator(&self.state.db, self.id, validator.as_deref()).await
+                jobs::set_validator(&self.core.db, self.id, validator.as_deref()).await
             {
                 tracing::warn!(%error, job = self.id, "validator not recorded");
             }
@@ -69,7 +64,7 @@ impl Progress {
 
     /// Records the attempt now starting.
     pub async fn attempt(&self, attempt: u32) {
-        if let Err(error) = jobs::set_attempt(&self.state.db, self.id, attempt).await {
+        if let Err(error) = jobs::set_attempt(&self.core.db, self.id, attempt).await {
             tracing::warn!(%error, job = self.id, "attempt not recorded");
         }
         self.publish().await;
@@ -77,7 +72,7 @@ impl Progress {
 
     /// Records absolute progress and pushes it to live streams.
     pub async fn report(&self, done: u64, total: Option<u64>) {
-        if let Err(error) = jobs::progress(&self.state.db, self.id, done, total).await {
+        if let Err(error) = jobs::progress(&self.core.db, self.id, done, total).await {
             tracing::warn!(%error, job = self.id, "progress not recorded");
         }
         self.publish().await;
@@ -119,14 +114,14 @@ impl Progress {
             _ => false,
         };
         if due {
-            let usage = cache::usage_now(&self.state.settings.cache_dir()).await;
-            self.state.live.cache(&usage);
+            let usage = cache::usage_now(&self.core.settings.cache_dir()).await;
+            self.core.live.cache(&usage);
         }
     }
 
     async fn publish(&self) {
-        if let Ok(Some(row)) = jobs::get(&self.state.db, self.id).await {
-            self.state.live.job(&jobs::to_wire(&row));
+        if let Ok(Some(row)) = jobs::get(&self.core.db, self.id).await {
+            self.core.live.job(&jobs::to_wire(&row));
         }
     }
 }

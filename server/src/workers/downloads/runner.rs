@@ -10,7 +10,6 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    cache, complete,
     complete::Done,
     events::{self, Subject},
     fill::{Fill, Finished},
@@ -18,41 +17,41 @@ use super::{
     progress::Progress,
     remove_partial, source,
     transfer::{self, Stopped},
-    DownloadWorkers, MODE_UPDATE,
+    DownloadWorkers,
 };
 use crate::{
     audit::Actor,
-    db::entity::job,
-    state::AppState,
+    db::entity::job::{self, DownloadMode},
     workers::jobs::{self, Outcome},
 };
 
 impl DownloadWorkers {
-    pub(super) async fn work(self, state: AppState) {
-        while let Some(job) = self.inner.pool.next(&state, JobKind::Download).await {
-            self.run(&state, job).await;
+    pub(super) async fn work(self) {
+        while let Some(job) = self.inner.pool.next(&self.core, JobKind::Download).await {
+            self.run(job).await;
         }
     }
 
-    pub(super) async fn run(&self, state: &AppState, job: job::Model) {
-        let token = self.inner.pool.started(state, job.id);
+    pub(super) async fn run(&self, job: job::Model) {
+        let core = &self.core;
+        let token = self.inner.pool.started(core, job.id);
         let subject = job_subject(&job);
         let fill = self.inner.fills.sender(&subject.src);
-        events::started(state, &subject).await;
-        let result = download(state, &job, &token, &subject, fill).await;
+        events::started(core, &subject).await;
+        let result = self.download(&job, &token, &subject, fill).await;
         let ended = match &result {
             Ok(_) => Finished::Completed,
             Err(Stopped::Cancelled) => Finished::Failed("the download was cancelled".into()),
             Err(Stopped::Failed(error)) => Finished::Failed(error.clone()),
         };
         let cancelled_by = self.inner.pool.ended(job.id);
-        if state.shutdown.is_cancelled() {
+        if core.shutdown.is_cancelled() {
             // Left `running` with its partial file: the next start resumes it.
             let stopping = Finished::Failed("the server is stopping".into());
             self.inner.fills.end(&subject.src, stopping);
             return;
         }
-        let update = job.mode == MODE_UPDATE;
+        let update = job.mode == DownloadMode::Update;
         let outcome = match &result {
             Ok(done) => Outcome::Completed {
                 sha256: done.sha256.clone(),
@@ -67,8 +66,8 @@ impl DownloadWorkers {
         if matches!(result, Err(Stopped::Cancelled)) {
             remove_partial(&job).await;
         }
-        match jobs::finish(&state.db, job.id, &outcome).await {
-            Ok(Some(row)) => state.live.job(&jobs::to_wire(&row)),
+        match jobs::finish(&core.db, job.id, &outcome).await {
+            Ok(Some(row)) => core.live.job(&jobs::to_wire(&row)),
             Ok(None) => {}
             Err(error) => {
                 tracing::error!(%error, job = job.id, "download outcome not recorded");
@@ -79,70 +78,69 @@ impl DownloadWorkers {
         match result {
             Ok(done) => {
                 let previous = update.then_some(done.previous.as_deref());
-                events::completed(state, &subject, &done.sha256, done.bytes, previous).await;
+                events::completed(core, &subject, &done.sha256, done.bytes, previous).await;
                 if let (true, Some(old)) = (update, &done.previous) {
                     if *old != done.sha256 {
-                        if let Err(error) = complete::drop_replaced(state, old).await {
+                        if let Err(error) = self.drop_replaced(old).await {
                             tracing::warn!(%error, "replaced content not removed");
                         }
                     }
                 }
-                cache::changed(state).await;
+                self.cache.changed().await;
             }
             Err(Stopped::Cancelled) => {
                 let by = cancelled_by.unwrap_or_else(Actor::system);
-                events::cancelled(state, &by, &subject).await;
+                events::cancelled(core, &by, &subject).await;
             }
-            Err(Stopped::Failed(error)) => events::failed(state, &subject, &error).await,
+            Err(Stopped::Failed(error)) => events::failed(core, &subject, &error).await,
         }
     }
-}
 
-/// Fetches the job's entry unless its bytes are already cached.
-async fn download(
-    state: &AppState,
-    job: &job::Model,
-    token: &CancellationToken,
-    subject: &Subject,
-    fill: watch::Sender<Fill>,
-) -> Result<Done, Stopped> {
-    let src = job.src.clone().unwrap_or_default();
-    let entry = source::entry_by_src(&state.db, &src)
-        .await
-        .map_err(|error| Stopped::Failed(error.to_string()))?
-        .ok_or_else(|| Stopped::Failed(format!("catalog entry {src} vanished")))?;
-    let update = job.mode == MODE_UPDATE;
-    let dir = state.settings.cache_dir();
-    let cached = |sha: &str| cache::is_cached(&dir, sha);
-    let already = |sha: &String| Done {
-        sha256: sha.clone(),
-        bytes: std::fs::metadata(cache::cached_path(&dir, sha))
-            .map(|m| m.len())
-            .unwrap_or_default(),
-        previous: Some(sha.clone()),
-    };
-    if let Some(sha) = entry.disk_image_sha.as_ref().filter(|sha| cached(sha)) {
-        if !update {
-            return Ok(already(sha));
+    /// Fetches the job's entry unless its bytes are already cached.
+    async fn download(
+        &self,
+        job: &job::Model,
+        token: &CancellationToken,
+        subject: &Subject,
+        fill: watch::Sender<Fill>,
+    ) -> Result<Done, Stopped> {
+        let src = job.src.clone().unwrap_or_default();
+        let entry = self
+            .catalog
+            .entry_by_src(&src)
+            .await
+            .map_err(|error| Stopped::Failed(error.to_string()))?
+            .ok_or_else(|| Stopped::Failed(format!("catalog entry {src} vanished")))?;
+        let update = job.mode == DownloadMode::Update;
+        let cached = |sha: &str| self.cache.holds(sha);
+        let already = |sha: &String| Done {
+            sha256: sha.clone(),
+            bytes: self.cache.size_of(sha),
+            previous: Some(sha.clone()),
+        };
+        if let Some(sha) = entry.disk_image_sha.as_ref().filter(|sha| cached(sha)) {
+            if !update {
+                return Ok(already(sha));
+            }
         }
-    }
-    let target = source::target(state, &entry)
-        .await
-        .map_err(Stopped::Failed)?;
-    // A rolling tag that still names the cached content needs no transfer.
-    if let (Some(expected), Some(old)) = (&target.expected, &entry.disk_image_sha) {
-        if expected == old && cached(old) {
-            return Ok(already(old));
+        let target = source::target(&self.core, &entry)
+            .await
+            .map_err(Stopped::Failed)?;
+        // A rolling tag that still names the cached content needs no transfer.
+        if let (Some(expected), Some(old)) = (&target.expected, &entry.disk_image_sha) {
+            if expected == old && cached(old) {
+                return Ok(already(old));
+            }
         }
+        let partial = job
+            .path
+            .as_ref()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| self.cache.partial_path(&entry.bty_image_ref));
+        let progress = Progress::new(&self.core, job.id, job.validator.clone(), fill);
+        let staged = transfer::fetch(&self.core, &target, &partial, &progress, token).await?;
+        self.commit(&entry, &target, staged, subject)
+            .await
+            .map_err(Stopped::Failed)
     }
-    let partial = job
-        .path
-        .as_ref()
-        .map(PathBuf::from)
-        .unwrap_or_else(|| cache::partial_path(&dir, &entry.bty_image_ref));
-    let progress = Progress::new(state, job.id, job.validator.clone(), fill);
-    let staged = transfer::fetch(state, &target, &partial, &progress, token).await?;
-    complete::commit(state, &entry, &target, staged, subject)
-        .await
-        .map_err(Stopped::Failed)
 }

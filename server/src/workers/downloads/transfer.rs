@@ -19,8 +19,8 @@ use tokio_util::sync::CancellationToken;
 use super::{progress::Progress, source::Target};
 use crate::{
     ingest::{Ingest, Staged},
+    plumbing::Core,
     retry::{self, RetryPolicy},
-    state::AppState,
 };
 
 /// A chunk must arrive within this, or the connection counts as cut.
@@ -47,7 +47,7 @@ enum Attempt {
 /// the complete, synced file (not yet renamed). The partial is kept when
 /// cancelled or cut, so a later run can resume it.
 pub async fn fetch(
-    state: &AppState,
+    core: &Core,
     target: &Target,
     partial: &Path,
     progress: &Progress,
@@ -61,7 +61,7 @@ pub async fn fetch(
     loop {
         attempt += 1;
         progress.attempt(attempt).await;
-        let outcome = try_once(state, target, partial, progress, token, kept.take()).await;
+        let outcome = try_once(core, target, partial, progress, token, kept.take()).await;
         let (error, asked, ingest) = match outcome {
             Attempt::Done(staged) => return Ok(staged),
             Attempt::Cancelled => return Err(Stopped::Cancelled),
@@ -89,7 +89,7 @@ pub async fn fetch(
 }
 
 async fn try_once(
-    state: &AppState,
+    core: &Core,
     target: &Target,
     partial: &Path,
     progress: &Progress,
@@ -116,7 +116,7 @@ async fn try_once(
             Err(error) => return Attempt::Fatal(error),
         };
     }
-    let mut request = state.http.get(&target.url);
+    let mut request = core.http.get(&target.url);
     if let Some(authorization) = &target.authorization {
         request = request.header(header::AUTHORIZATION, authorization);
     }
@@ -230,7 +230,7 @@ async fn try_once(
                 );
             }
         };
-        state.metrics.add_downloaded(chunk.len() as u64);
+        core.metrics.add_downloaded(chunk.len() as u64);
         if let Err(error) = ingest.write(chunk).await {
             return Attempt::Fatal(format!("cannot write {}: {error}", partial.display()));
         }

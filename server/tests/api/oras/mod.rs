@@ -5,8 +5,7 @@
 mod fakes;
 
 use server::{
-    catalog::identity::OrasRef,
-    oras::{OrasClient, OrasError, ResolvedLayer},
+    oras::{OrasClient, OrasError, OrasRef, ResolvedLayer},
     outbound,
     settings::Settings,
 };

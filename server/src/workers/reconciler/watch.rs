@@ -12,8 +12,9 @@ use notify::{
     Event, EventKind, RecursiveMode, Watcher,
 };
 
-use super::{format::detect_format, reconciler::Reconciler};
+use super::Reconciler;
 use crate::atomic_file;
+use crate::catalog::format::detect_format;
 
 /// How often the poll fallback lists the image root.
 const POLL_EVERY: Duration = Duration::from_secs(2);

@@ -1,0 +1,166 @@
+//! The audit events of the catalog and of the images in the image root:
+//! entries added, refused, deleted and imported; images uploaded and
+//! hashed (by the hash worker or while an upload streamed in), and hashes
+//! that failed or were cancelled. Downloads and the cache have theirs in
+//! `workers/downloads/events.rs` and `cache.rs`.
+
+use serde_json::{json, Value};
+
+use crate::{
+    audit::{self, Actor, NewEvent},
+    db::entity::catalog_entry,
+    plumbing::Core,
+};
+
+async fn record(core: &Core, actor: &Actor, event: NewEvent) {
+    audit::record(&core.db, &core.live, actor, event).await;
+}
+
+fn image_event(kind: &'static str, name: &str, summary: String, details: Value) -> NewEvent {
+    NewEvent {
+        kind,
+        subject_kind: "image",
+        subject_id: name.to_owned(),
+        summary,
+        details: Some(details),
+    }
+}
+
+/// `catalog.entry.added`: an entry added by URL (or registry reference).
+pub async fn entry_added(core: &Core, actor: &Actor, row: &catalog_entry::Model, oras: bool) {
+    let mut details = json!({
+        "name": row.name, "bty_image_ref": row.bty_image_ref, "disk_image_sha": row.disk_image_sha,
+        "format": row.format, "size_bytes": row.size_bytes,
+    });
+    if oras {
+        details["oras"] = json!(true);
+    }
+    let summary = if oras {
+        format!("catalog entry added (oras): {}", row.name)
+    } else {
+        format!("catalog entry added: {}", row.name)
+    };
+    let event = NewEvent {
+        kind: "catalog.entry.added",
+        subject_kind: "catalog",
+        subject_id: row.src.clone(),
+        summary,
+        details: Some(details),
+    };
+    record(core, actor, event).await;
+}
+
+/// `catalog.entry.add_failed`: resolving the sha of `image_url` failed.
+pub async fn entry_add_failed(
+    core: &Core,
+    actor: &Actor,
+    image_url: &str,
+    sha_url: Option<&str>,
+    error: &str,
+) {
+    let mut details = json!({"image_url": image_url, "error": error});
+    if let Some(sha_url) = sha_url {
+        details["sha_url"] = json!(sha_url);
+    }
+    let event = NewEvent {
+        kind: "catalog.entry.add_failed",
+        subject_kind: "catalog",
+        subject_id: image_url.to_owned(),
+        summary: format!("adding catalog entry {image_url} failed: {error}"),
+        details: Some(details),
+    };
+    record(core, actor, event).await;
+}
+
+/// `catalog.entry.deleted`.
+pub async fn entry_deleted(core: &Core, actor: &Actor, row: &catalog_entry::Model) {
+    let event = NewEvent {
+        kind: "catalog.entry.deleted",
+        subject_kind: "catalog",
+        subject_id: row.src.clone(),
+        summary: format!("catalog entry deleted: {}", row.name),
+        details: None,
+    };
+    record(core, actor, event).await;
+}
+
+/// `catalog.entries.imported`, with the import's report as its details.
+pub async fn entries_imported(
+    core: &Core,
+    actor: &Actor,
+    source: &str,
+    report: &super::import::ImportReport,
+) {
+    let total = report.imported + report.updated;
+    let event = NewEvent {
+        kind: "catalog.entries.imported",
+        subject_kind: "catalog",
+        subject_id: source.to_owned(),
+        summary: format!(
+            "imported {total} entr{} from '{source}' ({} new, {} updated, {} unchanged, {} errors)",
+            if total == 1 { "y" } else { "ies" },
+            report.imported,
+            report.updated,
+            report.skipped,
+            report.errors.len()
+        ),
+        details: Some(json!(report)),
+    };
+    record(core, actor, event).await;
+}
+
+/// `image.uploaded`, by the operator `operator`.
+pub async fn image_uploaded(
+    core: &Core,
+    actor: &Actor,
+    operator: &str,
+    name: &str,
+    sha256: &str,
+    bytes: u64,
+) {
+    let summary = format!("image '{name}' uploaded ({bytes} bytes)");
+    let details = json!({"size_bytes": bytes, "sha256": sha256, "operator": operator});
+    record(
+        core,
+        actor,
+        image_event("image.uploaded", name, summary, details),
+    )
+    .await;
+}
+
+/// `image.upload_failed`, with the status the client got.
+pub async fn image_upload_failed(core: &Core, actor: &Actor, name: &str, status: u16, error: &str) {
+    let summary = format!("upload of image '{name}' failed: {error}");
+    let details = json!({"status_code": status, "error": error});
+    record(
+        core,
+        actor,
+        image_event("image.upload_failed", name, summary, details),
+    )
+    .await;
+}
+
+/// `image.hashed`: the server learnt a file's digest, by a hash job or
+/// while its upload streamed in.
+pub async fn image_hashed(core: &Core, name: &str, sha256: &str, bytes: u64) {
+    let short = sha256.get(..12).unwrap_or(sha256);
+    let summary = format!("image '{name}' hashed (sha256={short}...)");
+    let details = json!({"name": name, "sha256": sha256, "bytes": bytes});
+    let event = image_event("image.hashed", name, summary, details);
+    record(core, &Actor::system(), event).await;
+}
+
+/// `image.hash_failed`.
+pub async fn image_hash_failed(core: &Core, name: &str, error: &str) {
+    let summary = format!("image '{name}' hash failed: {error}");
+    let details = json!({"name": name, "error": error});
+    let event = image_event("image.hash_failed", name, summary, details);
+    record(core, &Actor::system(), event).await;
+}
+
+/// `image.hash_cancelled`, by whoever cancelled it.
+pub async fn image_hash_cancelled(core: &Core, by: &Actor, name: &str) {
+    let summary = format!("hash of image '{name}' cancelled");
+    let event = image_event("image.hash_cancelled", name, summary, json!({"name": name}));
+    record(core, by, event).await;
+}

@@ -1,0 +1,42 @@
+//! The plumbing every service shares: the database, the live hub, the
+//! settings, the outbound HTTP client, the metrics, and the task tracker
+//! with its shutdown token. Cheap to clone (each part is a handle); the
+//! catalog service, the cache and the workers each hold one, so none of
+//! them needs the routes' `AppState`.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use crate::{live::Live, metrics::Metrics, settings::Settings};
+
+#[derive(Clone)]
+pub struct Core {
+    pub settings: Arc<Settings>,
+    pub db: DatabaseConnection,
+    /// Outbound HTTP (catalogs, checksum files, registries, downloads).
+    pub http: reqwest::Client,
+    pub live: Live,
+    /// The Prometheus registry behind `GET /metrics`.
+    pub metrics: Metrics,
+    /// Cancelled on shutdown; every worker loop watches it.
+    pub shutdown: CancellationToken,
+    /// Every background task, so shutdown can wait for them.
+    pub tasks: TaskTracker,
+}
+
+impl Core {
+    /// Fresh plumbing over an open database.
+    pub fn new(settings: Settings, db: DatabaseConnection) -> Self {
+        Core {
+            settings: Arc::new(settings),
+            db,
+            http: crate::outbound::client(),
+            live: Live::default(),
+            metrics: Metrics::default(),
+            shutdown: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+        }
+    }
+}
