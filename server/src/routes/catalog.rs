@@ -27,6 +27,10 @@ use crate::{
     state::AppState,
 };
 
+/// The Images page's catalog forms answer 401 without a login, like the
+/// JSON API (as the reference does), instead of a 303 to the login page.
+pub const API_AUTH_PATHS: [&str; 2] = ["/ui/catalog/upload", "/ui/catalog/fetch-release"];
+
 pub fn router() -> OpenApiRouter<AppState> {
     let (schemas, paths, upload) = routes!(upload_catalog);
     // The cap is enforced while reading, with the reference's message.

@@ -8,6 +8,10 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::state::AppState;
 
+/// Answered before the authentication middleware looks at the request, so
+/// a probe never touches the sessions.
+pub const UNAUTHENTICATED: &str = "/healthz";
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_health))

@@ -4,6 +4,7 @@
 //! with its OpenAPI operation (see [`crate::openapi`] to add one). A new
 //! module exports `router() -> OpenApiRouter<AppState>`, merged in [`api`].
 
+pub mod authentication;
 pub mod cache;
 pub mod catalog;
 pub mod catalog_toml;
@@ -22,7 +23,7 @@ pub mod ui;
 use axum::{middleware, response::Redirect, Extension, Router};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{auth, openapi, state::AppState};
+use crate::{openapi, state::AppState};
 use metrics::count_requests;
 
 /// The whole application's routes.
@@ -33,7 +34,7 @@ pub fn router(state: AppState) -> Router {
         .layer(Extension(openapi::OpenApiJson::of(&document)))
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            auth::authenticate,
+            authentication::authenticate,
         ))
         // Outermost: it counts what the client got, the authentication
         // middleware's redirects and refusals too.

@@ -31,6 +31,9 @@ use crate::{pages::Pages, state::AppState};
 
 /// `/ui/` paths reachable without a session.
 pub const OPEN_PATHS: [&str; 2] = [login::LOGIN, login::LOGOUT];
+/// Where the site's static files (the bundles, the stylesheet) are served:
+/// open to all, past the authentication middleware.
+pub const STATIC_PREFIX: &str = "/pkg/";
 
 /// The form posts, and the Leptos pages with the static files as fallback.
 /// The pages come from the app's own route list, and so does their
