@@ -1,11 +1,13 @@
 //! `PUT /images/{name}` (reference section 1.2): the body streams to a
 //! unique temporary file in the image root while SHA-256 is computed, and
-//! is renamed into place only when complete. When the 200 answers, the
-//! file, its sidecar and its catalog row with the digest all exist.
+//! is renamed into place only when complete ([`crate::uploads::commit`]).
+//! When the 200 answers, the file, its sidecar and its catalog row with
+//! the digest all exist. Every failure is an [`ApiError`], logged as
+//! `image.upload_failed` with the status the client got.
 
-use std::path::{Path as FsPath, PathBuf};
+use std::path::PathBuf;
 
-use app::model::{JobKind, UploadResult};
+use app::model::UploadResult;
 use axum::{
     body::Body,
     extract::{Path, State},
@@ -14,33 +16,17 @@ use axum::{
     Json,
 };
 use futures::StreamExt;
-use serde_json::json;
 
 use crate::{
     audit::Actor,
     auth::{ClientIp, Operator},
-    catalog::{events, format::detect_format, names, sidecar, stamp::FileStamp},
-    error::ErrorBody,
+    catalog::{events, names},
+    error::{ApiError, ErrorBody},
     ingest::{Ingest, Staged},
     openapi::Binary,
     state::AppState,
-    workers::jobs,
+    uploads::{self, CommitError, Uploader},
 };
-
-/// Why an upload failed, with the status the client gets.
-struct Failure {
-    status: StatusCode,
-    detail: String,
-}
-
-impl Failure {
-    fn new(status: StatusCode, detail: impl Into<String>) -> Self {
-        Failure {
-            status,
-            detail: detail.into(),
-        }
-    }
-}
 
 /// Logs `image.upload_failed` if the request ends without an outcome: the
 /// client went away and the server dropped the handler mid-body (D16).
@@ -56,10 +42,8 @@ impl Drop for FailureWatch {
         if self.armed {
             let (state, actor, name) = (self.state.clone(), self.actor.clone(), self.name.clone());
             tokio::spawn(async move {
-                let failure = Failure::new(
-                    StatusCode::BAD_REQUEST,
-                    "the client went away before the upload completed",
-                );
+                let failure =
+                    ApiError::BadRequest("the client went away before the upload completed".into());
                 record_failure(&state, &actor, &name, &failure).await;
             });
         }
@@ -108,12 +92,24 @@ pub async fn put_image(
     }
     let outcome = receive(&state, &name, &headers, body).await;
     watch.armed = false;
-    match outcome {
-        Ok((path, staged)) => match commit(&state, &actor, &who, &name, &path, staged).await {
-            Ok(result) => Json(result).into_response(),
-            Err(failure) => fail(&state, &actor, &name, failure).await,
-        },
-        Err(failure) => fail(&state, &actor, &name, failure).await,
+    let committed = match outcome {
+        Ok((path, staged)) => {
+            let uploader = Uploader {
+                actor: &actor,
+                operator: &who,
+            };
+            uploads::commit(&state.core, &state.catalog, uploader, &name, &path, staged)
+                .await
+                .map_err(commit_failure)
+        }
+        Err(failure) => Err(failure),
+    };
+    match committed {
+        Ok(result) => Json(result).into_response(),
+        Err(failure) => {
+            record_failure(&state, &actor, &name, &failure).await;
+            failure.into_response()
+        }
     }
 }
 
@@ -123,19 +119,18 @@ async fn receive(
     name: &str,
     headers: &HeaderMap,
     body: Body,
-) -> Result<(PathBuf, Staged), Failure> {
+) -> Result<(PathBuf, Staged), ApiError> {
     let root = state.settings.image_root();
-    let bad_name = || Failure::new(StatusCode::BAD_REQUEST, "bad name");
+    let bad_name = || ApiError::BadRequest("bad name".into());
     let path = names::resolve_in_root(&root, name).map_err(|_| bad_name())?;
     if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
         return Err(bad_name());
     }
     let cap = state.settings.max_upload_bytes;
     let too_big = |at: u64| {
-        Failure::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("upload exceeded {cap} bytes (BTY_MAX_UPLOAD_BYTES). Aborted at {at} bytes."),
-        )
+        ApiError::PayloadTooLarge(format!(
+            "upload exceeded {cap} bytes (BTY_MAX_UPLOAD_BYTES). Aborted at {at} bytes."
+        ))
     };
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -145,13 +140,13 @@ async fn receive(
         // Refused before a byte is read.
         return Err(too_big(0));
     }
-    std::fs::create_dir_all(&root).map_err(|e| io_failure(&e))?;
-    let mut ingest = Ingest::start(&path).await.map_err(|e| io_failure(&e))?;
+    std::fs::create_dir_all(&root).map_err(io_failure)?;
+    let mut ingest = Ingest::start(&path).await.map_err(io_failure)?;
     if let Err(failure) = stream_into(&mut ingest, body, cap, too_big).await {
         ingest.abort().await;
         return Err(failure);
     }
-    let staged = ingest.finish().await.map_err(|e| io_failure(&e))?;
+    let staged = ingest.finish().await.map_err(io_failure)?;
     Ok((path, staged))
 }
 
@@ -160,129 +155,43 @@ async fn stream_into(
     ingest: &mut Ingest,
     body: Body,
     cap: u64,
-    too_big: impl Fn(u64) -> Failure,
-) -> Result<(), Failure> {
+    too_big: impl Fn(u64) -> ApiError,
+) -> Result<(), ApiError> {
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|error| {
-            Failure::new(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "the upload was cut off after {} bytes: {error}",
-                    ingest.bytes()
-                ),
-            )
+            ApiError::BadRequest(format!(
+                "the upload was cut off after {} bytes: {error}",
+                ingest.bytes()
+            ))
         })?;
         if ingest.bytes() + chunk.len() as u64 > cap {
             return Err(too_big(ingest.bytes() + chunk.len() as u64));
         }
-        ingest.write(chunk).await.map_err(|e| io_failure(&e))?;
+        ingest.write(chunk).await.map_err(io_failure)?;
     }
     Ok(())
 }
 
-/// Renames the staged file into place and records it: sidecar, catalog row
-/// and a completed hash job, all while the image root is held, so the
-/// row's digest is always that of the file now under the name (D1, D2).
-async fn commit(
-    state: &AppState,
-    actor: &Actor,
-    operator: &str,
-    name: &str,
-    path: &FsPath,
-    staged: Staged,
-) -> Result<UploadResult, Failure> {
-    let sha256 = staged.sha256.clone();
-    let size = staged.bytes;
-    let is_image = detect_format(name).is_some();
-    {
-        let _root = state.catalog.lock_image_root().await;
-        let destination = path.to_owned();
-        let committed = tokio::task::spawn_blocking(move || -> std::io::Result<FileStamp> {
-            staged.commit(&destination)?;
-            Ok(FileStamp::of(&std::fs::symlink_metadata(&destination)?))
-        })
-        .await
-        .map_err(|e| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-        .map_err(|e| io_failure(&e))?;
-        if is_image {
-            let (sidecar_path, sidecar_sha) = (path.to_owned(), sha256.clone());
-            tokio::task::spawn_blocking(move || sidecar::write(&sidecar_path, &sidecar_sha))
-                .await
-                .map_err(|e| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-                .map_err(|e| io_failure(&e))?;
-            state
-                .catalog
-                .record_hashed_file(name, committed, &sha256)
-                .await
-                .map_err(db_failure)?;
-        }
-    }
-    // The bytes are in place, and were hashed as they streamed in.
-    state.metrics.add_uploaded(size);
-    state.metrics.add_hashed(size);
-    let path_text = path.display().to_string();
-    if name.ends_with(".sha256") {
-        // A sidecar upload is stored as a file only, as the reference does.
-        return Ok(UploadResult {
-            name: name.to_owned(),
-            size_bytes: size,
-            path: path_text,
-            sha256,
-        });
-    }
-    events::image_uploaded(&state.core, actor, operator, name, &sha256, size).await;
-    if is_image {
-        let job = jobs::record_completed(
-            &state.db,
-            JobKind::Hash,
-            name,
-            Some(path_text.clone()),
-            &sha256,
-            size,
-        )
-        .await
-        .map_err(db_failure)?;
-        state.live.job(&jobs::to_wire(&job));
-        events::image_hashed(&state.core, name, &sha256, size).await;
-    }
-    Ok(UploadResult {
-        name: name.to_owned(),
-        size_bytes: size,
-        path: path_text,
-        sha256,
-    })
-}
-
-async fn fail(state: &AppState, actor: &Actor, name: &str, failure: Failure) -> Response {
-    record_failure(state, actor, name, &failure).await;
-    let detail =
-        if failure.status.is_server_error() && failure.status != StatusCode::INSUFFICIENT_STORAGE {
-            tracing::error!(name, error = failure.detail, "upload failed");
-            "the upload could not be stored; see the server log".to_owned()
-        } else {
-            failure.detail
-        };
-    (failure.status, Json(json!({ "detail": detail }))).into_response()
-}
-
-async fn record_failure(state: &AppState, actor: &Actor, name: &str, failure: &Failure) {
-    let status = failure.status.as_u16();
-    events::image_upload_failed(&state.core, actor, name, status, &failure.detail).await;
+async fn record_failure(state: &AppState, actor: &Actor, name: &str, failure: &ApiError) {
+    let status = failure.status().as_u16();
+    let detail = failure.to_string();
+    events::image_upload_failed(&state.core, actor, name, status, &detail).await;
 }
 
 /// A full disk is the operator's to fix, so it is named (507); other I/O
 /// errors are logged and answered with a plain 500.
-fn io_failure(error: &std::io::Error) -> Failure {
+fn io_failure(error: std::io::Error) -> ApiError {
     if error.kind() == std::io::ErrorKind::StorageFull {
-        return Failure::new(
-            StatusCode::INSUFFICIENT_STORAGE,
-            "no space left on the image root's disk",
-        );
+        return ApiError::InsufficientStorage("no space left on the image root's disk".into());
     }
-    Failure::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
+    ApiError::from(error)
 }
 
-fn db_failure(error: sea_orm::DbErr) -> Failure {
-    Failure::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
+fn commit_failure(error: CommitError) -> ApiError {
+    match error {
+        CommitError::Io(error) => io_failure(error),
+        CommitError::Db(error) => error.into(),
+        CommitError::Task(error) => ApiError::Internal(error.into()),
+    }
 }
