@@ -1,5 +1,7 @@
 //! The bty-web user interface, shared by the server (which renders it) and
 //! the browser (which hydrates it), plus the wire types both sides speak.
+//! Comments cite the reference's fixed defects (`D19`) and sections
+//! ("reference §2.2") as `docs/decisions.md` lists them.
 
 pub mod api;
 pub mod components;

@@ -1,5 +1,8 @@
 //! bty-web images: the server. `main` stays short; everything it uses is
 //! here so tests build the application exactly the way `main` does.
+//!
+//! Comments cite the reference's defects we fix as `D1`…`D23` and its
+//! sections as "reference §1.2"; `docs/decisions.md` lists both.
 
 // Leptos view types nest deeply; rendering them in-process needs room.
 #![recursion_limit = "256"]

@@ -173,7 +173,7 @@ impl Settings {
             .unwrap_or_else(|| self.state_dir.join("cache"))
     }
 
-    /// The release repository; an empty value counts as unset (reference defect D18).
+    /// The release repository; an empty value counts as unset (D18).
     pub fn release_repo(&self) -> String {
         self.boot_release_repo
             .clone()

@@ -1,5 +1,5 @@
 //! The filter form of `/ui/events`: a plain GET form over the audit log's
-//! filters (reference section 6), so it works without the WASM.
+//! filters (reference §6), so it works without the WASM.
 
 use leptos::prelude::*;
 

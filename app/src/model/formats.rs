@@ -1,5 +1,5 @@
 //! The image formats the image root takes, told by a file name's suffix
-//! (reference section 2.2). One table for the server's detection, its
+//! (reference §2.2). One table for the server's detection, its
 //! error texts and content types, and the browser's upload filter.
 
 /// One supported image format.

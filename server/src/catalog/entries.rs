@@ -1,4 +1,4 @@
-//! Adding an image by URL (reference sections 1.6 and 1.9): validation,
+//! Adding an image by URL (reference §§1.6 and 1.9): validation,
 //! the `ref` check, the checksum file (`sha_url`, with the D12 fixes), the
 //! size probe, `oras://` resolution, and the insert with its events. The
 //! JSON route and the page's form share all of it (D11).

@@ -1,4 +1,4 @@
-//! Image formats, told by the file name's suffix (reference section 2.2),
+//! Image formats, told by the file name's suffix (reference §2.2),
 //! from the one table in [`app::model::IMAGE_FORMATS`] that the browser's
 //! upload filter also reads.
 

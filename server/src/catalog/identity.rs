@@ -1,4 +1,4 @@
-//! Identity (reference section 2.3): `bty_image_ref` is the SHA-256 of the
+//! Identity (reference §2.3): `bty_image_ref` is the SHA-256 of the
 //! canonical source URL, so provenance stays stable even when a rolling tag
 //! changes content. The content itself is identified by `disk_image_sha`.
 

@@ -1,6 +1,6 @@
 //! Importing a parsed `catalog.toml`: every entry is upserted by its source
 //! (its `bty_image_ref`), so a re-import updates name, sha, format, size and
-//! description instead of keeping stale values (reference defect D20). One
+//! description instead of keeping stale values (D20). One
 //! bad entry never stops the others; the report says what happened to each.
 
 use app::model::SourceKind;

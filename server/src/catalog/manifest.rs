@@ -1,4 +1,4 @@
-//! `catalog.toml`, schema version 1 (reference section 2.1): parsing an
+//! `catalog.toml`, schema version 1 (reference §2.1): parsing an
 //! uploaded or fetched catalog into entries, and writing entries back out.
 //! Pure functions over bytes and strings; importing rows and serving
 //! `GET /catalog.toml` happen elsewhere.
@@ -150,7 +150,7 @@ pub fn parse(bytes: &[u8], manifest: &str) -> Result<Manifest, ManifestError> {
 
 /// Writes entries as a version 1 `catalog.toml`: `version = 1`, a blank
 /// line, then one `[[images]]` table per entry. Strings go through the TOML
-/// serializer, so any name or URL survives (reference defect D14).
+/// serializer, so any name or URL survives (D14).
 pub fn write(entries: &[ManifestEntry]) -> Result<String, ManifestError> {
     use std::fmt::Write as _;
     // Each value goes through the toml crate's own encoder (never hand

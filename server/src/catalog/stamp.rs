@@ -1,6 +1,6 @@
 //! The freshness rule: a local row's digest describes the file only while
 //! the file has the size and modification time the digest was computed
-//! for (reference defect D2). The reconciler, the hash worker and the byte
+//! for (D2). The reconciler, the hash worker and the byte
 //! routes all ask it here.
 
 use std::{fs::Metadata, io, path::Path};

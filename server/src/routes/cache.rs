@@ -1,4 +1,4 @@
-//! `DELETE /catalog/cache/{name}` (reference section 1.13): evicts an
+//! `DELETE /catalog/cache/{name}` (reference §1.13): evicts an
 //! entry's cached bytes, by name or ref, and keeps its catalog row, so a
 //! later Fetch downloads it again (D3). Only the cache is touched: the
 //! catalog service finds the sha, the cache evicts it and logs it.

@@ -1,4 +1,4 @@
-//! `GET /catalog.toml` (open, reference section 1.5): the unified catalog
+//! `GET /catalog.toml` (open, reference §1.5): the unified catalog
 //! as a portable `catalog.toml` another bty can import, listing every row
 //! a flash client could fetch whose SHA-256 is known (the `bty` client
 //! requires one), with the same URL on this server `GET /images` gives it.

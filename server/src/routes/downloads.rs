@@ -1,4 +1,4 @@
-//! The download API (reference section 1.12, with the D3, D4 and D6
+//! The download API (reference §1.12, with the D3, D4 and D6
 //! fixes): list, queue (fetch or update) and cancel downloads of catalog
 //! entries.
 

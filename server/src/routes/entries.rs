@@ -1,4 +1,4 @@
-//! Catalog entries (reference sections 1.6, 1.7, 1.9): add by URL as JSON
+//! Catalog entries (reference §§1.6, 1.7, 1.9): add by URL as JSON
 //! (`POST /catalog/entries`) or from the page's form
 //! (`POST /ui/catalog/entries`, 303 back), list, and delete by `src`.
 

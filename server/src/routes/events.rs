@@ -1,4 +1,4 @@
-//! `GET /events`: the audit log with the reference's filters (section 6).
+//! `GET /events`: the audit log with the reference's filters (§6).
 
 use std::collections::HashMap;
 

@@ -1,4 +1,4 @@
-//! The hash API (reference section 1.14): list, queue and cancel hash jobs.
+//! The hash API (reference §1.14): list, queue and cancel hash jobs.
 
 use app::model::{EnqueueRequest, HashList, HashState, Job, JobKind};
 use axum::{

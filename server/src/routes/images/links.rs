@@ -18,7 +18,7 @@ const NAME_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 
 /// The origin absolute links start with: `BTY_PUBLIC_URL` without its
-/// trailing `/` when set (reference defect D23), else `http://<Host>`, else
+/// trailing `/` when set (D23), else `http://<Host>`, else
 /// `http://127.0.0.1`.
 pub(crate) fn origin(settings: &Settings, headers: &HeaderMap) -> String {
     if let Some(public) = settings.public_url.as_deref() {
@@ -54,7 +54,7 @@ pub(crate) fn image_url(origin: &str, key: &str, name: &str) -> String {
 /// verifies a pinned sha or back-fills an unknown one, and fills the cache
 /// (so a client that cannot reach the upstream still gets the image). A
 /// local file is offered once it is hashed; a `file://` location is never
-/// fetched from (reference defect D10).
+/// fetched from (D10).
 pub(crate) fn flash_url(row: &CatalogRow, origin: &str) -> Option<String> {
     if row.cached {
         let sha256 = row.sha256.as_deref()?;

@@ -1,5 +1,5 @@
 //! `GET /images`: the open JSON listing flash clients read (reference
-//! section 1.3), one entry per unified catalog row that can be flashed:
+//! §1.3), one entry per unified catalog row that can be flashed:
 //! every row with a remote source or a hashed local file, each offered
 //! through this server.
 

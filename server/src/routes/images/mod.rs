@@ -1,5 +1,5 @@
 //! `/images`: the open listing flash clients read, the open byte routes,
-//! and the authenticated upload (reference sections 1.2–1.4).
+//! and the authenticated upload (reference §§1.2–1.4).
 
 pub(crate) mod links;
 mod listing;

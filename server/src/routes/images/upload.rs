@@ -1,4 +1,4 @@
-//! `PUT /images/{name}` (reference section 1.2): the body streams to a
+//! `PUT /images/{name}` (reference §1.2): the body streams to a
 //! unique temporary file in the image root while SHA-256 is computed, and
 //! is renamed into place only when complete ([`crate::uploads::commit`]).
 //! When the 200 answers, the file, its sidecar and its catalog row with

@@ -55,7 +55,7 @@ impl DownloadWorkers {
             .map_err(|error| format!("could not record the sha256: {error}"))?;
         if previous.as_deref() != Some(sha256.as_str()) {
             let summary = format!("'{}' cached (sha256={}...)", entry.name, &sha256[..12]);
-            // The reference's keys (section 6: name, src, disk_image_sha,
+            // The reference's keys (§6: name, src, disk_image_sha,
             // size_bytes; name, src and ref come with the subject).
             let extra = json!({
                 "disk_image_sha": sha256, "size_bytes": bytes, "previous_sha256": previous,

@@ -1,4 +1,4 @@
-//! The download workers (reference section 4.2, with the D3, D5, D6, D8,
+//! The download workers (reference §4.2, with the D3, D5, D6, D8,
 //! D9 and D21 fixes): `BTY_CATALOG_MAX_PARALLEL` tasks take queued download
 //! jobs (rows, which survive a restart), fetch the entry's bytes into its
 //! partial file in the cache, verify them, rename them to `cache/<sha256>`

@@ -267,7 +267,7 @@ impl ImageRootReconciler {
     }
 
     /// The file changed size or time, or got a sidecar: its digest is stale
-    /// (reference defect D2), unless a sidecar written after the change
+    /// (D2), unless a sidecar written after the change
     /// vouches for it.
     async fn update_changed_row(
         &self,
