@@ -44,26 +44,13 @@ impl OrasRef {
         let name = name.to_ascii_lowercase();
         let (host, repository) = name.split_once('/').ok_or("missing repository")?;
         let (hostname, port) = host.split_once(':').unwrap_or((host, ""));
-        let host_ok = hostname
-            .bytes()
-            .next()
-            .is_some_and(|b| b.is_ascii_alphanumeric())
-            && hostname
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-'))
+        let host_ok = starts_alphanumeric_within(hostname, b".-")
             && port.bytes().all(|b| b.is_ascii_digit())
             && (port.is_empty() != host.contains(':'));
         if !host_ok {
             return Err("host must match [a-zA-Z0-9][a-zA-Z0-9.-]*[:port]");
         }
-        let repo_ok = repository
-            .bytes()
-            .next()
-            .is_some_and(|b| b.is_ascii_alphanumeric())
-            && repository
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'.' | b'-'))
-            && repository.contains('/');
+        let repo_ok = starts_alphanumeric_within(repository, b"/_.-") && repository.contains('/');
         if !repo_ok {
             return Err("repository must match [a-z0-9][a-z0-9/_.-]* and contain '/'");
         }
@@ -84,4 +71,15 @@ impl std::fmt::Display for OrasRef {
             }
         }
     }
+}
+
+/// `text` starts with an ASCII letter or digit and holds only those and
+/// the bytes of `also`.
+fn starts_alphanumeric_within(text: &str, also: &[u8]) -> bool {
+    text.bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphanumeric())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || also.contains(&b))
 }
