@@ -134,29 +134,11 @@ impl Catalog {
         stamp: FileStamp,
         sidecar_sha: Option<String>,
     ) -> Result<(), DbErr> {
-        let src = local_src(name);
-        let Ok(image_ref) = image_ref_for_src(&src) else {
+        let Some(mut row) = new_local_row(name) else {
             return Ok(());
         };
-        let hashed = sidecar_sha.is_some();
-        catalog_entry::ActiveModel {
-            bty_image_ref: Set(image_ref),
-            src: Set(src),
-            disk_image_sha: Set(sidecar_sha),
-            name: Set(name.to_owned()),
-            sha_url: Set(None),
-            format: Set(detect_format(name).map(str::to_owned)),
-            size_bytes: Set(Some(stamp.size)),
-            description: Set(None),
-            added_at: Set(clock::now_iso()),
-            source_kind: Set(SourceKind::Local),
-            file_mtime_ns: Set(Some(stamp.mtime_ns)),
-            hashed_size: Set(hashed.then_some(stamp.size)),
-            hashed_mtime_ns: Set(hashed.then_some(stamp.mtime_ns)),
-            sha_observed: Set(false),
-        }
-        .insert(&self.core.db)
-        .await?;
+        set_stamp(&mut row, stamp, sidecar_sha);
+        row.insert(&self.core.db).await?;
         self.changed();
         Ok(())
     }
@@ -170,13 +152,8 @@ impl Catalog {
         stamp: FileStamp,
         sha256: Option<String>,
     ) -> Result<(), DbErr> {
-        let hashed = sha256.is_some();
         let mut active: catalog_entry::ActiveModel = row.into();
-        active.size_bytes = Set(Some(stamp.size));
-        active.file_mtime_ns = Set(Some(stamp.mtime_ns));
-        active.disk_image_sha = Set(sha256);
-        active.hashed_size = Set(hashed.then_some(stamp.size));
-        active.hashed_mtime_ns = Set(hashed.then_some(stamp.mtime_ns));
+        set_stamp(&mut active, stamp, sha256);
         active.update(&self.core.db).await?;
         self.changed();
         Ok(())
@@ -200,33 +177,17 @@ impl Catalog {
         stamp: FileStamp,
         sha256: &str,
     ) -> Result<(), DbErr> {
-        let src = local_src(name);
-        let existing = self.entry_by_src(&src).await?;
+        let existing = self.local_entry(name).await?;
         let is_new = existing.is_none();
         let mut row: catalog_entry::ActiveModel = match existing {
             Some(row) => row.into(),
-            None => {
-                let Ok(image_ref) = image_ref_for_src(&src) else {
-                    return Ok(());
-                };
-                catalog_entry::ActiveModel {
-                    bty_image_ref: Set(image_ref),
-                    src: Set(src),
-                    name: Set(name.to_owned()),
-                    sha_url: Set(None),
-                    description: Set(None),
-                    added_at: Set(clock::now_iso()),
-                    source_kind: Set(SourceKind::Local),
-                    ..Default::default()
-                }
-            }
+            None => match new_local_row(name) {
+                Some(row) => row,
+                None => return Ok(()),
+            },
         };
-        row.disk_image_sha = Set(Some(sha256.to_owned()));
         row.format = Set(detect_format(name).map(str::to_owned));
-        row.size_bytes = Set(Some(stamp.size));
-        row.file_mtime_ns = Set(Some(stamp.mtime_ns));
-        row.hashed_size = Set(Some(stamp.size));
-        row.hashed_mtime_ns = Set(Some(stamp.mtime_ns));
+        set_stamp(&mut row, stamp, Some(sha256.to_owned()));
         if is_new {
             row.insert(&self.core.db).await?;
         } else {
@@ -302,6 +263,36 @@ impl Catalog {
     pub(in crate::catalog) fn changed(&self) {
         self.core.live.catalog_changed();
     }
+}
+
+/// A new `local` row for the image-root file `name`, without its stamp;
+/// `None` when the name makes no valid source.
+fn new_local_row(name: &str) -> Option<catalog_entry::ActiveModel> {
+    let src = local_src(name);
+    let image_ref = image_ref_for_src(&src).ok()?;
+    Some(catalog_entry::ActiveModel {
+        bty_image_ref: Set(image_ref),
+        src: Set(src),
+        name: Set(name.to_owned()),
+        sha_url: Set(None),
+        format: Set(detect_format(name).map(str::to_owned)),
+        description: Set(None),
+        added_at: Set(clock::now_iso()),
+        source_kind: Set(SourceKind::Local),
+        sha_observed: Set(false),
+        ..Default::default()
+    })
+}
+
+/// The file's stamp, and `sha256`, the digest computed for it as stamped
+/// (or none, and then no hashed stamp either).
+fn set_stamp(row: &mut catalog_entry::ActiveModel, stamp: FileStamp, sha256: Option<String>) {
+    let hashed = sha256.is_some();
+    row.size_bytes = Set(Some(stamp.size));
+    row.file_mtime_ns = Set(Some(stamp.mtime_ns));
+    row.disk_image_sha = Set(sha256);
+    row.hashed_size = Set(hashed.then_some(stamp.size));
+    row.hashed_mtime_ns = Set(hashed.then_some(stamp.mtime_ns));
 }
 
 /// A unified catalog and the generation it was built at.

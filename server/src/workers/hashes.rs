@@ -84,10 +84,8 @@ impl HashWorkers {
 
     /// Starts the worker tasks on the core's task tracker.
     pub fn start(&self) {
-        for _ in 0..self.core.settings.hash_max_parallel {
-            let workers = self.clone();
-            self.core.tasks.spawn(async move { workers.work().await });
-        }
+        let count = self.core.settings.hash_max_parallel;
+        super::pool::spawn_workers(&self.core, count, self, Self::work);
     }
 
     /// Queues a hash of the image `name` unless one is queued or running, or

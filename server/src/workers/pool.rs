@@ -3,7 +3,7 @@
 //! then, stopping at shutdown), and the cancel tokens of the jobs they run,
 //! with who cancelled them.
 
-use std::{collections::HashMap, sync::Mutex, time::Duration};
+use std::{collections::HashMap, future::Future, sync::Mutex, time::Duration};
 
 use app::model::JobKind;
 use tokio::sync::Notify;
@@ -16,6 +16,18 @@ use crate::{audit::Actor, db::entity::job, plumbing::Core};
 const IDLE_RECHECK: Duration = Duration::from_secs(30);
 /// The pause after the database failed to hand out a job.
 const CLAIM_RETRY: Duration = Duration::from_secs(1);
+
+/// Starts `count` copies of a worker loop on the core's task tracker, each
+/// with its own clone of the workers' handle.
+pub fn spawn_workers<W, F>(core: &Core, count: u32, workers: &W, work: fn(W) -> F)
+where
+    W: Clone,
+    F: Future<Output = ()> + Send + 'static,
+{
+    for _ in 0..count {
+        core.tasks.spawn(work(workers.clone()));
+    }
+}
 
 /// One kind's workers: their wake-up and their running jobs.
 #[derive(Default)]

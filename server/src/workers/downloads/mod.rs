@@ -88,10 +88,8 @@ impl DownloadWorkers {
 
     /// Starts the worker tasks on the core's task tracker.
     pub fn start(&self) {
-        for _ in 0..self.core.settings.catalog_max_parallel {
-            let workers = self.clone();
-            self.core.tasks.spawn(async move { workers.work().await });
-        }
+        let count = self.core.settings.catalog_max_parallel;
+        super::pool::spawn_workers(&self.core, count, self, Self::work);
     }
 
     /// Queues a download (or, with `update`, a re-download of a rolling
