@@ -73,8 +73,17 @@ pub enum ApiError {
     /// so, unlike other 5xx errors, its message is sent.
     #[error("{0}")]
     InsufficientStorage(String),
+    /// A failure on the server's side, answered with a plain 500; the
+    /// cause is logged.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+    /// A failure on the server's side that the client is told about in a
+    /// sentence of its own (what did not happen); the cause is logged.
+    #[error("{message}: {cause:#}")]
+    Failed {
+        message: &'static str,
+        cause: anyhow::Error,
+    },
 }
 
 impl ApiError {
@@ -108,7 +117,7 @@ impl ApiError {
             ApiError::TooManyRequests(..) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Internal(_) | ApiError::Failed { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
@@ -139,6 +148,10 @@ impl IntoResponse for ApiError {
             ApiError::Internal(error) => {
                 tracing::error!(error = format!("{error:#}"), "request failed");
                 Value::String("internal server error".into())
+            }
+            ApiError::Failed { message, cause } => {
+                tracing::error!(error = format!("{cause:#}"), "{message}");
+                Value::String((*message).into())
             }
             ApiError::Unprocessable(detail) => detail.clone(),
             other => Value::String(other.to_string()),

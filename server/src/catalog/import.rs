@@ -6,7 +6,7 @@
 use app::model::SourceKind;
 use std::collections::HashMap;
 
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, Set};
 use serde::Serialize;
 
 use super::{
@@ -62,7 +62,7 @@ pub async fn import(
     let (entries, observed, resolve_errors) =
         resolve_registry_digests(&catalog.core, &manifest.entries).await;
     report.errors.extend(resolve_errors);
-    let transaction = catalog.core.db.begin().await?;
+    let transaction = crate::db::begin_write(&catalog.core.db).await?;
     let mut existing: HashMap<String, catalog_entry::Model> = CatalogEntries::find()
         .all(&transaction)
         .await?

@@ -6,7 +6,10 @@ pub mod entity;
 use std::time::Duration;
 
 use migration::MigratorTrait;
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 
 /// Connects to `url` and runs every pending migration.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
@@ -31,4 +34,17 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     let db = Database::connect(options).await?;
     migration::Migrator::up(&db, None).await?;
     Ok(db)
+}
+
+/// Begins a transaction that reads and then writes. On SQLite it takes the
+/// write lock at `BEGIN` (`BEGIN IMMEDIATE`), so it waits out the busy
+/// timeout behind another writer; a deferred one that read first fails at
+/// once with "database is locked" when a writer committed in between. Other
+/// databases ignore the mode.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
 }

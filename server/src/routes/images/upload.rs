@@ -185,13 +185,21 @@ fn io_failure(error: std::io::Error) -> ApiError {
     if error.kind() == std::io::ErrorKind::StorageFull {
         return ApiError::InsufficientStorage("no space left on the image root's disk".into());
     }
-    ApiError::from(error)
+    not_stored(error.into())
 }
 
 fn commit_failure(error: CommitError) -> ApiError {
     match error {
         CommitError::Io(error) => io_failure(error),
-        CommitError::Db(error) => error.into(),
-        CommitError::Task(error) => ApiError::Internal(error.into()),
+        CommitError::Db(error) => not_stored(error.into()),
+        CommitError::Task(error) => not_stored(error.into()),
+    }
+}
+
+/// A 500 that tells the client its upload is not stored.
+fn not_stored(cause: anyhow::Error) -> ApiError {
+    ApiError::Failed {
+        message: "the upload could not be stored; see the server log",
+        cause,
     }
 }
