@@ -110,7 +110,7 @@ pub fn image_path(name: &str) -> String {
 pub fn upload_result(status: u16, body: &str) -> Result<UploadResult, String> {
     match status {
         0 => Err("network error".to_string()),
-        200..=299 => serde_json::from_str(body)
+        200..=299 => crate::model::json::read(body)
             .map_err(|error| format!("unreadable answer from the server: {error}")),
         _ => Err(error_message(status, body)),
     }
@@ -216,9 +216,9 @@ mod transport {
     }
 
     /// GETs JSON.
-    pub async fn get_json<T: serde::de::DeserializeOwned>(url: &str) -> Result<T, String> {
+    pub async fn get_json<T: crate::model::json::FromJson>(url: &str) -> Result<T, String> {
         let body = check_body(fetch("GET", url, None).await?)?;
-        serde_json::from_str(&body).map_err(|error| error.to_string())
+        crate::model::json::read(&body)
     }
 
     /// A finished request: its status and body.
