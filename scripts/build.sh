@@ -99,10 +99,14 @@ if [[ -e $SITE ]]; then
 fi
 mv "$NEW_SITE" "$SITE"
 
+# Sizes in bytes, exactly, and in KiB with one decimal rounded up: "250.0
+# KiB" means at most 256,000 bytes, so an overshoot of the budget shows.
+kib() { awk -v b="$1" 'BEGIN { t = int(b * 10 / 1024); if (t * 1024 < b * 10) t++; printf "%.1f", t / 10 }'; }
 say "site   $SITE/pkg/$NAME.css and each page's .js and .wasm:"
 for wasm in "$SITE/pkg/$NAME.wasm" "$SITE"/pkg/"$NAME"-*.wasm; do
   wasm_bytes=$(stat -c %s "$wasm")
   wasm_gz=$(gzip -9c "$wasm" | wc -c)
-  say "       $(basename "$wasm") $((wasm_bytes / 1024)) KiB, $((wasm_gz / 1024)) KiB gzipped"
+  say "       $(basename "$wasm") $wasm_bytes bytes ($(kib "$wasm_bytes") KiB)," \
+    "$wasm_gz bytes gzipped ($(kib "$wasm_gz") KiB)"
 done
 say "server $BIN"

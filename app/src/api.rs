@@ -110,7 +110,7 @@ pub fn image_path(name: &str) -> String {
 pub fn upload_result(status: u16, body: &str) -> Result<UploadResult, String> {
     match status {
         0 => Err("network error".to_string()),
-        200..=299 => serde_json::from_str(body)
+        200..=299 => crate::model::json::read(body)
             .map_err(|error| format!("unreadable answer from the server: {error}")),
         _ => Err(error_message(status, body)),
     }
@@ -171,7 +171,7 @@ fn json_text(value: &serde_json::Value) -> String {
         Value::Number(number) => match (number.as_i64(), number.as_u64(), number.as_f64()) {
             (Some(n), _, _) => n.to_string(),
             (_, Some(n), _) => n.to_string(),
-            (_, _, Some(n)) => n.to_string(),
+            (_, _, Some(n)) => float_text(n),
             _ => String::new(),
         },
         Value::String(text) => quoted(text),
@@ -186,6 +186,60 @@ fn json_text(value: &serde_json::Value) -> String {
                 .collect();
             format!("{{{}}}", fields.join(","))
         }
+    }
+}
+
+/// A JSON float as Rust's `Display` writes it (`1.5`, `0.0000001`). In the
+/// browser from JavaScript's shortest form (the same digits, perhaps with an
+/// exponent), so core's float formatting stays out of the bundle.
+fn float_text(n: f64) -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        let shortest = js_sys::Number::from(n)
+            .to_string_with_radix(10)
+            .map(String::from)
+            .unwrap_or_default();
+        plain_decimal(&shortest, n.is_sign_negative())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        n.to_string()
+    }
+}
+
+/// A decimal number (`-1.25e-7`, `1e+21`, `12.5`) written out without an
+/// exponent, as Rust's `Display` writes floats; `negative` gives the sign
+/// (so negative zero keeps it).
+pub fn plain_decimal(number: &str, negative: bool) -> String {
+    let number = number.trim_start_matches('-');
+    let (mantissa, exponent) = match number.split_once(['e', 'E']) {
+        Some((mantissa, exponent)) => (
+            mantissa,
+            exponent.trim_start_matches('+').parse::<i64>().unwrap_or(0),
+        ),
+        None => (number, 0),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = format!("{whole}{fraction}");
+    // The decimal point sits after `point` digits of `digits`.
+    let mut point = whole.len() as i64 + exponent;
+    let leading = digits.len() - digits.trim_start_matches('0').len();
+    point -= leading as i64;
+    let digits = digits.trim_matches('0');
+    let sign = if negative { "-" } else { "" };
+    let len = digits.len() as i64;
+    if digits.is_empty() {
+        format!("{sign}0")
+    } else if point <= 0 {
+        format!(
+            "{sign}0.{}{digits}",
+            "0".repeat(point.unsigned_abs() as usize)
+        )
+    } else if point >= len {
+        format!("{sign}{digits}{}", "0".repeat((point - len) as usize))
+    } else {
+        let (whole, fraction) = digits.split_at(point as usize);
+        format!("{sign}{whole}.{fraction}")
     }
 }
 
@@ -216,9 +270,9 @@ mod transport {
     }
 
     /// GETs JSON.
-    pub async fn get_json<T: serde::de::DeserializeOwned>(url: &str) -> Result<T, String> {
+    pub async fn get_json<T: crate::model::json::FromJson>(url: &str) -> Result<T, String> {
         let body = check_body(fetch("GET", url, None).await?)?;
-        serde_json::from_str(&body).map_err(|error| error.to_string())
+        crate::model::json::read(&body)
     }
 
     /// A finished request: its status and body.
@@ -397,6 +451,28 @@ mod tests {
             "1.5; true; null"
         );
         assert_eq!(error_message(500, r#"{"detail":42}"#), "42");
+    }
+
+    #[test]
+    fn floats_are_written_out_as_rust_writes_them() {
+        let mut values = vec![
+            0.0, -0.0, 1.5, -2.25, 1e21, 1.2345e22, 1e-7, 123.456, 5e-324,
+        ];
+        values.extend([f64::MAX, f64::MIN_POSITIVE, 0.1 + 0.2, 100.0, 1e15, 1e16]);
+        for value in values {
+            let shortest = format!("{:e}", value.abs());
+            assert_eq!(
+                plain_decimal(&shortest, value.is_sign_negative()),
+                value.to_string(),
+                "{shortest}"
+            );
+        }
+        // JavaScript's spellings of the same numbers.
+        assert_eq!(plain_decimal("1e+21", false), "1000000000000000000000");
+        assert_eq!(plain_decimal("1.5e-7", false), "0.00000015");
+        assert_eq!(plain_decimal("-12.5", true), "-12.5");
+        assert_eq!(plain_decimal("0", true), "-0");
+        assert_eq!(plain_decimal("120", false), "120");
     }
 
     #[test]

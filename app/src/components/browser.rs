@@ -72,14 +72,29 @@ pub fn replace_url(_url: &str) {}
 /// markup of its own around what it shows.
 #[cfg(feature = "hydrate")]
 pub fn rendered_page_data<T: serde::de::DeserializeOwned>() -> Result<T, String> {
+    serde_json::from_str::<Result<T, String>>(&rendered_page_json()?)
+        .map_err(|error| format!("unreadable page data: {error}"))?
+}
+
+/// [`rendered_page_data`] for a type the browser reads by hand
+/// ([`crate::model::json`]): no serde parser of its own in the bundle.
+#[cfg(feature = "hydrate")]
+pub fn rendered_page<T: crate::model::json::FromJson>() -> Result<T, String> {
+    use crate::model::json;
+    json::parse(&rendered_page_json()?)
+        .and_then(|value| json::read_result(&value))
+        .map_err(|error| format!("unreadable page data: {error}"))?
+}
+
+/// The page data's JSON text (see [`rendered_page_data`]).
+#[cfg(feature = "hydrate")]
+fn rendered_page_json() -> Result<String, String> {
     const MISSING: &str = "the page came without its data; reload it";
     let resources =
         js_sys::Reflect::get(&leptos::prelude::window(), &"__RESOLVED_RESOURCES".into())
             .map_err(|_| MISSING.to_string())?;
-    let json = js_sys::Reflect::get_u32(&resources, 0)
+    js_sys::Reflect::get_u32(&resources, 0)
         .ok()
         .and_then(|value| value.as_string())
-        .ok_or_else(|| MISSING.to_string())?;
-    serde_json::from_str::<Result<T, String>>(&json)
-        .map_err(|error| format!("unreadable page data: {error}"))?
+        .ok_or_else(|| MISSING.to_string())
 }

@@ -40,7 +40,9 @@ pub fn CatalogTable(
                     <tbody class="bty-catalog-tbody">
                         // A row's whole content is its key: a changed row is
                         // drawn again, the others stay (catalog updates are rare).
-                        <For each=rows key=|row| format!("{row:?}") let:row>
+                        // The row itself, not its `Debug` text, which brought
+                        // the derived formatting into the browser bundle.
+                        <For each=rows key=CatalogRow::clone let:row>
                             <CatalogRowView row/>
                         </For>
                         <Show when=no_match>

@@ -1,5 +1,9 @@
 //! Pure text helpers for the page: byte counts, rates, ETAs, SHA
 //! shortening and counts. Kept free of Leptos so they are unit-tested.
+//!
+//! Decimals go through [`fixed`], not `format!("{x:.1}")`: core's float
+//! formatting (Grisu, Dragon and their tables) was the largest piece of
+//! the browser bundle that no page needed.
 
 use crate::model::CacheUsage;
 
@@ -23,7 +27,7 @@ pub fn format_bytes(bytes: u64) -> String {
         value /= 1024.0;
         unit += 1;
     }
-    format!("{value:.1} {}", BYTE_UNITS[unit])
+    format!("{} {}", fixed(value, 1), BYTE_UNITS[unit])
 }
 
 /// Bytes done over the total, or just the bytes done while the total is
@@ -44,7 +48,7 @@ pub fn format_rate(bytes_per_second: f64) -> String {
         0.0
     };
     if rate < 1000.0 {
-        return format!("{rate:.0} B/s");
+        return format!("{} B/s", fixed(rate, 0));
     }
     let mut value = rate / 1000.0;
     let mut unit = 0;
@@ -52,11 +56,89 @@ pub fn format_rate(bytes_per_second: f64) -> String {
         value /= 1000.0;
         unit += 1;
     }
-    if value < 10.0 {
-        format!("{value:.1} {}", RATE_UNITS[unit])
-    } else {
-        format!("{value:.0} {}", RATE_UNITS[unit])
+    let decimals = if value < 10.0 { 1 } else { 0 };
+    format!("{} {}", fixed(value, decimals), RATE_UNITS[unit])
+}
+
+/// `value` with `decimals` (0 or 1) digits after the point, exactly as
+/// `format!("{value:.1$}", decimals)` writes it: the exact binary value
+/// rounded half to even, every digit of a large one, `-` on negative zero.
+pub fn fixed(value: f64, decimals: u32) -> String {
+    if value.is_nan() {
+        return "NaN".to_string();
     }
+    let sign = if value.is_sign_negative() { "-" } else { "" };
+    if value.is_infinite() {
+        return format!("{sign}inf");
+    }
+    // value = mantissa * 2^exponent
+    let bits = value.to_bits();
+    let (biased, fraction) = ((bits >> 52) & 0x7ff, bits & ((1 << 52) - 1));
+    let (mantissa, exponent) = match biased {
+        0 => (fraction, -1074),
+        _ => (fraction | 1 << 52, biased as i32 - 1075),
+    };
+    let scale = 10u64.pow(decimals);
+    if exponent >= 0 {
+        // An integer, no fraction to round.
+        let point = if decimals > 0 { "." } else { "" };
+        let zeros = "0".repeat(decimals as usize);
+        return format!(
+            "{sign}{}{point}{zeros}",
+            shifted_integer(mantissa, exponent as u32)
+        );
+    }
+    // value * 10^decimals = scaled / 2^shift, rounded half to even.
+    let (scaled, shift) = (mantissa * scale, exponent.unsigned_abs());
+    let rounded = if shift >= 64 {
+        0 // scaled < 2^57 is below half of 2^shift
+    } else {
+        let (quotient, rest, half) = (
+            scaled >> shift,
+            scaled & ((1 << shift) - 1),
+            1 << (shift - 1),
+        );
+        quotient + u64::from(rest > half || (rest == half && quotient % 2 == 1))
+    };
+    match decimals {
+        0 => format!("{sign}{rounded}"),
+        _ => format!(
+            "{sign}{}.{:0width$}",
+            rounded / scale,
+            rounded % scale,
+            width = decimals as usize
+        ),
+    }
+}
+
+/// `mantissa * 2^shift` in decimal, however large.
+fn shifted_integer(mantissa: u64, shift: u32) -> String {
+    const BASE: u64 = 1_000_000_000;
+    // Base 10^9 digits, least significant first.
+    let mut limbs = vec![
+        mantissa % BASE,
+        mantissa / BASE % BASE,
+        mantissa / BASE / BASE,
+    ];
+    for _ in 0..shift {
+        let mut carry = 0;
+        for limb in &mut limbs {
+            let doubled = *limb * 2 + carry;
+            *limb = doubled % BASE;
+            carry = doubled / BASE;
+        }
+        if carry > 0 {
+            limbs.push(carry);
+        }
+    }
+    while limbs.len() > 1 && limbs.last() == Some(&0) {
+        limbs.pop();
+    }
+    let mut text = limbs.pop().unwrap_or(0).to_string();
+    for limb in limbs.iter().rev() {
+        text.push_str(&format!("{limb:09}"));
+    }
+    text
 }
 
 /// Time left as a clock: `0:42`, `12:05`, `1:02:03`. Partial seconds round
@@ -164,6 +246,51 @@ mod tests {
         assert_eq!(format_rate(5_500.0), "5.5 kB/s");
         assert_eq!(format_rate(f64::NAN), "0 B/s");
         assert_eq!(format_rate(-3.0), "0 B/s");
+    }
+
+    #[test]
+    fn fixed_writes_what_format_writes() {
+        let mut values = vec![
+            0.0,
+            -0.0,
+            0.05,
+            0.25,
+            0.35,
+            0.45,
+            0.5,
+            1.5,
+            2.5,
+            1.25,
+            9.95,
+            99.95,
+            999.5,
+            1e-7,
+            5e-324,
+            f64::MIN_POSITIVE,
+            2f64.powi(52) + 0.5,
+            2f64.powi(53),
+            2f64.powi(70) + 3.0,
+            1e21,
+            1e300,
+            f64::MAX,
+            -1.75,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        // And a spread of ordinary ones: rates, percentages, sizes.
+        let mut x = 0.001_f64;
+        while x < 1e20 {
+            values.extend([x, x * 1.000_1, x / 3.0, x + 0.05]);
+            x *= 1.37;
+        }
+        for bytes in [1023u64, 1024, 1280, 1331, 1_288_490_189, u64::MAX] {
+            values.push(bytes as f64 / 1024.0);
+        }
+        for value in values {
+            assert_eq!(fixed(value, 0), format!("{value:.0}"), "{value:e}");
+            assert_eq!(fixed(value, 1), format!("{value:.1}"), "{value:e}");
+        }
     }
 
     #[test]

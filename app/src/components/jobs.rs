@@ -7,7 +7,9 @@ use leptos::prelude::*;
 
 use crate::components::erased::IntoErased;
 
-use super::format::{cache_summary, first_chars, format_eta, format_progress_bytes, format_rate};
+use super::format::{
+    cache_summary, first_chars, fixed, format_eta, format_progress_bytes, format_rate,
+};
 use super::icons::{Glyph, Icon};
 use super::job_buttons::{JobButton, JobCommand};
 use super::layout::Card;
@@ -253,7 +255,7 @@ pub fn ProgressBar(
                 }
                 style=move || {
                     let width = percent.get().map_or(100.0, |p| p.clamp(0.0, 100.0));
-                    format!("width: {width:.1}%")
+                    format!("width: {}%", fixed(width, 1))
                 }
             >
                 {move || rounded().map(|p| format!("{p}%")).unwrap_or_default()}

@@ -3,11 +3,11 @@
 //! closed on cleanup (leptos `counter_isomorphic`).
 
 use leptos::prelude::*;
-use serde::de::DeserializeOwned;
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use web_sys::{EventSource, MessageEvent};
 
 use super::{LiveConnection, LIVE_URL};
+use crate::model::json::{self, FromJson};
 
 type MessageListener = Closure<dyn FnMut(MessageEvent)>;
 
@@ -79,14 +79,14 @@ impl Subscription {
     /// Messages that do not parse are skipped: the next snapshot heals.
     pub fn listen<T, F>(&mut self, name: &'static str, mut apply: F) -> Result<(), JsValue>
     where
-        T: DeserializeOwned + 'static,
+        T: FromJson + 'static,
         F: FnMut(T) + 'static,
     {
         let listener = MessageListener::new(move |message: MessageEvent| {
             let parsed = message
                 .data()
                 .as_string()
-                .and_then(|data| serde_json::from_str::<T>(&data).ok());
+                .and_then(|data| json::read::<T>(&data).ok());
             match parsed {
                 Some(value) => apply(value),
                 None => leptos::logging::warn!("live: unreadable {name} message"),

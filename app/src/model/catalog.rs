@@ -33,7 +33,7 @@ impl SourceKind {
 }
 
 /// One origin of a unified catalog row.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Source {
     pub kind: SourceKind,
@@ -42,8 +42,9 @@ pub struct Source {
 }
 
 /// One row of the unified catalog: every entry that shares a content SHA-256
-/// or a `bty_image_ref` collapses into one.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// or a `bty_image_ref` collapses into one. `Hash`: the catalog table keys
+/// its rows by their whole content.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CatalogRow {
     #[serde(rename = "ref")]

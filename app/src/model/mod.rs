@@ -9,6 +9,7 @@ mod catalog;
 mod events;
 mod formats;
 mod jobs;
+pub mod json;
 mod live;
 mod pages;
 

@@ -60,7 +60,7 @@ pub fn ImagesPage() -> impl IntoView {
     // The browser hydrates from the data the page was rendered from.
     #[cfg(feature = "hydrate")]
     {
-        images_screen(crate::components::browser::rendered_page_data())
+        images_screen(crate::components::browser::rendered_page())
     }
     #[cfg(not(feature = "hydrate"))]
     {

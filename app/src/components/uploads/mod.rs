@@ -258,8 +258,10 @@ pub struct Uploads {
     next_id: StoredValue<u64>,
     /// The requests in flight and their callbacks, by upload id. Dropped
     /// (and so released) when an upload ends, or aborted with the page.
+    /// A list: a handful run at once, and a hash map's code would cost the
+    /// browser bundle more than the scans cost here.
     #[cfg(feature = "hydrate")]
-    transfers: StoredValue<std::collections::HashMap<u64, transfer::Transfer>, LocalStorage>,
+    transfers: StoredValue<Vec<(u64, transfer::Transfer)>, LocalStorage>,
 }
 
 impl Uploads {

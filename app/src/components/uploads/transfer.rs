@@ -146,7 +146,7 @@ pub fn upload_files(uploads: Uploads, files: Vec<File>, flash: Option<Flash>) {
         match Transfer::start(uploads, id, file) {
             Ok(transfer) => uploads
                 .transfers
-                .update_value(|transfers| drop(transfers.insert(id, transfer))),
+                .update_value(|transfers| transfers.push((id, transfer))),
             Err(error) => {
                 let reason = error
                     .as_string()
@@ -171,7 +171,12 @@ pub fn cancel(uploads: Uploads, id: u64) {
     // that callback touches the transfers again.
     let request = uploads
         .transfers
-        .try_with_value(|transfers| transfers.get(&id).map(|t| t.request.clone()))
+        .try_with_value(|transfers| {
+            transfers
+                .iter()
+                .find(|(listed, _)| *listed == id)
+                .map(|(_, t)| t.request.clone())
+        })
         .flatten();
     if let Some(request) = request {
         request.abort();
@@ -279,7 +284,10 @@ fn end_transfer(uploads: Uploads, id: u64, end: UploadEnd) {
     leptos::task::spawn_local(async move {
         let ended = uploads
             .transfers
-            .try_update_value(|transfers| transfers.remove(&id))
+            .try_update_value(|transfers| {
+                let at = transfers.iter().position(|(listed, _)| *listed == id)?;
+                Some(transfers.swap_remove(at))
+            })
             .flatten();
         drop(ended);
     });
