@@ -1,14 +1,15 @@
 //! The Downloads and Hashes panes: one live row per job (the latest per
 //! name), with a progress bar, bytes, rate, ETA, the download attempt, and
 //! Cancel (queued, running) or Retry (a failed or cancelled download). The
-//! Downloads card's header shows the cache's disk usage.
+//! Downloads card's header shows the cache's disk usage and, with a
+//! quota, a bar of it against the quota.
 
 use leptos::prelude::*;
 
 use crate::components::erased::IntoErased;
 
 use super::format::{
-    cache_summary, first_chars, fixed, format_eta, format_progress_bytes, format_rate,
+    cache_quota_percent, cache_summary, first_chars, fixed, format_eta, format_progress_bytes, format_rate,
 };
 use super::icons::{Glyph, Icon};
 use super::job_buttons::{JobButton, JobCommand};
@@ -19,14 +20,17 @@ use crate::model::{Job, JobKind, JobStatus};
 /// How much of a failed job's error the row shows; the rest is in the title.
 pub const ERROR_PREVIEW_CHARS: usize = 60;
 
-/// The jobs a pane lists: those of its kind, the latest (highest id) per
-/// name, running first, then queued, failed, cancelled, completed; newest
-/// first within a status.
+/// The jobs a pane lists: those of its kind (the Hashes pane's include
+/// inspections, which run in the hash pool after the hash), the latest
+/// (highest id) per name, running first, then queued, failed, cancelled,
+/// completed; newest first within a status.
 pub fn pane_jobs(jobs: &[Job], kind: JobKind) -> Vec<Job> {
     // A list, not a map: panes hold tens of jobs, and a hash map type of
     // its own costs the browser bundle more than the scans cost here.
     let mut latest: Vec<&Job> = Vec::new();
-    for job in jobs.iter().filter(|job| job.kind == kind) {
+    let listed_here =
+        |job: &&Job| job.kind == kind || (kind, job.kind) == (JobKind::Hash, JobKind::Inspect);
+    for job in jobs.iter().filter(listed_here) {
         match latest.iter_mut().find(|listed| listed.name == job.name) {
             Some(slot) if job.id > slot.id => *slot = job,
             Some(_) => {}
@@ -84,7 +88,9 @@ pub fn JobsPane(
             "bty-downloads-tbody",
             "No downloads.",
         ),
-        JobKind::Hash => ("Hashes", Glyph::Hash, "bty-hashes-tbody", "No hash jobs."),
+        JobKind::Hash | JobKind::Inspect => {
+            ("Hashes", Glyph::Hash, "bty-hashes-tbody", "No hash jobs.")
+        }
     };
     let listed = Memo::new(move |_| live.jobs.with(|jobs| pane_jobs(jobs, kind)));
     let is_empty = move || listed.with(Vec::is_empty);
@@ -92,10 +98,19 @@ pub fn JobsPane(
         ViewFn::from(move || {
             (move || {
                 live.cache.get().map(|usage| {
+                    let quota = cache_quota_percent(&usage).map(|percent| {
+                        let tone = if percent >= 90.0 { "bg-warning" } else { "bg-success" };
+                        view! {
+                            <span class="bty-cache-quota">
+                                <ProgressBar percent=Some(percent) tone/>
+                            </span>
+                        }
+                    });
                     view! {
                         <span class="bty-cache-usage" title=format!("Download cache: {}", usage.cache_dir)>
                             <Icon glyph=Glyph::HardDrive/>
                             <span>{cache_summary(&usage)}</span>
+                            {quota}
                         </span>
                     }
                 })
@@ -158,6 +173,7 @@ fn JobRow(
             class="bty-job-row"
             data-job-id=id.to_string()
             data-name=name.clone()
+            data-kind=kind.as_str()
             data-status=move || status.get().as_str()
         >
             <td class="bty-job-name">
