@@ -43,6 +43,10 @@ async fn upload(app: &TestApp, name: &str, bytes: Vec<u8>) {
 /// Waits until the row named `name` is no longer pending.
 async fn inspected(app: &TestApp, name: &str) -> CatalogRow {
     app.eventually(60, &format!("{name} to be inspected"), || async {
+        let failed = app.events_of_kind("image.inspection_failed").await;
+        if let Some(event) = failed.iter().find(|event| event["subject_id"] == name) {
+            panic!("the inspection of {name} failed: {event}");
+        }
         app.catalog_row(name)
             .await
             .filter(|row| row.inspection != InspectionState::Pending)
