@@ -94,13 +94,18 @@ mod tests {
     fn collect(input: &[u8], stop_after: Option<usize>) -> (io::Result<()>, Vec<u8>) {
         let mut out = Vec::new();
         let cancel = AtomicBool::new(false);
-        let result = read_ahead(|| Ok(input), SMALL, &cancel, |data| {
-            out.extend_from_slice(data);
-            match stop_after {
-                Some(limit) if out.len() >= limit => ControlFlow::Break(()),
-                _ => ControlFlow::Continue(()),
-            }
-        });
+        let result = read_ahead(
+            || Ok(input),
+            SMALL,
+            &cancel,
+            |data| {
+                out.extend_from_slice(data);
+                match stop_after {
+                    Some(limit) if out.len() >= limit => ControlFlow::Break(()),
+                    _ => ControlFlow::Continue(()),
+                }
+            },
+        );
         (result, out)
     }
 
@@ -145,10 +150,15 @@ mod tests {
     fn a_raised_cancel_reads_nothing_more() {
         let cancel = AtomicBool::new(true);
         let mut seen = 0;
-        read_ahead(|| Ok(&[0u8; 10_000][..]), SMALL, &cancel, |data| {
-            seen += data.len();
-            ControlFlow::Continue(())
-        })
+        read_ahead(
+            || Ok(&[0u8; 10_000][..]),
+            SMALL,
+            &cancel,
+            |data| {
+                seen += data.len();
+                ControlFlow::Continue(())
+            },
+        )
         .unwrap();
         assert_eq!(seen, 0);
     }

@@ -48,12 +48,17 @@ pub fn hash_reader(
 ) -> io::Result<Option<Digested>> {
     let mut hasher = Sha256::new();
     let mut bytes = 0u64;
-    read_ahead(|| Ok(reader), BUFFERS, cancel, |data| {
-        hasher.update(data);
-        bytes += data.len() as u64;
-        progress.store(bytes, Ordering::Relaxed);
-        ControlFlow::Continue(())
-    })?;
+    read_ahead(
+        || Ok(reader),
+        BUFFERS,
+        cancel,
+        |data| {
+            hasher.update(data);
+            bytes += data.len() as u64;
+            progress.store(bytes, Ordering::Relaxed);
+            ControlFlow::Continue(())
+        },
+    )?;
     if cancel.load(Ordering::Relaxed) {
         return Ok(None);
     }
