@@ -25,3 +25,9 @@ timed() { local t0 t1; t0=$(now); "$@" >/dev/null; t1=$(now); elapsed "$t0" "$t1
 release_bin() { printf '%s/release/%s' "${CARGO_TARGET_DIR:-target}" "$1"; }
 # peak_rss_kib PID: the process's peak resident memory so far (VmHWM), KiB.
 peak_rss_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
+# median X...: the middle value (the mean of the two middle ones for an
+# even count), for figures on a machine others share.
+median() {
+  printf '%s\n' "$@" | sort -g |
+    awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}

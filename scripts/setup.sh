@@ -10,7 +10,11 @@
 #     runs the integration tests on a throwaway PostgreSQL server too) and
 #     docker-registry (the CNCF distribution registry 2.8: the `oras://`
 #     tests start it on 127.0.0.1 and push to it; its own service, which
-#     apt would start on :5000, is disabled right after the install);
+#     apt would start on :5000, is disabled right after the install),
+#     qemu-utils (qemu-img makes the qcow2 fixtures of the inspection tests),
+#     fdisk (sfdisk writes their MBR and GPT disks) and the compressors the
+#     inspection tests and scripts/bench-inspect.sh run (gzip, xz-utils,
+#     zstd, bzip2);
 #   - the Rust toolchain pinned in rust-toolchain.toml, its rustfmt and clippy,
 #     and the wasm32-unknown-unknown target for the browser bundle;
 #   - wasm-bindgen-cli at exactly the version of `wasm-bindgen` in Cargo.lock;
@@ -51,6 +55,12 @@ command -v openssl >/dev/null || missing+=(openssl)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 command -v flock >/dev/null || missing+=(util-linux)
 [[ -x /usr/bin/docker-registry ]] || missing+=(docker-registry)
+command -v qemu-img >/dev/null || missing+=(qemu-utils)
+[[ -x /usr/sbin/sfdisk ]] || missing+=(fdisk)
+command -v gzip >/dev/null || missing+=(gzip)
+command -v xz >/dev/null || missing+=(xz-utils)
+command -v zstd >/dev/null || missing+=(zstd)
+command -v bzip2 >/dev/null || missing+=(bzip2)
 if ((${#missing[@]})); then
   say "installing Debian packages: ${missing[*]} (chromium takes about a minute)"
   export DEBIAN_FRONTEND=noninteractive

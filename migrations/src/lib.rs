@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_initial;
 mod m20261126_000002_active_token_names;
 mod m20261126_000003_downloads;
+mod m20261203_000004_inspections;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_initial::Migration),
             Box::new(m20261126_000002_active_token_names::Migration),
             Box::new(m20261126_000003_downloads::Migration),
+            Box::new(m20261203_000004_inspections::Migration),
         ]
     }
 }

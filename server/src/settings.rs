@@ -44,6 +44,10 @@ pub struct Settings {
     #[arg(long, env = "BTY_MAX_UPLOAD_BYTES", default_value_t = DEFAULT_MAX_UPLOAD_BYTES, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_upload_bytes: u64,
 
+    /// Largest uncompressed size an image may decompress to, in bytes (default 4 TiB); past it the image is corrupt.
+    #[arg(long, env = "BTY_MAX_UNCOMPRESSED_BYTES", default_value_t = crate::inspect::DEFAULT_MAX_UNCOMPRESSED_SIZE, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_uncompressed_bytes: u64,
+
     /// Where the imported catalog.toml is kept [default: $BTY_STATE_DIR/catalog.toml].
     #[arg(long, env = "BTY_CATALOG_FILE")]
     pub catalog_file: Option<PathBuf>,
@@ -229,6 +233,7 @@ mod tests {
         let settings = parse(&[]).expect("defaults parse");
         assert_eq!(settings.web_port, 8080);
         assert_eq!(settings.hash_max_parallel, 1);
+        assert_eq!(settings.max_uncompressed_bytes, 4 << 40);
         assert_eq!(settings.catalog_max_parallel, 2);
         assert_eq!(settings.max_upload_bytes, 214_748_364_800);
         assert_eq!(settings.image_root(), PathBuf::from("/var/lib/bty/images"));

@@ -98,7 +98,8 @@ impl Application {
         let cache = Cache::new(core.clone());
         let (reconciler, inbox) = Reconciler::new();
         let hashes = HashWorkers::new(core.clone(), catalog.clone(), reconciler.clone());
-        let downloads = DownloadWorkers::new(core.clone(), catalog.clone(), cache.clone());
+        let downloads =
+            DownloadWorkers::new(core.clone(), catalog.clone(), cache.clone(), hashes.clone());
         let image_root = ImageRootReconciler {
             core: core.clone(),
             catalog: catalog.clone(),
@@ -113,6 +114,7 @@ impl Application {
             .context("cannot read the image root")?;
         hashes.start();
         downloads.start();
+        core.tasks.spawn(inspect_backlog(hashes.clone()));
         core.tasks.spawn(image_root.run(inbox, watcher));
         core.tasks
             .spawn(publish_catalog(core.clone(), catalog.clone()));
@@ -233,6 +235,17 @@ async fn serve(
     connections.close();
     connections.wait().await;
     Ok(())
+}
+
+/// Inspects, once at start-up, the images that were hashed before and never
+/// inspected (an upgrade from a server without inspection, or a stop
+/// between a hash and its inspection being queued).
+async fn inspect_backlog(hashes: HashWorkers) {
+    match hashes.inspect_backlog().await {
+        Ok(0) => {}
+        Ok(queued) => tracing::info!(queued, "images hashed before are queued for inspection"),
+        Err(error) => tracing::error!(%error, "cannot queue the images not yet inspected"),
+    }
 }
 
 /// Pushes the unified catalog to live streams whenever it changed.

@@ -2,9 +2,9 @@
 //! renamed into the image root, its sidecar written and its `local` row
 //! recorded through the catalog service, all while the image root is held,
 //! so the row's digest is always that of the file now under the name (D1,
-//! D2); then the bytes are counted and a completed hash job and the events
-//! are logged. When [`commit`] returns, all of it exists. The route only
-//! receives the body and answers.
+//! D2); then the bytes are counted, a completed hash job and the events
+//! are logged, and the image's inspection is queued. When [`commit`]
+//! returns, all of it exists. The route only receives the body and answers.
 
 use std::path::Path;
 
@@ -16,7 +16,7 @@ use crate::{
     catalog::{events, format::detect_format, sidecar, stamp::FileStamp, Catalog},
     ingest::Staged,
     plumbing::Core,
-    workers::jobs,
+    workers::{hashes::HashWorkers, jobs},
 };
 
 /// Why a staged upload was not kept.
@@ -41,6 +41,7 @@ pub struct Uploader<'a> {
 pub async fn commit(
     core: &Core,
     catalog: &Catalog,
+    hashes: &HashWorkers,
     uploader: Uploader<'_>,
     name: &str,
     path: &Path,
@@ -91,6 +92,8 @@ pub async fn commit(
         .await?;
         core.live.job(&jobs::to_wire(&job));
         events::image_hashed(core, name, &result.sha256, size).await;
+        // A re-upload inspects again, whatever the old bytes were found.
+        hashes.inspect(name, path, &result.sha256, size).await?;
     }
     Ok(result)
 }

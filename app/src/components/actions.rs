@@ -254,6 +254,7 @@ mod tests {
                 .collect(),
             cached,
             rolling: false,
+            ..Default::default()
         }
     }
 

@@ -154,6 +154,7 @@ mod tests {
                     sources: vec![],
                     cached: true,
                     rolling: false,
+                    ..Default::default()
                 })
                 .collect(),
         }

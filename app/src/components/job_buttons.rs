@@ -46,8 +46,9 @@ impl JobCommand {
 
     async fn send(self, name: &str) -> Result<(), String> {
         match self {
-            JobCommand::Cancel(JobKind::Hash) => api::cancel_hash(name).await,
             JobCommand::Cancel(JobKind::Download) => api::cancel_download(name).await,
+            // The hash route cancels a name's hash or inspection.
+            JobCommand::Cancel(_) => api::cancel_hash(name).await,
             JobCommand::Retry => api::enqueue_download(name).await,
         }
     }

@@ -19,14 +19,17 @@ use crate::model::{Job, JobKind, JobStatus};
 /// How much of a failed job's error the row shows; the rest is in the title.
 pub const ERROR_PREVIEW_CHARS: usize = 60;
 
-/// The jobs a pane lists: those of its kind, the latest (highest id) per
-/// name, running first, then queued, failed, cancelled, completed; newest
-/// first within a status.
+/// The jobs a pane lists: those of its kind (the Hashes pane's include
+/// inspections, which run in the hash pool after the hash), the latest
+/// (highest id) per name, running first, then queued, failed, cancelled,
+/// completed; newest first within a status.
 pub fn pane_jobs(jobs: &[Job], kind: JobKind) -> Vec<Job> {
     // A list, not a map: panes hold tens of jobs, and a hash map type of
     // its own costs the browser bundle more than the scans cost here.
     let mut latest: Vec<&Job> = Vec::new();
-    for job in jobs.iter().filter(|job| job.kind == kind) {
+    let listed_here =
+        |job: &&Job| job.kind == kind || (kind, job.kind) == (JobKind::Hash, JobKind::Inspect);
+    for job in jobs.iter().filter(listed_here) {
         match latest.iter_mut().find(|listed| listed.name == job.name) {
             Some(slot) if job.id > slot.id => *slot = job,
             Some(_) => {}
@@ -84,7 +87,9 @@ pub fn JobsPane(
             "bty-downloads-tbody",
             "No downloads.",
         ),
-        JobKind::Hash => ("Hashes", Glyph::Hash, "bty-hashes-tbody", "No hash jobs."),
+        JobKind::Hash | JobKind::Inspect => {
+            ("Hashes", Glyph::Hash, "bty-hashes-tbody", "No hash jobs.")
+        }
     };
     let listed = Memo::new(move |_| live.jobs.with(|jobs| pane_jobs(jobs, kind)));
     let is_empty = move || listed.with(Vec::is_empty);
@@ -158,6 +163,7 @@ fn JobRow(
             class="bty-job-row"
             data-job-id=id.to_string()
             data-name=name.clone()
+            data-kind=kind.as_str()
             data-status=move || status.get().as_str()
         >
             <td class="bty-job-name">

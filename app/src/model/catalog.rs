@@ -32,6 +32,44 @@ impl SourceKind {
     }
 }
 
+/// What inspecting an image's bytes found; on the server also the type
+/// of the `image_inspections.state` column.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "ssr",
+    derive(utoipa::ToSchema, sea_orm::EnumIter, sea_orm::DeriveActiveEnum),
+    sea_orm(rs_type = "String", db_type = "Text", rename_all = "lowercase")
+)]
+#[serde(rename_all = "lowercase")]
+pub enum InspectionState {
+    /// Offered to flash clients.
+    Ok,
+    /// A qcow2 that would read host files or needs a key: never offered.
+    Unsafe,
+    /// Data that does not decompress (or a malformed header): never offered.
+    Corrupt,
+    /// Not inspected yet (its bytes not held, or the job not run).
+    #[default]
+    Pending,
+}
+
+impl InspectionState {
+    /// The lowercase name used on the wire and in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InspectionState::Ok => "ok",
+            InspectionState::Unsafe => "unsafe",
+            InspectionState::Corrupt => "corrupt",
+            InspectionState::Pending => "pending",
+        }
+    }
+
+    /// Unsafe or corrupt: flash clients are never offered the image.
+    pub fn is_refused(self) -> bool {
+        matches!(self, InspectionState::Unsafe | InspectionState::Corrupt)
+    }
+}
+
 /// One origin of a unified catalog row.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -44,7 +82,7 @@ pub struct Source {
 /// One row of the unified catalog: every entry that shares a content SHA-256
 /// or a `bty_image_ref` collapses into one. `Hash`: the catalog table keys
 /// its rows by their whole content.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CatalogRow {
     #[serde(rename = "ref")]
@@ -60,6 +98,21 @@ pub struct CatalogRow {
     /// rolling tag or URL): Update re-resolves and re-downloads it.
     #[serde(default)]
     pub rolling: bool,
+    /// The size of what a flasher writes (decompressed; a qcow2's virtual
+    /// size), once inspected.
+    pub uncompressed_size: Option<u64>,
+    /// The SHA-256 of the decompressed bytes, once inspected (none for
+    /// qcow2). Server side only: the page never shows it, and the browser
+    /// bundle is kept small (its JSON reader skips the key).
+    #[cfg(feature = "ssr")]
+    pub uncompressed_sha256: Option<String>,
+    /// What inspecting the bytes found.
+    #[serde(default)]
+    pub inspection: InspectionState,
+    /// Why an image is unsafe or corrupt.
+    pub inspection_reason: Option<String>,
+    /// The name says another format than the bytes: `named .img, contains gzip`.
+    pub format_warning: Option<String>,
 }
 
 impl CatalogRow {
@@ -172,6 +225,7 @@ mod tests {
             }],
             cached: false,
             rolling: false,
+            ..Default::default()
         }
     }
 

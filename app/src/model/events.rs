@@ -44,12 +44,18 @@ pub struct EventList {
 pub const EVENTS_PAGE_SIZE: usize = 50;
 
 /// The event kinds the Kind dropdown of `/ui/events` offers.
-pub const KNOWN_EVENT_KINDS: [&str; 23] = [
+pub const KNOWN_EVENT_KINDS: [&str; 29] = [
     "image.uploaded",
     "image.upload_failed",
     "image.hashed",
     "image.hash_failed",
     "image.hash_cancelled",
+    "image.inspected",
+    "image.format_mismatch",
+    "image.unsafe",
+    "image.corrupt",
+    "image.inspection_failed",
+    "image.inspection_cancelled",
     "catalog.entry.added",
     "catalog.entry.add_failed",
     "catalog.entry.deleted",

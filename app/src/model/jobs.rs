@@ -59,6 +59,9 @@ impl JobStatus {
 pub enum JobKind {
     Hash,
     Download,
+    /// What an image's bytes are (format, uncompressed size and digest,
+    /// safety); runs in the hash pool after the hash, in its pane.
+    Inspect,
 }
 
 impl JobKind {
@@ -66,6 +69,7 @@ impl JobKind {
         match self {
             JobKind::Hash => "hash",
             JobKind::Download => "download",
+            JobKind::Inspect => "inspect",
         }
     }
 }

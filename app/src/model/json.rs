@@ -16,8 +16,8 @@
 use serde_json::{Map, Value};
 
 use super::{
-    CacheUsage, CatalogPage, CatalogRow, Event, EventList, ImagesPage, Job, JobKind, JobStatus,
-    LiveSnapshot, Source, SourceKind, UploadResult,
+    CacheUsage, CatalogPage, CatalogRow, Event, EventList, ImagesPage, InspectionState, Job,
+    JobKind, JobStatus, LiveSnapshot, Source, SourceKind, UploadResult,
 };
 
 /// A wire type the browser reads from JSON.
@@ -157,9 +157,18 @@ impl<'a> Fields<'a> {
             .collect()
     }
 
-    /// A unit enum field, by its wire name.
-    fn choice<T: Copy>(&self, name: &str, choices: &[(&str, T)]) -> Result<T, String> {
-        let text = self.get(name)?.as_str().ok_or_else(|| wrong(name))?;
+    /// A unit enum field, by its wire name; `default` when it may be
+    /// missing (`#[serde(default)]`).
+    fn choice<T: Copy>(
+        &self,
+        name: &str,
+        choices: &[(&str, T)],
+        default: Option<T>,
+    ) -> Result<T, String> {
+        let text = match (self.0.get(name), default) {
+            (None, Some(default)) => return Ok(default),
+            (value, _) => value.and_then(Value::as_str).ok_or_else(|| wrong(name))?,
+        };
         choices
             .iter()
             .find(|(wire, _)| *wire == text)
@@ -222,6 +231,22 @@ impl FromJson for CatalogRow {
             sources: f.list("sources")?,
             cached: f.bool("cached", None)?,
             rolling: f.bool("rolling", Some(false))?,
+            uncompressed_size: f.opt_u64("uncompressed_size")?,
+            // The page never shows it: the browser skips the key.
+            #[cfg(feature = "ssr")]
+            uncompressed_sha256: f.opt_string("uncompressed_sha256")?,
+            inspection: f.choice(
+                "inspection",
+                &[
+                    ("ok", InspectionState::Ok),
+                    ("unsafe", InspectionState::Unsafe),
+                    ("corrupt", InspectionState::Corrupt),
+                    ("pending", InspectionState::Pending),
+                ],
+                Some(InspectionState::default()),
+            )?,
+            inspection_reason: f.opt_string("inspection_reason")?,
+            format_warning: f.opt_string("format_warning")?,
         })
     }
 }
@@ -237,6 +262,7 @@ impl FromJson for Source {
                     ("url", SourceKind::Url),
                     ("manifest", SourceKind::Manifest),
                 ],
+                None,
             )?,
             location: f.string("location")?,
         })
@@ -250,7 +276,12 @@ impl FromJson for Job {
             id: f.i64("id")?,
             kind: f.choice(
                 "kind",
-                &[("hash", JobKind::Hash), ("download", JobKind::Download)],
+                &[
+                    ("hash", JobKind::Hash),
+                    ("download", JobKind::Download),
+                    ("inspect", JobKind::Inspect),
+                ],
+                None,
             )?,
             name: f.string("name")?,
             status: f.choice(
@@ -262,6 +293,7 @@ impl FromJson for Job {
                     ("cancelled", JobStatus::Cancelled),
                     ("failed", JobStatus::Failed),
                 ],
+                None,
             )?,
             bytes_done: f.u64("bytes_done")?,
             bytes_total: f.opt_u64("bytes_total")?,
@@ -396,25 +428,46 @@ mod tests {
             page: 1,
             per_page: 100,
             query: "deb".into(),
-            rows: vec![CatalogRow {
-                image_ref: "r1".into(),
-                sha256: None,
-                names: vec!["a.img".into(), "b.img".into()],
-                format: Some("raw".into()),
-                size_bytes: Some(-1),
-                sources: vec![
-                    Source {
-                        kind: SourceKind::Local,
-                        location: "/srv/images/a.img".into(),
-                    },
-                    Source {
-                        kind: SourceKind::Manifest,
-                        location: "https://x/y".into(),
-                    },
-                ],
-                cached: true,
-                rolling: true,
-            }],
+            rows: vec![
+                CatalogRow {
+                    image_ref: "r1".into(),
+                    sha256: None,
+                    names: vec!["a.img".into(), "b.img".into()],
+                    format: Some("raw".into()),
+                    size_bytes: Some(-1),
+                    sources: vec![
+                        Source {
+                            kind: SourceKind::Local,
+                            location: "/srv/images/a.img".into(),
+                        },
+                        Source {
+                            kind: SourceKind::Manifest,
+                            location: "https://x/y".into(),
+                        },
+                    ],
+                    cached: true,
+                    rolling: true,
+                    uncompressed_size: Some(17_179_869_184),
+                    #[cfg(feature = "ssr")]
+                    uncompressed_sha256: Some("cd34".into()),
+                    inspection: InspectionState::Unsafe,
+                    inspection_reason: Some("qcow2 has a backing file: /etc/passwd".into()),
+                    format_warning: Some("named .img, contains qcow2".into()),
+                },
+                CatalogRow {
+                    image_ref: "r2".into(),
+                    names: vec!["c.img.gz".into()],
+                    inspection: InspectionState::Corrupt,
+                    inspection_reason: Some("gzip: unexpected end of file".into()),
+                    ..CatalogRow::default()
+                },
+                CatalogRow {
+                    image_ref: "r3".into(),
+                    inspection: InspectionState::Ok,
+                    uncompressed_size: Some(0),
+                    ..CatalogRow::default()
+                },
+            ],
         }
     }
 
@@ -435,6 +488,14 @@ mod tests {
     #[test]
     fn every_type_reads_what_serde_writes() {
         round_trip(job());
+        round_trip(Job {
+            kind: JobKind::Inspect,
+            ..job()
+        });
+        round_trip(Job {
+            kind: JobKind::Hash,
+            ..job()
+        });
         round_trip(cache());
         round_trip(catalog());
         round_trip(event());
@@ -498,6 +559,40 @@ mod tests {
         let mut row = serde_json::to_value(&catalog().rows[0]).unwrap();
         row.as_object_mut().unwrap().remove("rolling");
         same_as_serde::<CatalogRow>(row.clone());
+        for (field, value) in [
+            ("inspection", Value::Null),
+            ("inspection", json!("Unsafe")),
+            ("inspection", json!("quarantined")),
+            ("inspection", json!(1)),
+            ("uncompressed_size", Value::Null),
+            ("uncompressed_size", json!(-1)),
+            ("uncompressed_size", json!(u64::MAX)),
+            ("uncompressed_sha256", json!(5)),
+            ("inspection_reason", json!(["x"])),
+            ("format_warning", Value::Null),
+        ] {
+            let mut changed = row.clone();
+            changed.as_object_mut().unwrap().insert(field.into(), value);
+            same_as_serde::<CatalogRow>(changed);
+        }
+        for field in [
+            "inspection",
+            "uncompressed_size",
+            "uncompressed_sha256",
+            "inspection_reason",
+            "format_warning",
+        ] {
+            let mut missing = row.clone();
+            missing.as_object_mut().unwrap().remove(field);
+            same_as_serde::<CatalogRow>(missing);
+        }
+        let read = CatalogRow::from_json(&json!({
+            "ref": "r", "names": [], "sources": [], "cached": false
+        }));
+        assert_eq!(
+            read.map(|row| (row.inspection, row.uncompressed_size)),
+            Ok((InspectionState::Pending, None))
+        );
         row.as_object_mut().unwrap().remove("cached");
         same_as_serde::<CatalogRow>(row);
         same_as_serde::<CatalogRow>(

@@ -44,6 +44,7 @@ async fn main() -> anyhow::Result<()> {
                 format: Some("img.gz".into()),
                 size_bytes: Some(1 << 30),
                 description: Some(format!("benchmark image {i}")),
+                ..Default::default()
             })
             .collect(),
     };

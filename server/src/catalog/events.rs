@@ -1,7 +1,9 @@
 //! The audit events of the catalog and of the images in the image root:
 //! entries added, refused, deleted and imported; images uploaded and
 //! hashed (by the hash worker or while an upload streamed in), and hashes
-//! that failed or were cancelled. Downloads and the cache have theirs in
+//! that failed or were cancelled; what inspecting an image found (its
+//! format against its name, unsafe or corrupt bytes), and inspections that
+//! failed or were cancelled. Downloads and the cache have theirs in
 //! `workers/downloads/events.rs` and `cache.rs`.
 
 use serde_json::{json, Value};
@@ -9,6 +11,7 @@ use serde_json::{json, Value};
 use crate::{
     audit::{self, Actor, NewEvent},
     db::entity::catalog_entry,
+    inspect::{format_mismatch, Inspection, State},
     plumbing::Core,
 };
 
@@ -162,5 +165,69 @@ pub async fn image_hash_failed(core: &Core, name: &str, error: &str) {
 pub async fn image_hash_cancelled(core: &Core, by: &Actor, name: &str) {
     let summary = format!("hash of image '{name}' cancelled");
     let event = image_event("image.hash_cancelled", name, summary, json!({"name": name}));
+    record(core, by, event).await;
+}
+
+/// `image.inspected`, then what the inspection found worth an event of its
+/// own: `image.format_mismatch` when the name says another format than the
+/// bytes, `image.unsafe` or `image.corrupt` with the reason.
+pub async fn image_inspected(core: &Core, name: &str, sha256: &str, inspection: &Inspection) {
+    let format = inspection.format.catalog_name();
+    let (state, reason) = match &inspection.state {
+        State::Ok => ("ok", None),
+        State::Unsafe { reason } => ("unsafe", Some(reason.as_str())),
+        State::Corrupt { error } => ("corrupt", Some(error.as_str())),
+    };
+    let details = json!({
+        "name": name, "sha256": sha256, "format": format, "state": state, "reason": reason,
+        "uncompressed_size": inspection.uncompressed_size,
+        "uncompressed_sha256": inspection.uncompressed_sha256,
+        "partition_table": inspection.partition_table.map(|table| table.label()),
+    });
+    let summary = match inspection.uncompressed_size {
+        Some(size) => {
+            format!("image '{name}' inspected: {format}, {size} bytes uncompressed, {state}")
+        }
+        None => format!("image '{name}' inspected: {format}, {state}"),
+    };
+    let system = Actor::system();
+    let event = image_event("image.inspected", name, summary, details);
+    record(core, &system, event).await;
+    if let Some(warning) = format_mismatch(name, inspection.format) {
+        let summary = format!("image '{name}' is {}: {warning}", inspection.format.label());
+        let details = json!({"name": name, "sha256": sha256, "format": format, "warning": warning});
+        let event = image_event("image.format_mismatch", name, summary, details);
+        record(core, &system, event).await;
+    }
+    if let Some(reason) = reason {
+        let kind = if state == "unsafe" {
+            "image.unsafe"
+        } else {
+            "image.corrupt"
+        };
+        let summary = format!("image '{name}' is {state}: {reason}");
+        let details = json!({"name": name, "sha256": sha256, "format": format, "reason": reason});
+        record(core, &system, image_event(kind, name, summary, details)).await;
+    }
+}
+
+/// `image.inspection_failed`: the file could not be read (not what its
+/// bytes are: that is `image.corrupt`).
+pub async fn image_inspection_failed(core: &Core, name: &str, error: &str) {
+    let summary = format!("inspection of image '{name}' failed: {error}");
+    let details = json!({"name": name, "error": error});
+    let event = image_event("image.inspection_failed", name, summary, details);
+    record(core, &Actor::system(), event).await;
+}
+
+/// `image.inspection_cancelled`, by whoever cancelled it.
+pub async fn image_inspection_cancelled(core: &Core, by: &Actor, name: &str) {
+    let summary = format!("inspection of image '{name}' cancelled");
+    let event = image_event(
+        "image.inspection_cancelled",
+        name,
+        summary,
+        json!({"name": name}),
+    );
     record(core, by, event).await;
 }

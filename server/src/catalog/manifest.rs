@@ -20,7 +20,7 @@ pub struct Manifest {
 }
 
 /// One `[[images]]` table.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ManifestEntry {
     /// The image's name, unique within the manifest.
     pub name: String,
@@ -37,6 +37,15 @@ pub struct ManifestEntry {
     pub size_bytes: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Extra keys this server writes (clients ignore unknown keys) and
+    /// never reads back: it inspects bytes itself. What a flasher writes:
+    /// its size and SHA-256, and the inspection's state (`ok`, `pending`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uncompressed_size: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uncompressed_sha256: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inspection: Option<String>,
 }
 
 impl ManifestEntry {
@@ -188,6 +197,15 @@ pub fn write(entries: &[ManifestEntry]) -> Result<String, ManifestError> {
         if let Some(description) = &entry.description {
             let _ = writeln!(out, "description = {}", text(description));
         }
+        if let Some(size) = entry.uncompressed_size {
+            let _ = writeln!(out, "uncompressed_size = {size}");
+        }
+        if let Some(sha256) = &entry.uncompressed_sha256 {
+            let _ = writeln!(out, "uncompressed_sha256 = {}", text(sha256));
+        }
+        if let Some(state) = &entry.inspection {
+            let _ = writeln!(out, "inspection = {}", text(state));
+        }
     }
     Ok(out)
 }
@@ -264,6 +282,7 @@ fn parse_entry(table: &Table) -> Result<ManifestEntry, ManifestError> {
         format,
         size_bytes,
         description,
+        ..Default::default()
     })
 }
 

@@ -9,6 +9,7 @@ pub mod events;
 pub mod format;
 pub mod identity;
 pub mod import;
+pub mod inspections;
 pub mod lookup;
 pub mod manifest;
 pub mod names;

@@ -7,7 +7,11 @@ use std::{collections::HashMap, path::Path};
 use app::model::{CatalogRow, CatalogView, Source, SourceKind};
 use sea_orm::{DatabaseConnection, DbErr, EntityTrait, QueryOrder};
 
-use crate::db::entity::catalog_entry::{self, Entity as CatalogEntries};
+use super::inspections::{self, Finding};
+use crate::{
+    db::entity::catalog_entry::{self, Entity as CatalogEntries},
+    inspect::{format_mismatch, Format},
+};
 
 /// The unified catalog as it is in the database now.
 pub async fn load(
@@ -19,13 +23,20 @@ pub async fn load(
         .order_by_asc(catalog_entry::Column::AddedAt)
         .all(db)
         .await?;
+    let findings = inspections::all(db).await?;
     let cache_dir = cache_dir.to_owned();
     let image_root_owned = image_root.to_owned();
     // Checking the cache touches the file system: keep it off the executor.
     let rows = tokio::task::spawn_blocking(move || {
-        merge(entries, &image_root_owned, |sha| {
+        let mut rows = merge(entries, &image_root_owned, |sha| {
             cache_dir.join(sha).is_file()
-        })
+        });
+        for row in &mut rows {
+            if let Some(finding) = row.sha256.as_ref().and_then(|sha| findings.get(sha)) {
+                apply_finding(row, finding);
+            }
+        }
+        rows
     })
     .await
     .map_err(|error| DbErr::Custom(format!("catalog merge failed: {error}")))?;
@@ -33,6 +44,21 @@ pub async fn load(
         image_root: image_root.display().to_string(),
         rows,
     })
+}
+
+/// What the row's bytes were found to be: the format becomes theirs, a
+/// name saying otherwise gets a warning.
+pub fn apply_finding(row: &mut CatalogRow, finding: &Finding) {
+    if let Some(found) = Format::from_catalog_name(&finding.format) {
+        row.format_warning = format_mismatch(row.name(), found);
+    }
+    row.format = Some(finding.format.clone());
+    row.uncompressed_size = finding
+        .uncompressed_size
+        .and_then(|size| u64::try_from(size).ok());
+    row.uncompressed_sha256 = finding.uncompressed_sha256.clone();
+    row.inspection = finding.state;
+    row.inspection_reason = finding.reason.clone();
 }
 
 /// Merges entries (oldest first) into unified rows. `is_cached` tells
@@ -99,6 +125,11 @@ pub fn merge(
                     sources: vec![source],
                     cached,
                     rolling,
+                    uncompressed_size: None,
+                    uncompressed_sha256: None,
+                    inspection: Default::default(),
+                    inspection_reason: None,
+                    format_warning: None,
                 });
                 rows.len() - 1
             }

@@ -2,6 +2,9 @@
 //! as a portable `catalog.toml` another bty can import, listing every row
 //! a flash client could fetch whose SHA-256 is known (the `bty` client
 //! requires one), with the same URL on this server `GET /images` gives it.
+//! What inspection found rides along as extra keys (`uncompressed_size`,
+//! `uncompressed_sha256`, `inspection`), which clients ignore; an unsafe
+//! or corrupt image is never listed.
 
 use std::collections::HashSet;
 
@@ -31,7 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     tag = "catalog",
     responses((
         status = 200,
-        description = "A version 1 `catalog.toml` of every fetchable row whose SHA-256 is known, each `src` on this server: the sha URL when the bytes are held here, else the stream-through URL of its `ref`",
+        description = "A version 1 `catalog.toml` of every fetchable row whose SHA-256 is known and that was not found unsafe or corrupt, each `src` on this server: the sha URL when the bytes are held here, else the stream-through URL of its `ref`. Extra keys per image: `uncompressed_size` and `uncompressed_sha256` once inspected, and `inspection` (`ok` or `pending`)",
         content_type = "application/toml",
         body = String,
     ))
@@ -69,6 +72,9 @@ fn manifest_entries(rows: &[CatalogRow], origin: &str) -> Vec<ManifestEntry> {
                 format: row.format.clone(),
                 size_bytes: row.size_bytes,
                 description: None,
+                uncompressed_size: row.uncompressed_size,
+                uncompressed_sha256: row.uncompressed_sha256.clone(),
+                inspection: Some(row.inspection.as_str().to_owned()),
             })
         })
         .collect()
@@ -93,6 +99,7 @@ mod tests {
             }],
             cached,
             rolling: false,
+            ..Default::default()
         }
     }
 

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use app::model::{CatalogRow, InspectionState};
 use axum::{
     extract::{Query, State},
     http::StatusCode,
@@ -21,6 +22,7 @@ use crate::{
     auth::{ClientIp, Operator},
     catalog::{
         entries::{self, AddError, AddedEntry, NewEntry},
+        unified::apply_finding,
         DeleteError,
     },
     error::{ApiError, AppJson, ErrorBody},
@@ -160,12 +162,22 @@ struct EntryRow {
     disk_image_sha: Option<String>,
     name: String,
     sha_url: Option<String>,
+    /// What the bytes are once inspected, until then what the name says.
     format: Option<String>,
     size_bytes: Option<i64>,
     description: Option<String>,
     added_at: String,
     /// `local`, `url` or `manifest`.
     kind: String,
+    /// What a flasher writes (decompressed; a qcow2's virtual size), once inspected.
+    uncompressed_size: Option<u64>,
+    /// The SHA-256 of the decompressed bytes, once inspected (none for qcow2).
+    uncompressed_sha256: Option<String>,
+    inspection: InspectionState,
+    /// Why the image is unsafe or corrupt.
+    inspection_reason: Option<String>,
+    /// The name says another format than the bytes: `named .img, contains gzip`.
+    format_warning: Option<String>,
 }
 
 /// Every catalog entry, oldest first.
@@ -184,19 +196,41 @@ async fn list_entries(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<EntryRow>>, ApiError> {
     let rows = state.catalog.entries().await?;
+    let findings = state.catalog.findings().await?;
     Ok(Json(
         rows.into_iter()
-            .map(|row| EntryRow {
-                bty_image_ref: row.bty_image_ref,
-                src: row.src,
-                disk_image_sha: row.disk_image_sha,
-                name: row.name,
-                sha_url: row.sha_url,
-                format: row.format,
-                size_bytes: row.size_bytes,
-                description: row.description,
-                added_at: row.added_at,
-                kind: row.source_kind.as_str().to_owned(),
+            .map(|row| {
+                // The unified view's rule for a finding, on a one-entry row.
+                let mut view = CatalogRow {
+                    names: vec![row.name.clone()],
+                    sha256: row.disk_image_sha.clone(),
+                    format: row.format.clone(),
+                    ..Default::default()
+                };
+                if let Some(finding) = row
+                    .disk_image_sha
+                    .as_ref()
+                    .and_then(|sha| findings.get(sha))
+                {
+                    apply_finding(&mut view, finding);
+                }
+                EntryRow {
+                    bty_image_ref: row.bty_image_ref,
+                    src: row.src,
+                    disk_image_sha: row.disk_image_sha,
+                    name: row.name,
+                    sha_url: row.sha_url,
+                    format: view.format,
+                    size_bytes: row.size_bytes,
+                    description: row.description,
+                    added_at: row.added_at,
+                    kind: row.source_kind.as_str().to_owned(),
+                    uncompressed_size: view.uncompressed_size,
+                    uncompressed_sha256: view.uncompressed_sha256,
+                    inspection: view.inspection,
+                    inspection_reason: view.inspection_reason,
+                    format_warning: view.format_warning,
+                }
             })
             .collect(),
     ))

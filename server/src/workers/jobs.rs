@@ -72,6 +72,29 @@ pub async fn create_download(
     row.update(db).await
 }
 
+/// Creates a queued inspection of the bytes `sha256` (`bytes` long) at
+/// `path`, shown under `name`. The job carries the digest of what it
+/// inspects from the start: the finding is recorded under it.
+pub async fn create_inspection(
+    db: &DatabaseConnection,
+    name: &str,
+    path: &str,
+    sha256: &str,
+    bytes: u64,
+) -> Result<job::Model, DbErr> {
+    let mut row: job::ActiveModel = create(
+        db,
+        JobKind::Inspect,
+        name,
+        Some(path.to_owned()),
+        Some(bytes),
+    )
+    .await?
+    .into();
+    row.sha256 = Set(Some(sha256.to_owned()));
+    row.update(db).await
+}
+
 /// The newest download of the entry `src`.
 pub async fn latest_download(
     db: &DatabaseConnection,
@@ -218,9 +241,22 @@ pub async fn latest_per_name(
     Ok(latest)
 }
 
-/// Marks the oldest queued job of `kind` running and returns it. Safe
-/// against other workers: only one `UPDATE … WHERE status = 'queued'` wins.
+/// Marks the oldest queued job of the first of `kinds` that has one
+/// running and returns it. Safe against other workers: only one
+/// `UPDATE … WHERE status = 'queued'` wins.
 pub async fn claim_next(
+    db: &DatabaseConnection,
+    kinds: &[JobKind],
+) -> Result<Option<job::Model>, DbErr> {
+    for &kind in kinds {
+        if let Some(job) = claim_next_of(db, kind).await? {
+            return Ok(Some(job));
+        }
+    }
+    Ok(None)
+}
+
+async fn claim_next_of(
     db: &DatabaseConnection,
     kind: JobKind,
 ) -> Result<Option<job::Model>, DbErr> {

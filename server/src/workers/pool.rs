@@ -47,18 +47,18 @@ impl JobPool {
         self.wake.notify_one();
     }
 
-    /// Claims the next queued job of `kind`, waiting for one; `None` once
-    /// the server is stopping.
-    pub async fn next(&self, core: &Core, kind: JobKind) -> Option<job::Model> {
+    /// Claims the next queued job of the first of `kinds` that has one,
+    /// waiting for one; `None` once the server is stopping.
+    pub async fn next(&self, core: &Core, kinds: &[JobKind]) -> Option<job::Model> {
         loop {
             if core.shutdown.is_cancelled() {
                 return None;
             }
-            let pause = match jobs::claim_next(&core.db, kind).await {
+            let pause = match jobs::claim_next(&core.db, kinds).await {
                 Ok(Some(job)) => return Some(job),
                 Ok(None) => IDLE_RECHECK,
                 Err(error) => {
-                    tracing::error!(%error, kind = kind.as_str(), "a worker could not claim a job");
+                    tracing::error!(%error, ?kinds, "a worker could not claim a job");
                     CLAIM_RETRY
                 }
             };

@@ -3,7 +3,7 @@
 
 use reqwest::{header, StatusCode};
 
-use crate::helpers::{raw_request, sha256_hex, spawn_app, TestApp};
+use crate::helpers::{gzipped, raw_request, sha256_hex, spawn_app, TestApp};
 
 const DATA: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
 
@@ -39,8 +39,10 @@ async fn get_with(
 async fn an_image_is_served_openly_by_name_by_sha_and_by_ref() {
     let mut app = spawn_app().await;
     app.login().await;
-    upload(&app, "serve me.img.gz", DATA).await;
-    let sha = sha256_hex(DATA);
+    // Real gzip: the content type is what the bytes are.
+    let data = gzipped(DATA);
+    upload(&app, "serve me.img.gz", &data).await;
+    let sha = sha256_hex(&data);
     let image_ref = app
         .catalog_row("serve me.img.gz")
         .await
@@ -57,7 +59,7 @@ async fn an_image_is_served_openly_by_name_by_sha_and_by_ref() {
         assert_eq!(response.status(), StatusCode::OK, "{path}");
         assert_eq!(
             response.headers()[header::CONTENT_LENGTH],
-            DATA.len().to_string(),
+            data.len().to_string(),
             "{path}"
         );
         assert_eq!(
@@ -71,7 +73,7 @@ async fn an_image_is_served_openly_by_name_by_sha_and_by_ref() {
             "{path}"
         );
         assert_eq!(response.headers()[header::ACCEPT_RANGES], "bytes", "{path}");
-        assert_eq!(&response.bytes().await.expect("body")[..], DATA, "{path}");
+        assert_eq!(&response.bytes().await.expect("body")[..], data, "{path}");
     }
     let by_name = get_with(&app, "/images/serve%20me.img.gz", &[]).await;
     let disposition = by_name.headers()[header::CONTENT_DISPOSITION]

@@ -326,6 +326,19 @@ pub fn set_cookie(response: &Response) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// `bytes` as one gzip member, as `gzip` writes it.
+pub fn gzipped(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).expect("gzip in memory");
+    encoder.finish().expect("gzip in memory")
+}
+
+/// `bytes` as one zstd frame, as `zstd` writes it.
+pub fn zstd_compressed(bytes: &[u8]) -> Vec<u8> {
+    zstd::encode_all(bytes, 0).expect("zstd in memory")
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     format!("{:x}", Sha256::digest(bytes))

@@ -69,7 +69,7 @@ async fn insert_remote_row(app: &TestApp, name: &str, src: &str, sha: Option<&st
             sha256: sha.map(str::to_owned),
             format: Some("img.xz".to_owned()),
             size_bytes: Some(4096),
-            description: None,
+            ..Default::default()
         }],
     };
     let report = import::import(&app.state.catalog, &manifest, "test", &Actor::system())
@@ -93,21 +93,21 @@ async fn the_listing_and_the_catalog_are_open_and_empty_at_first() {
 async fn a_hashed_file_is_listed_with_a_url_on_this_server() {
     let app = spawn_app().await;
     let data = b"a flashable disk".repeat(64);
-    app.write_image("my disk (v2).qcow2", &data);
-    let entry = wait_until_listed(&app, "my disk (v2).qcow2").await;
+    app.write_image("my disk (v2).img", &data);
+    let entry = wait_until_listed(&app, "my disk (v2).img").await;
 
     let sha = sha256_hex(&data);
     assert_eq!(
         entry["url"],
-        format!("{}/images/{sha}/my%20disk%20%28v2%29.qcow2", app.address)
+        format!("{}/images/{sha}/my%20disk%20%28v2%29.img", app.address)
     );
     assert_eq!(
         entry["ref"],
-        image_ref_for_src("file://my disk (v2).qcow2").expect("ref")
+        image_ref_for_src("file://my disk (v2).img").expect("ref")
     );
     assert_eq!(entry["sha_short"], &sha[..12]);
     assert_eq!(entry["cached"], true);
-    assert_eq!(entry["format"], "qcow2");
+    assert_eq!(entry["format"], "img");
     assert_eq!(entry["size_bytes"], data.len());
 }
 

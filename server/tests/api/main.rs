@@ -14,6 +14,7 @@ mod events;
 mod events_page;
 mod hashes;
 mod helpers;
+mod inspections;
 mod listing;
 mod live;
 mod metrics;

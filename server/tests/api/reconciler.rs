@@ -8,7 +8,7 @@ use std::{io::Write, sync::mpsc, time::Duration};
 use app::model::{JobStatus, SourceKind};
 use serde_json::Value;
 
-use crate::helpers::{restart, sha256_hex, spawn_app, TestApp};
+use crate::helpers::{gzipped, restart, sha256_hex, spawn_app, TestApp};
 
 /// The `GET /catalog/entries` row of the file `name`, if listed.
 async fn entry(app: &TestApp, name: &str) -> Option<Value> {
@@ -43,9 +43,10 @@ async fn a_dropped_file_is_listed_then_hashed_without_any_request() {
     let mut app = spawn_app().await;
     app.login().await;
     assert!(app.catalog().await.is_empty());
-    app.write_image("dropped.img.gz", b"gzip-ish bytes");
+    let gzip = gzipped(b"gzip bytes");
+    app.write_image("dropped.img.gz", &gzip);
     let row = app.wait_until_hashed("dropped.img.gz").await;
-    assert_eq!(row.sha256, Some(sha256_hex(b"gzip-ish bytes")));
+    assert_eq!(row.sha256, Some(sha256_hex(&gzip)));
     assert_eq!(row.format.as_deref(), Some("img.gz"));
     assert!(row.cached);
     assert_eq!(row.sources.len(), 1);
@@ -140,20 +141,20 @@ async fn a_file_renamed_into_the_root_is_hashed_without_any_request() {
     // Copied beside the root, then renamed in: the way a finished copy
     // lands, with a fresh modification time.
     let data = varied_bytes(9 << 20, 7);
-    let staging = app.state_dir().join("incoming.img.zst");
+    let staging = app.state_dir().join("incoming.img");
     std::fs::write(&staging, &data).expect("write beside the root");
-    std::fs::rename(&staging, app.image_root.join("renamed.img.zst")).expect("rename in");
+    std::fs::rename(&staging, app.image_root.join("renamed.img")).expect("rename in");
 
-    let sha = wait_for_entry_sha(&app, "renamed.img.zst").await;
+    let sha = wait_for_entry_sha(&app, "renamed.img").await;
     assert_eq!(sha, sha256_hex(&data));
-    let row = entry(&app, "renamed.img.zst").await.expect("listed");
+    let row = entry(&app, "renamed.img").await.expect("listed");
     assert_eq!(row["kind"], "local");
-    assert_eq!(row["format"], "img.zst");
+    assert_eq!(row["format"], "img");
     assert_eq!(row["size_bytes"], data.len() as u64);
     let sidecar =
-        std::fs::read_to_string(app.image_root.join("renamed.img.zst.sha256")).expect("sidecar");
-    assert_eq!(sidecar, format!("{sha}  renamed.img.zst\n"));
-    let hash = app.hash_state("renamed.img.zst").await.expect("a hash job");
+        std::fs::read_to_string(app.image_root.join("renamed.img.sha256")).expect("sidecar");
+    assert_eq!(sidecar, format!("{sha}  renamed.img\n"));
+    let hash = app.hash_state("renamed.img").await.expect("a hash job");
     assert_eq!(hash.status, JobStatus::Completed);
     assert_eq!(hash.bytes_hashed, data.len() as u64);
 }

@@ -6,8 +6,8 @@ use leptos::prelude::*;
 use super::{CatalogTable, EmptyCatalog, EventsCard, JobsPane, UploadSection, Uploads};
 use crate::live::LiveState;
 use crate::model::{
-    CatalogPage, CatalogRow, CatalogView, Event, ImagesPage, Job, JobKind, JobStatus, Source,
-    SourceKind,
+    CatalogPage, CatalogRow, CatalogView, Event, ImagesPage, InspectionState, Job, JobKind,
+    JobStatus, Source, SourceKind,
 };
 
 const SHA: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -46,6 +46,7 @@ fn row(name: &str, sha: Option<&str>, cached: bool, source: (SourceKind, &str)) 
         }],
         cached,
         rolling: false,
+        ..Default::default()
     }
 }
 
@@ -136,6 +137,60 @@ fn catalog_rows_carry_their_ref_sha_and_action_hooks() {
 }
 
 #[test]
+fn an_inspected_row_shows_its_sizes_and_an_unsafe_one_its_badge_and_warning() {
+    let ok = CatalogRow {
+        size_bytes: Some(2_254_857_830),
+        uncompressed_size: Some(16 * 1024 * 1024 * 1024),
+        inspection: InspectionState::Ok,
+        ..row(
+            "disk.img.zst",
+            Some(SHA),
+            true,
+            (SourceKind::Local, "/srv/images/disk.img.zst"),
+        )
+    };
+    let unsafe_row = CatalogRow {
+        size_bytes: Some(196_608),
+        uncompressed_size: Some(1024 * 1024 * 1024),
+        inspection: InspectionState::Unsafe,
+        inspection_reason: Some("qcow2 has a backing file: /etc/passwd".into()),
+        format_warning: Some("named .img, contains qcow2".into()),
+        ..row(
+            "vm.img",
+            Some(SHA),
+            true,
+            (SourceKind::Local, "/srv/images/vm.img"),
+        )
+    };
+    let pending = CatalogRow {
+        size_bytes: Some(1536),
+        ..row(
+            "new.img",
+            None,
+            true,
+            (SourceKind::Local, "/srv/images/new.img"),
+        )
+    };
+    let data = page(vec![ok, unsafe_row, pending], vec![], vec![]);
+    let html = render(&data, |live| view! { <CatalogTable live/> }.into_any());
+    assert!(
+        html.contains(r#"<div class="bty-size">2.1 GiB → 16.0 GiB</div>"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"<div class="bty-size">192.0 KiB → 1.0 GiB</div>"#));
+    assert!(html.contains(r#"<div class="bty-size">1.5 KiB</div>"#));
+    assert!(html.contains(
+        r#"<div class="bty-inspection bty-inspection-unsafe">unsafe: qcow2 has a backing file: /etc/passwd</div>"#
+    ));
+    assert!(html.contains(r#"<div class="bty-format-warning">named .img, contains qcow2</div>"#));
+    assert_eq!(
+        html.matches("bty-inspection-").count(),
+        1,
+        "only the unsafe row"
+    );
+}
+
+#[test]
 fn the_empty_catalog_explains_where_images_come_from() {
     let html = render(&page(vec![], vec![], vec![]), |live| {
         view! { <EmptyCatalog live/> }.into_any()
@@ -208,6 +263,47 @@ fn job_rows_show_status_progress_and_cancel() {
     assert!(has_tag(&html, &[r#"class="bty-job-error""#, &full]));
     assert!(html.contains(&format!(">{}</div>", "e".repeat(60))));
     assert_eq!(html.matches("bty-job-cancel").count(), 1);
+}
+
+#[test]
+fn the_hashes_pane_lists_an_inspection_as_a_job_of_its_kind() {
+    let inspecting = Job {
+        id: 12,
+        kind: JobKind::Inspect,
+        name: "disk.img.zst".into(),
+        status: JobStatus::Running,
+        bytes_done: 512 * 1024 * 1024,
+        bytes_total: Some(2 * 1024 * 1024 * 1024),
+        sha256: None,
+        error: None,
+        started_at: Some(1.0),
+        finished_at: None,
+        rate_bps: Some(800_000_000.0),
+        attempt: 0,
+    };
+    let data = page(vec![], vec![inspecting], vec![]);
+    let hashes = render(&data, |live| {
+        view! { <JobsPane kind=JobKind::Hash live/> }.into_any()
+    });
+    assert!(has_tag(
+        &hashes,
+        &[
+            r#"class="bty-job-row""#,
+            r#"data-name="disk.img.zst""#,
+            r#"data-kind="inspect""#,
+            r#"data-status="running""#
+        ]
+    ));
+    assert!(hashes.contains("512.0 MiB / 2.0 GiB"), "{hashes}");
+    assert!(hashes.contains("800 MB/s"));
+    assert!(has_tag(
+        &hashes,
+        &["bty-job-cancel", r#"data-name="disk.img.zst""#]
+    ));
+    let downloads = render(&data, |live| {
+        view! { <JobsPane kind=JobKind::Download live/> }.into_any()
+    });
+    assert!(!downloads.contains("disk.img.zst"));
 }
 
 #[test]

@@ -20,6 +20,7 @@ fn entry(name: &str, src: &str) -> ManifestEntry {
         format: Some("img".into()),
         size_bytes: Some(10),
         description: None,
+        ..Default::default()
     }
 }
 
@@ -49,6 +50,7 @@ fn a_full_entry_is_read_with_its_sha_trimmed_and_lower_cased() {
             format: Some("img.zst".into()),
             size_bytes: Some(1234),
             description: Some("Ubuntu".into()),
+            ..Default::default()
         }]
     );
 }

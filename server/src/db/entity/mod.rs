@@ -3,13 +3,14 @@
 pub mod api_token;
 pub mod catalog_entry;
 pub mod event;
+pub mod image_inspection;
 pub mod job;
 pub mod operator;
 pub mod session;
 
 #[cfg(test)]
 mod tests {
-    use app::model::{JobKind, JobStatus, SourceKind};
+    use app::model::{InspectionState, JobKind, JobStatus, SourceKind};
     use sea_orm::{ActiveEnum, Iterable};
 
     use super::job::DownloadMode;
@@ -24,6 +25,9 @@ mod tests {
         }
         for kind in SourceKind::iter() {
             assert_eq!(kind.to_value(), kind.as_str());
+        }
+        for state in InspectionState::iter() {
+            assert_eq!(state.to_value(), state.as_str());
         }
         for mode in DownloadMode::iter() {
             assert_eq!(mode.to_value(), mode.as_str());

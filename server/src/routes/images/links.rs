@@ -54,8 +54,11 @@ pub(crate) fn image_url(origin: &str, key: &str, name: &str) -> String {
 /// verifies a pinned sha or back-fills an unknown one, and fills the cache
 /// (so a client that cannot reach the upstream still gets the image). A
 /// local file is offered once it is hashed; a `file://` location is never
-/// fetched from (D10).
+/// fetched from (D10). An image found unsafe or corrupt is never offered.
 pub(crate) fn flash_url(row: &CatalogRow, origin: &str) -> Option<String> {
+    if row.inspection.is_refused() {
+        return None;
+    }
     if row.cached {
         let sha256 = row.sha256.as_deref()?;
         return Some(image_url(origin, sha256, row.name()));
@@ -115,6 +118,7 @@ mod tests {
                 .collect(),
             cached,
             rolling: false,
+            ..Default::default()
         }
     }
 

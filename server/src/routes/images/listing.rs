@@ -3,7 +3,7 @@
 //! every row with a remote source or a hashed local file, each offered
 //! through this server.
 
-use app::model::CatalogRow;
+use app::model::{CatalogRow, InspectionState};
 use axum::{extract::State, http::HeaderMap, Json};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -17,7 +17,8 @@ use crate::{error::ApiError, state::AppState};
 pub struct ImageEntry {
     /// The row's first name.
     pub name: String,
-    /// The image format, or `""` when unknown.
+    /// The image format, or `""` when unknown: what the bytes are once
+    /// inspected, until then what the name says.
     pub format: String,
     /// The size in bytes, or 0 when unknown.
     pub size_bytes: i64,
@@ -38,6 +39,14 @@ pub struct ImageEntry {
     /// The bytes are held here (a local file or the download cache); false
     /// means the first GET of `url` fetches them from the upstream.
     pub cached: bool,
+    /// What a flasher writes, once inspected: the decompressed size (a
+    /// qcow2's virtual size), to check that the image fits a disk.
+    pub uncompressed_size: Option<u64>,
+    /// The SHA-256 of the decompressed bytes, once inspected (none for
+    /// qcow2), to verify what was written.
+    pub uncompressed_sha256: Option<String>,
+    /// `ok` or `pending` (unsafe and corrupt images are not listed).
+    pub inspection: InspectionState,
 }
 
 impl ImageEntry {
@@ -56,6 +65,9 @@ impl ImageEntry {
                 .as_deref()
                 .map(|sha256| sha256.chars().take(12).collect()),
             cached: row.cached,
+            uncompressed_size: row.uncompressed_size,
+            uncompressed_sha256: row.uncompressed_sha256.clone(),
+            inspection: row.inspection,
         })
     }
 }
@@ -68,7 +80,7 @@ impl ImageEntry {
     tag = "images",
     responses((
         status = 200,
-        description = "Every flashable image: each row with a remote source (cached or not, its sha known or not) or a hashed local file, all offered through this server",
+        description = "Every flashable image: each row with a remote source (cached or not, its sha known or not) or a hashed local file, all offered through this server; an image inspected as unsafe or corrupt is left out",
         body = Vec<ImageEntry>,
     ))
 )]

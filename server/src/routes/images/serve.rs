@@ -4,9 +4,10 @@
 //! (206, 416), `ETag` (the SHA-256) with `If-None-Match`, `Content-Length`
 //! and a content type; temporary files are never served. A remote entry
 //! not cached yet streams through while it fills the cache; `HEAD` never
-//! starts a download (D13).
+//! starts a download (D13). An image inspected as unsafe or corrupt is a
+//! 409 with the reason, never its bytes.
 
-use app::model::ImageFormat;
+use app::model::{ImageFormat, IMAGE_FORMATS};
 use axum::{
     body::Body,
     extract::{Path, Request, State},
@@ -17,6 +18,7 @@ use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
 use crate::{
+    catalog::inspections::refusal_text,
     error::{ApiError, ErrorBody},
     openapi::Binary,
     state::AppState,
@@ -40,6 +42,7 @@ use crate::{
         (status = 206, description = "The requested range", content_type = "application/octet-stream", body = Binary),
         (status = 304, description = "Not modified: the `If-None-Match` ETag matches"),
         (status = 404, description = "No such image in the catalog", body = ErrorBody),
+        (status = 409, description = "The image was inspected and found unsafe (a qcow2 with a backing file, an external data file or encryption) or corrupt; the detail says why", body = ErrorBody),
         (status = 416, description = "The range is malformed or outside the file"),
         (status = 502, description = "A remote entry not cached yet: its upstream failed before any byte was sent", body = ErrorBody),
     )
@@ -69,6 +72,7 @@ pub async fn get_image(
         (status = 206, description = "The requested range", content_type = "application/octet-stream", body = Binary),
         (status = 304, description = "Not modified: the `If-None-Match` ETag matches"),
         (status = 404, description = "No such image in the catalog", body = ErrorBody),
+        (status = 409, description = "The image was inspected and found unsafe (a qcow2 with a backing file, an external data file or encryption) or corrupt; the detail says why", body = ErrorBody),
         (status = 416, description = "The range is malformed or outside the file"),
         (status = 502, description = "A remote entry not cached yet: its upstream failed before any byte was sent", body = ErrorBody),
     )
@@ -88,6 +92,14 @@ async fn serve(state: &AppState, key: &str, request: Request) -> Result<Response
         Some(found) => found,
         None => {
             let entry = lookup.remote_by_content().await?.ok_or_else(not_found)?;
+            // Bytes already found unsafe or corrupt elsewhere are not fetched.
+            if let Some(refusal) = state
+                .catalog
+                .refusal(entry.disk_image_sha.as_deref())
+                .await?
+            {
+                return Err(ApiError::Conflict(refusal));
+            }
             let method = request.method().clone();
             if let Some(response) = super::stream_through::respond(state, &entry, &method).await? {
                 return Ok(response);
@@ -97,10 +109,24 @@ async fn serve(state: &AppState, key: &str, request: Request) -> Result<Response
             again.held_bytes().await?.ok_or_else(not_found)?
         }
     };
-    let content_type = found
-        .name
-        .as_deref()
-        .map_or("application/octet-stream", content_type_for);
+    let finding = match found.sha256.as_deref() {
+        Some(sha256) => state.catalog.inspection(sha256).await?,
+        None => None,
+    };
+    if let Some(finding) = finding.as_ref().filter(|f| f.state.is_refused()) {
+        return Err(ApiError::Conflict(refusal_text(finding)));
+    }
+    // The bytes' own format once inspected, else the name's.
+    let content_type = match &finding {
+        Some(finding) => IMAGE_FORMATS
+            .iter()
+            .find(|format| format.name == finding.format)
+            .map_or("application/octet-stream", |format| format.content_type),
+        None => found
+            .name
+            .as_deref()
+            .map_or("application/octet-stream", content_type_for),
+    };
     let filename = found.name.as_ref().filter(|_| found.local);
     let etag = found.sha256.as_ref().map(|sha| format!("\"{sha}\""));
     if let Some(etag) = &etag {

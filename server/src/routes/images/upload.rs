@@ -98,9 +98,17 @@ pub async fn put_image(
                 actor: &actor,
                 operator: &who,
             };
-            uploads::commit(&state.core, &state.catalog, uploader, &name, &path, staged)
-                .await
-                .map_err(commit_failure)
+            uploads::commit(
+                &state.core,
+                &state.catalog,
+                &state.hashes,
+                uploader,
+                &name,
+                &path,
+                staged,
+            )
+            .await
+            .map_err(commit_failure)
         }
         Err(failure) => Err(failure),
     };

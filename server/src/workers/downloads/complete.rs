@@ -1,6 +1,7 @@
 //! After the bytes: check them against what they must be, rename them into
-//! the cache, learn the sha of an unpinned entry (by its source, D9), and
-//! for an update drop the old content once nothing else names it.
+//! the cache, queue their inspection, learn the sha of an unpinned entry
+//! (by its source, D9), and for an update drop the old content once
+//! nothing else names it.
 
 use sea_orm::DbErr;
 use serde_json::json;
@@ -41,6 +42,15 @@ impl DownloadWorkers {
             .await
             .map_err(|error| error.to_string())?
             .map_err(|error| format!("cannot move the download into the cache: {error}"))?;
+        // A new download inspects again, whatever an earlier copy was found.
+        let cached = self.cache.path_of(&sha256);
+        if let Err(error) = self
+            .hashes
+            .inspect(&entry.name, &cached, &sha256, bytes)
+            .await
+        {
+            tracing::error!(%error, name = entry.name, "inspection not queued");
+        }
         let previous = entry.disk_image_sha.clone();
         if super::source::is_pinned(entry) {
             return Ok(Done {

@@ -3,7 +3,9 @@
 //! jobs (rows, which survive a restart), fetch the entry's bytes into its
 //! partial file in the cache, verify them, rename them to `cache/<sha256>`
 //! and log the outcome. Jobs act on catalog rows, keyed by their source;
-//! the workers hold the core, the catalog service and the cache.
+//! the workers hold the core, the catalog service, the cache and the hash
+//! workers' handle, which inspects every download (and stream-through
+//! fill) once it is in the cache.
 
 mod complete;
 mod events;
@@ -25,6 +27,7 @@ use self::{
     source::is_pinned,
 };
 use super::{
+    hashes::HashWorkers,
     jobs::{self, Outcome},
     pool::JobPool,
 };
@@ -65,6 +68,8 @@ pub struct DownloadWorkers {
     core: Core,
     catalog: Catalog,
     cache: Cache,
+    /// Inspects what a download brought.
+    hashes: HashWorkers,
     inner: Arc<Inner>,
 }
 
@@ -77,11 +82,12 @@ struct Inner {
 }
 
 impl DownloadWorkers {
-    pub fn new(core: Core, catalog: Catalog, cache: Cache) -> Self {
+    pub fn new(core: Core, catalog: Catalog, cache: Cache, hashes: HashWorkers) -> Self {
         DownloadWorkers {
             core,
             catalog,
             cache,
+            hashes,
             inner: Arc::default(),
         }
     }

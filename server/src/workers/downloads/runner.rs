@@ -27,7 +27,7 @@ use crate::{
 
 impl DownloadWorkers {
     pub(super) async fn work(self) {
-        while let Some(job) = self.inner.pool.next(&self.core, JobKind::Download).await {
+        while let Some(job) = self.inner.pool.next(&self.core, &[JobKind::Download]).await {
             self.run(job).await;
         }
     }

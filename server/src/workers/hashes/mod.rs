@@ -2,7 +2,12 @@
 //! jobs, stream the file through SHA-256 on a blocking thread, then write
 //! the sidecar, record the digest on the catalog row (through the catalog
 //! service) and log the outcome. A file that changed meanwhile wakes the
-//! reconciler, whose handle they hold.
+//! reconciler, whose handle they hold. The same tasks run the inspection
+//! jobs (`inspect.rs`) that follow every hash, upload and download, after
+//! the hashes queued before them, so the compressed SHA-256 appears as
+//! soon as ever.
+
+mod inspect;
 
 use std::{
     path::{Path, PathBuf},
@@ -70,6 +75,8 @@ struct Inner {
     pool: JobPool,
     /// Serializes "is there already a job for this name?" decisions.
     enqueue: tokio::sync::Mutex<()>,
+    /// The same, for inspections (queued while `enqueue` may be held).
+    enqueue_inspection: tokio::sync::Mutex<()>,
 }
 
 impl HashWorkers {
@@ -127,6 +134,10 @@ impl HashWorkers {
         let row = match known {
             // Recorded as a job completed at once, as the reference does.
             Some(sha256) => {
+                // Bytes known from before inspections existed get theirs.
+                if self.catalog.inspection(&sha256).await?.is_none() {
+                    self.inspect(name, &path, &sha256, stamp.bytes()).await?;
+                }
                 let outcome = Outcome::Completed {
                     sha256,
                     bytes: stamp.bytes(),
@@ -145,13 +156,19 @@ impl HashWorkers {
         Ok(job)
     }
 
-    /// Cancels the newest hash job of `name`: a queued one at once, a running
-    /// one within a chunk. A finished one is returned unchanged.
+    /// Cancels the newest hash or inspection job of `name`: a queued one at
+    /// once, a running one within a chunk. A finished one is returned
+    /// unchanged.
     pub async fn cancel(&self, name: &str, by: Actor) -> Result<Job, HashError> {
         let core = &self.core;
         names::check_name(name)?;
-        let latest = jobs::latest_for(&core.db, JobKind::Hash, name)
-            .await?
+        let hash = jobs::latest_for(&core.db, JobKind::Hash, name).await?;
+        let inspection = jobs::latest_for(&core.db, JobKind::Inspect, name).await?;
+        // The active one, else the newer: an inspection follows its hash.
+        let latest = [inspection, hash]
+            .into_iter()
+            .flatten()
+            .max_by_key(|job| (job.status.is_active(), job.id))
             .ok_or_else(|| HashError::NoJob(name.to_owned()))?;
         match latest.status {
             JobStatus::Queued => {
@@ -161,7 +178,12 @@ impl HashWorkers {
                 let job = jobs::to_wire(&row);
                 core.live.job(&job);
                 if job.status == JobStatus::Cancelled {
-                    events::image_hash_cancelled(core, &by, name).await;
+                    match job.kind {
+                        JobKind::Inspect => {
+                            events::image_inspection_cancelled(core, &by, name).await
+                        }
+                        _ => events::image_hash_cancelled(core, &by, name).await,
+                    }
                 }
                 Ok(job)
             }
@@ -179,8 +201,13 @@ impl HashWorkers {
     }
 
     async fn work(self) {
-        while let Some(job) = self.inner.pool.next(&self.core, JobKind::Hash).await {
-            self.run(job).await;
+        // Hashes first: an inspection waits for the digests queued before it.
+        let kinds = [JobKind::Hash, JobKind::Inspect];
+        while let Some(job) = self.inner.pool.next(&self.core, &kinds).await {
+            match job.kind {
+                JobKind::Inspect => self.run_inspection(job).await,
+                _ => self.run(job).await,
+            }
         }
     }
 
@@ -212,6 +239,9 @@ impl HashWorkers {
             Outcome::Completed { sha256, bytes } => {
                 core.metrics.add_hashed(*bytes);
                 events::image_hashed(core, &job.name, sha256, *bytes).await;
+                if let Err(error) = self.inspect(&job.name, &path, sha256, *bytes).await {
+                    tracing::error!(%error, name = job.name, "inspection not queued");
+                }
             }
             Outcome::Failed(error) => events::image_hash_failed(core, &job.name, error).await,
             Outcome::Cancelled(_) => {
@@ -296,11 +326,49 @@ async fn hash_job(
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Err(not_found()),
         Err(error) => return Err(error.to_string()),
     };
+    let progress = Arc::new(AtomicU64::new(0));
+    let cancel = Arc::new(AtomicBool::new(false));
+    let hashing = {
+        let (path, progress, cancel) = (path.to_owned(), progress.clone(), cancel.clone());
+        tokio::task::spawn_blocking(move || sha256_file::hash_file(&path, &progress, &cancel))
+    };
+    let result = drive(
+        core,
+        job.id,
+        before.bytes(),
+        hashing,
+        &progress,
+        &cancel,
+        token,
+    )
+    .await;
+    match result {
+        Ok(Ok(Some(digest))) => Ok(Some((digest, before))),
+        Ok(Ok(None)) => Ok(None),
+        Ok(Err(error)) if error.kind() == std::io::ErrorKind::NotFound => Err(not_found()),
+        Ok(Err(error)) => Err(format!("{}: {error}", path.display())),
+        Err(join_error) => Err(format!("hash task failed: {join_error}")),
+    }
+}
+
+/// Waits for a blocking pass over a file (`task`, which reads `progress`
+/// and stops when `cancel` is raised), recording its progress on the job
+/// row `id` (of `total` bytes) and sending it live every
+/// [`PROGRESS_EVERY`], and raising `cancel` when the job's `token` is.
+/// Shared by hashes and inspections.
+pub(super) async fn drive<T>(
+    core: &Core,
+    id: i64,
+    total: u64,
+    mut task: tokio::task::JoinHandle<T>,
+    progress: &AtomicU64,
+    cancel: &AtomicBool,
+    token: &CancellationToken,
+) -> Result<T, tokio::task::JoinError> {
     let report = |done: u64| {
         let core = core.clone();
-        let id = job.id;
         async move {
-            if let Err(error) = jobs::progress(&core.db, id, done, Some(before.bytes())).await {
+            if let Err(error) = jobs::progress(&core.db, id, done, Some(total)).await {
                 tracing::warn!(%error, job = id, "progress not recorded");
             }
             if let Ok(Some(row)) = jobs::get(&core.db, id).await {
@@ -308,20 +376,14 @@ async fn hash_job(
             }
         }
     };
-    let progress = Arc::new(AtomicU64::new(0));
-    let cancel = Arc::new(AtomicBool::new(false));
-    let mut hashing = {
-        let (path, progress, cancel) = (path.to_owned(), progress.clone(), cancel.clone());
-        tokio::task::spawn_blocking(move || sha256_file::hash_file(&path, &progress, &cancel))
-    };
-    // Reported once the hashing runs: the database need not delay it.
+    // Reported once the pass runs: the database need not delay it.
     report(0).await;
     let mut ticker = tokio::time::interval(PROGRESS_EVERY);
     let mut reported = 0;
     let mut cancel_sent = false;
-    let result = loop {
+    loop {
         tokio::select! {
-            result = &mut hashing => break result,
+            result = &mut task => return result,
             _ = token.cancelled(), if !cancel_sent => {
                 cancel.store(true, Ordering::Relaxed);
                 cancel_sent = true;
@@ -334,13 +396,6 @@ async fn hash_job(
                 }
             }
         }
-    };
-    match result {
-        Ok(Ok(Some(digest))) => Ok(Some((digest, before))),
-        Ok(Ok(None)) => Ok(None),
-        Ok(Err(error)) if error.kind() == std::io::ErrorKind::NotFound => Err(not_found()),
-        Ok(Err(error)) => Err(format!("{}: {error}", path.display())),
-        Err(join_error) => Err(format!("hash task failed: {join_error}")),
     }
 }
 
