@@ -53,6 +53,7 @@ const URL_IMAGE_NAME = 'e2e-url.img.gz';
 const FETCHED = { name: 'e2e-fetch.img', size: 64 * MiB, bytesPerSecond: 8 * MiB };
 const CANCELLED_DOWNLOAD = { name: 'e2e-cancel-download.img', size: 64 * MiB, bytesPerSecond: 2 * MiB };
 const EVENTS_UPLOAD = 'e2e-events-live.img';
+const UNSAFE_QCOW2 = 'e2e-backing.qcow2';
 
 const t0 = Date.now();
 const log = (...a) => console.log(`[e2e +${((Date.now() - t0) / 1000).toFixed(1)}s]`, ...a);
@@ -698,7 +699,10 @@ try {
     assert.ok(id > topBefore, `the new event #${id} is not newer than the top row #${topBefore}`);
     const ids = (await rows.evaluateAll((trs) => trs.map((tr) => Number(tr.dataset.eventId))));
     assert.deepEqual(ids, [...ids].sort((a, b) => b - a), 'the rows are not newest first');
-    assert.ok(ids.indexOf(id) <= 1, `the upload's event is row ${ids.indexOf(id) + 1}, not on top`);
+    // Only the upload's own later events (its hash, its inspection) may be above it.
+    const above = (await rows.allTextContents()).slice(0, ids.indexOf(id));
+    assert.ok(above.every((text) => text.includes(EVENTS_UPLOAD)),
+      `the upload's event is row ${ids.indexOf(id) + 1}, under events of something else: ${JSON.stringify(above)}`);
 
     // The catalog event happened (the API lists it) but is not on this page.
     const listed = await page.request.get('/events?subject_kind=catalog&kind=catalog.entry.added&limit=5');
@@ -832,6 +836,43 @@ try {
     assert.equal(mainFrameNavigations, 0, `the page navigated ${mainFrameNavigations} time(s)`);
     return { confirm: question };
   }, { needs: [downloadChecks[0]] });
+
+  // (l1) An uploaded qcow2 whose backing file would make qemu-img read a
+  // host file is inspected, and its row turns "unsafe", with the reason,
+  // live; flash clients are refused its bytes.
+  await check(`an uploaded qcow2 with a backing file shows "unsafe" live`, async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bty-e2e-qcow2-'));
+    const base = path.join(dir, 'base.raw');
+    const overlay = path.join(dir, UNSAFE_QCOW2);
+    execFileSync('qemu-img', ['create', '-q', '-f', 'raw', base, '1M']);
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', base, '-F', 'raw', overlay]);
+    await page.goto('/ui/images?section=upload-image');
+    await page.locator('#bty-live[data-state=open]').waitFor({ state: 'attached', timeout: 30_000 });
+    await page.locator('#bty-dropzone[data-ready=true]').waitFor({ state: 'attached' });
+    await page.evaluate(() => { window.__marker = 8; });
+    mainFrameNavigations = 0;
+    await page.locator('#upload-file').setInputFiles(overlay);
+    await page.locator(`tr.bty-upload-row[data-name="${UNSAFE_QCOW2}"][data-status=completed]`)
+      .waitFor({ state: 'attached', timeout: 60_000 });
+    assert.equal(mainFrameNavigations, 0, `the page navigated ${mainFrameNavigations} time(s)`);
+    // A pill is a same-document navigation (history.pushState): the marker shows no reload.
+    await page.locator('a.pill[data-section=list]').click();
+    const badge = catalogRow(UNSAFE_QCOW2).locator('.bty-inspection-unsafe');
+    const start = Date.now();
+    await badge.waitFor({ state: 'visible', timeout: 30_000 });
+    const seconds = (Date.now() - start) / 1000;
+    const text = (await badge.textContent()).trim();
+    assert.ok(text.startsWith('unsafe: '), `the badge says ${JSON.stringify(text)}`);
+    assert.ok(text.includes('backing file') && text.includes(base), `the badge does not name the backing file: ${text}`);
+    const bytes = await page.request.get(`/images/${UNSAFE_QCOW2}`);
+    assert.equal(bytes.status(), 409, `GET /images/${UNSAFE_QCOW2}: HTTP ${bytes.status()}`);
+    assert.equal(await page.evaluate(() => window.__marker), 8, 'the page was reloaded');
+    for (const name of [UNSAFE_QCOW2, `${UNSAFE_QCOW2}.sha256`]) {
+      fs.rmSync(path.join(IMAGE_ROOT, name), { force: true });
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+    return { badge: text, seconds_until_badge: seconds };
+  }, { needs: ['page hydrates and the live stream opens (#bty-live[data-state=open])'] });
 
   // (l2) API tokens: create one on /ui/tokens, copy its secret (shown once),
   // use it as a bearer token, revoke it (confirmed) and see it refused.

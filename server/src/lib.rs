@@ -27,6 +27,7 @@ pub mod outbound;
 pub mod pages;
 pub mod plumbing;
 pub mod quota;
+pub mod read_ahead;
 pub mod retry;
 pub mod routes;
 pub mod settings;

@@ -122,6 +122,7 @@ impl Application {
             .context("cannot read the image root")?;
         hashes.start();
         downloads.start();
+        core.tasks.spawn(inspect_backlog(hashes.clone()));
         core.tasks.spawn(image_root.run(inbox, watcher));
         core.tasks
             .spawn(publish_catalog(core.clone(), catalog.clone()));
@@ -243,6 +244,17 @@ async fn serve(
     connections.close();
     connections.wait().await;
     Ok(())
+}
+
+/// Inspects, once at start-up, the images that were hashed before and never
+/// inspected (an upgrade from a server without inspection, or a stop
+/// between a hash and its inspection being queued).
+async fn inspect_backlog(hashes: HashWorkers) {
+    match hashes.inspect_backlog().await {
+        Ok(0) => {}
+        Ok(queued) => tracing::info!(queued, "images hashed before are queued for inspection"),
+        Err(error) => tracing::error!(%error, "cannot queue the images not yet inspected"),
+    }
 }
 
 /// Pushes the unified catalog to live streams whenever it changed.

@@ -8,20 +8,23 @@
 use std::{
     fs::File,
     io::{self, BufReader, Read},
+    ops::ControlFlow,
     sync::{
         atomic::{AtomicBool, Ordering},
-        mpsc, Mutex,
+        Mutex,
     },
 };
 
 use sha2::{Digest, Sha256};
 
 use super::{decoders, magic::Format};
+use crate::read_ahead::{read_ahead, Buffers};
 
-/// Bytes of decompressed output per buffer.
-const CHUNK: usize = 1 << 20;
-/// Buffers in flight between the decompressor and the hasher.
-const IN_FLIGHT: usize = 4;
+/// Buffers of decompressed output, filled ahead of the hasher.
+const BUFFERS: Buffers = Buffers {
+    size: 1 << 20,
+    in_flight: 4,
+};
 /// Bytes of compressed input read from the file at a time.
 const READ_BUFFER: usize = 256 << 10;
 
@@ -72,76 +75,49 @@ pub fn decompress_and_hash(
             failure: &read_failure,
         },
     );
-    let (full_tx, full_rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(IN_FLIGHT);
-    let (empty_tx, empty_rx) = mpsc::sync_channel::<Vec<u8>>(IN_FLIGHT + 1);
-    for _ in 0..IN_FLIGHT + 1 {
-        // Cannot fail: the receiver is alive and the channel has room.
-        let _ = empty_tx.send(vec![0u8; CHUNK]);
-    }
-
-    std::thread::scope(|scope| {
-        let decompressor = scope.spawn(move || -> io::Result<()> {
-            let mut decoder = decoders::decoder(format, input)?;
-            while let Ok(mut buffer) = empty_rx.recv() {
-                if cancel.load(Ordering::Relaxed) {
-                    return Ok(());
-                }
-                let filled = fill(&mut decoder, &mut buffer)?;
-                if filled == 0 || full_tx.send((buffer, filled)).is_err() {
-                    return Ok(());
-                }
-            }
-            Ok(())
-        });
-
-        let mut hasher = Sha256::new();
-        let mut size = 0u64;
-        let mut head = Vec::new();
-        let mut over_cap = false;
-        while let Ok((buffer, filled)) = full_rx.recv() {
-            let data = &buffer[..filled];
-            size += filled as u64;
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    let mut head = Vec::new();
+    let mut over_cap = false;
+    let decompressed = read_ahead(
+        move || decoders::decoder(format, input),
+        BUFFERS,
+        cancel,
+        |data| {
+            size += data.len() as u64;
             if size > max_uncompressed_size {
                 over_cap = true;
-                break;
+                return ControlFlow::Break(());
             }
             if head.len() < HEAD_KEPT {
                 let take = (HEAD_KEPT - head.len()).min(data.len());
                 head.extend_from_slice(&data[..take]);
             }
             hasher.update(data);
-            // The decompressor may have stopped already; then the loop ends.
-            let _ = empty_tx.send(buffer);
-        }
-        // Unblocks a decompressor waiting for a buffer or for room.
-        drop(full_rx);
-        drop(empty_tx);
-        let decompressed = decompressor
-            .join()
-            .unwrap_or_else(|_| Err(io::Error::other("the decompressing thread panicked")));
-
-        if let Some(error) = read_failure.lock().ok().and_then(|mut slot| slot.take()) {
-            return Err(error);
-        }
-        if cancel.load(Ordering::Relaxed) {
-            return Ok(Pass::Cancelled);
-        }
-        if over_cap {
-            return Ok(Pass::Corrupt(format!(
-                "{} data decompresses to more than {}, the limit on an image's uncompressed size",
-                format.label(),
-                app::components::format::format_bytes(max_uncompressed_size)
-            )));
-        }
-        if let Err(error) = decompressed {
-            return Ok(Pass::Corrupt(decoders::describe(format, &error)));
-        }
-        Ok(Pass::Done(Decompressed {
-            size,
-            sha256: format!("{:x}", hasher.finalize()),
-            head,
-        }))
-    })
+            ControlFlow::Continue(())
+        },
+    );
+    if let Some(error) = read_failure.lock().ok().and_then(|mut slot| slot.take()) {
+        return Err(error);
+    }
+    if cancel.load(Ordering::Relaxed) {
+        return Ok(Pass::Cancelled);
+    }
+    if over_cap {
+        return Ok(Pass::Corrupt(format!(
+            "{} data decompresses to more than {}, the limit on an image's uncompressed size",
+            format.label(),
+            app::components::format::format_bytes(max_uncompressed_size)
+        )));
+    }
+    if let Err(error) = decompressed {
+        return Ok(Pass::Corrupt(decoders::describe(format, &error)));
+    }
+    Ok(Pass::Done(Decompressed {
+        size,
+        sha256: format!("{:x}", hasher.finalize()),
+        head,
+    }))
 }
 
 /// The file, counting what is read and keeping the error of a failed read
@@ -172,18 +148,4 @@ impl Read for Counting<'_> {
             }
         }
     }
-}
-
-/// Reads until `buffer` is full or the input ends; returns the bytes read.
-fn fill(reader: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buffer.len() {
-        match reader.read(&mut buffer[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            Err(error) => return Err(error),
-        }
-    }
-    Ok(filled)
 }

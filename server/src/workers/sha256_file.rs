@@ -1,23 +1,26 @@
 //! Streaming SHA-256 of a file at disk speed: one thread reads while another
-//! hashes, so reading never stalls the digest. Blocking code: call it from
+//! hashes (`crate::read_ahead`), so reading never stalls the digest. Blocking code: call it from
 //! `spawn_blocking`. Memory stays flat whatever the file size.
 
 use std::{
     fs::File,
     io::{self, Read},
+    ops::ControlFlow,
     path::Path,
-    sync::{
-        atomic::{AtomicBool, AtomicU64, Ordering},
-        mpsc,
-    },
+    sync::atomic::{AtomicBool, AtomicU64, Ordering},
 };
 
 use sha2::{Digest, Sha256};
 
+use crate::read_ahead::{read_ahead, Buffers};
+
 /// Bytes read per chunk.
 const CHUNK: usize = 4 * 1024 * 1024;
-/// Chunks in flight between the reader and the hasher.
-const IN_FLIGHT: usize = 3;
+/// Chunks read ahead of the hasher.
+const BUFFERS: Buffers = Buffers {
+    size: CHUNK,
+    in_flight: 3,
+};
 
 /// The digest of a completed hash.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,65 +42,30 @@ pub fn hash_file(
 
 /// Hashes everything `reader` yields; see [`hash_file`].
 pub fn hash_reader(
-    mut reader: impl Read + Send,
+    reader: impl Read + Send,
     progress: &AtomicU64,
     cancel: &AtomicBool,
 ) -> io::Result<Option<Digested>> {
-    let (full_tx, full_rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(IN_FLIGHT);
-    let (empty_tx, empty_rx) = mpsc::sync_channel::<Vec<u8>>(IN_FLIGHT + 1);
-    for _ in 0..IN_FLIGHT + 1 {
-        // Cannot fail: the receiver is alive and the channel has room.
-        let _ = empty_tx.send(vec![0u8; CHUNK]);
-    }
-    std::thread::scope(|scope| {
-        let reader_thread = scope.spawn(move || -> io::Result<()> {
-            while let Ok(mut buffer) = empty_rx.recv() {
-                if cancel.load(Ordering::Relaxed) {
-                    return Ok(());
-                }
-                let filled = fill(&mut reader, &mut buffer)?;
-                if filled == 0 || full_tx.send((buffer, filled)).is_err() {
-                    return Ok(());
-                }
-            }
-            Ok(())
-        });
-        let mut hasher = Sha256::new();
-        let mut bytes = 0u64;
-        while let Ok((buffer, filled)) = full_rx.recv() {
-            hasher.update(&buffer[..filled]);
-            bytes += filled as u64;
+    let mut hasher = Sha256::new();
+    let mut bytes = 0u64;
+    read_ahead(
+        || Ok(reader),
+        BUFFERS,
+        cancel,
+        |data| {
+            hasher.update(data);
+            bytes += data.len() as u64;
             progress.store(bytes, Ordering::Relaxed);
-            // The reader may have stopped already; then the loop ends.
-            let _ = empty_tx.send(buffer);
-        }
-        drop(empty_tx);
-        match reader_thread.join() {
-            Ok(result) => result?,
-            Err(_) => return Err(io::Error::other("reader thread panicked")),
-        }
-        if cancel.load(Ordering::Relaxed) {
-            return Ok(None);
-        }
-        Ok(Some(Digested {
-            sha256: format!("{:x}", hasher.finalize()),
-            bytes,
-        }))
-    })
-}
-
-/// Reads until `buffer` is full or the input ends; returns the bytes read.
-fn fill(reader: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buffer.len() {
-        match reader.read(&mut buffer[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            Err(error) => return Err(error),
-        }
+            ControlFlow::Continue(())
+        },
+    )?;
+    if cancel.load(Ordering::Relaxed) {
+        return Ok(None);
     }
-    Ok(filled)
+    Ok(Some(Digested {
+        sha256: format!("{:x}", hasher.finalize()),
+        bytes,
+    }))
 }
 
 #[cfg(test)]

@@ -4,12 +4,14 @@
 
 use std::{path::Path, process::Command};
 
-use app::model::{CatalogRow, InspectionState, JobKind};
+use app::model::{CatalogRow, InspectionState, JobKind, JobStatus};
 use reqwest::StatusCode;
+use sea_orm::EntityTrait;
 use serde_json::{json, Value};
+use server::db::entity::image_inspection::Entity as ImageInspections;
 
 use crate::{
-    helpers::{sha256_hex, spawn_app, spawn_app_with, TestApp},
+    helpers::{restart, sha256_hex, spawn_app, spawn_app_with, TestApp},
     listing::{catalog_toml, listed},
     upstream_files::FileUpstream,
 };
@@ -41,6 +43,10 @@ async fn upload(app: &TestApp, name: &str, bytes: Vec<u8>) {
 /// Waits until the row named `name` is no longer pending.
 async fn inspected(app: &TestApp, name: &str) -> CatalogRow {
     app.eventually(60, &format!("{name} to be inspected"), || async {
+        let failed = app.events_of_kind("image.inspection_failed").await;
+        if let Some(event) = failed.iter().find(|event| event["subject_id"] == name) {
+            panic!("the inspection of {name} failed: {event}");
+        }
         app.catalog_row(name)
             .await
             .filter(|row| row.inspection != InspectionState::Pending)
@@ -415,4 +421,95 @@ async fn a_downloaded_image_is_inspected_in_the_hash_pane_after_it_is_cached() {
     assert_eq!(job["status"], "completed");
     assert_eq!(job["bytes_done"], xz.len());
     assert_eq!(job["sha256"], sha256_hex(&xz));
+}
+
+#[tokio::test]
+async fn images_hashed_before_inspection_existed_are_inspected_at_start_up() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let raw = disk(dir.path());
+    sh(dir.path(), "gzip -c disk.raw > old.img.gz");
+    let gz = std::fs::read(dir.path().join("old.img.gz")).expect("gz");
+    let mut app = spawn_app().await;
+    app.login().await;
+    upload(&app, "old.img.gz", gz.clone()).await;
+    inspected(&app, "old.img.gz").await;
+    let db = app.state.db.clone();
+    let stopped = app.stop().await;
+
+    // What a server from before inspections leaves: a hashed image, no
+    // finding.
+    ImageInspections::delete_many()
+        .exec(&db)
+        .await
+        .expect("forget the findings");
+    drop(db);
+
+    let mut app = restart(stopped).await;
+    app.login().await;
+    let row = inspected(&app, "old.img.gz").await;
+    assert_eq!(row.inspection, InspectionState::Ok);
+    assert_eq!(row.sha256, Some(sha256_hex(&gz)));
+    assert_eq!(row.uncompressed_size, Some(raw.len() as u64));
+    assert_eq!(row.uncompressed_sha256, Some(sha256_hex(&raw)));
+    let inspected_events = event_kinds(&app, "old.img.gz")
+        .await
+        .into_iter()
+        .filter(|kind| kind == "image.inspected")
+        .count();
+    assert_eq!(
+        inspected_events, 2,
+        "once at the upload, once after the restart"
+    );
+}
+
+#[tokio::test]
+async fn cancelling_a_running_inspection_stops_it_and_logs_the_cancel() {
+    // 64 MiB of zeros in one zstd frame, repeated: a small file that
+    // decompresses to 32 GiB, long enough to be cancelled mid-way.
+    let frame = zstd::encode_all(&vec![0u8; 64 << 20][..], 1).expect("zstd");
+    let body = frame.repeat(512);
+    let mut app = spawn_app().await;
+    app.login().await;
+    upload(&app, "zeros.img.zst", body).await;
+    let running = app
+        .eventually(60, "the inspection to run", || async {
+            server::workers::jobs::latest_for(&app.state.db, JobKind::Inspect, "zeros.img.zst")
+                .await
+                .ok()
+                .flatten()
+                .filter(|job| job.status == JobStatus::Running)
+        })
+        .await;
+    let response = app.delete("/catalog/hashes/zeros.img.zst").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let state: Value = response.json().await.expect("JSON");
+    assert!(
+        state["sha256"].is_string(),
+        "the inspection, after its hash: {state}"
+    );
+    assert_eq!(
+        state["status"], "running",
+        "a running job stops within a chunk"
+    );
+
+    let cancelled = app
+        .eventually(30, "the cancel", || async {
+            server::workers::jobs::latest_for(&app.state.db, JobKind::Inspect, "zeros.img.zst")
+                .await
+                .ok()
+                .flatten()
+                .filter(|job| job.status == JobStatus::Cancelled)
+        })
+        .await;
+    assert_eq!(cancelled.id, running.id);
+    let events = app.events_of_kind("image.inspection_cancelled").await;
+    assert_eq!(events[0]["subject_id"], "zeros.img.zst");
+    assert_eq!(events[0]["actor"], "admin", "the operator who cancelled");
+    // Nothing was found: the row stays pending, with no uncompressed size,
+    // and it is still offered by its compressed bytes' digest.
+    let row = app.catalog_row("zeros.img.zst").await.expect("row");
+    assert_eq!(row.inspection, InspectionState::Pending);
+    assert_eq!(row.uncompressed_size, None);
+    assert_eq!(app.events_of_kind("image.inspected").await.len(), 0);
+    assert!(listed(&app, "zeros.img.zst").await.is_some());
 }

@@ -5,6 +5,7 @@
 //! the catalog service; every job ends with its events.
 
 use std::{
+    collections::BTreeSet,
     path::{Path, PathBuf},
     sync::{
         atomic::{AtomicBool, AtomicU64},
@@ -48,6 +49,40 @@ impl HashWorkers {
         core.live.job(&job);
         self.inner.pool.wake();
         Ok(job)
+    }
+
+    /// Queues an inspection of the bytes of every known sha that has no
+    /// finding yet: images hashed or downloaded before this server
+    /// inspected, or whose inspection a stop cut short before it was
+    /// queued. Bytes no longer held here are left for when they are again.
+    /// Returns how many were queued.
+    pub async fn inspect_backlog(&self) -> Result<usize, DbErr> {
+        let findings = self.catalog.findings().await?;
+        let shas: BTreeSet<String> = self
+            .catalog
+            .entries()
+            .await?
+            .into_iter()
+            .filter_map(|entry| entry.disk_image_sha)
+            .filter(|sha| !findings.contains_key(sha))
+            .collect();
+        let mut queued = 0;
+        for sha in shas {
+            let lookup = self.catalog.lookup(&sha);
+            let Some(held) = lookup.held_bytes().await? else {
+                continue;
+            };
+            if held.sha256.as_deref() != Some(sha.as_str()) {
+                continue;
+            }
+            let Ok(Some(stamp)) = FileStamp::read(&held.path) else {
+                continue;
+            };
+            let name = held.name.unwrap_or_else(|| sha.clone());
+            self.inspect(&name, &held.path, &sha, stamp.bytes()).await?;
+            queued += 1;
+        }
+        Ok(queued)
     }
 
     pub(super) async fn run_inspection(&self, job: job::Model) {
