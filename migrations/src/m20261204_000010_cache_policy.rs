@@ -16,7 +16,9 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         // SQLite adds one column per ALTER TABLE.
         for column in [
-            boolean(CatalogEntries::KeepCached).default(false).to_owned(),
+            boolean(CatalogEntries::KeepCached)
+                .default(false)
+                .to_owned(),
             text_null(CatalogEntries::LastUsedAt).to_owned(),
             text_null(CatalogEntries::UpstreamEtag).to_owned(),
             text_null(CatalogEntries::UpstreamLastModified).to_owned(),

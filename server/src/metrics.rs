@@ -297,7 +297,10 @@ mod tests {
         metrics.count_eviction("quota", 8192);
         let text = metrics.render(&[], &cache);
         assert!(text.contains("bty_cache_quota_bytes 3221225472"), "{text}");
-        assert!(text.contains("bty_cache_min_free_bytes 1073741824"), "{text}");
+        assert!(
+            text.contains("bty_cache_min_free_bytes 1073741824"),
+            "{text}"
+        );
         assert!(
             text.contains(r#"bty_cache_evictions_total{reason="quota"} 2"#),
             "{text}"

@@ -9,7 +9,8 @@ use leptos::prelude::*;
 use crate::components::erased::IntoErased;
 
 use super::format::{
-    cache_quota_percent, cache_summary, first_chars, fixed, format_eta, format_progress_bytes, format_rate,
+    cache_quota_percent, cache_summary, first_chars, fixed, format_eta, format_progress_bytes,
+    format_rate,
 };
 use super::icons::{Glyph, Icon};
 use super::job_buttons::{JobButton, JobCommand};

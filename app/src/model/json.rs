@@ -570,7 +570,10 @@ mod tests {
         let mut unpinned = row.clone();
         unpinned.as_object_mut().unwrap().remove("keep_cached");
         same_as_serde::<CatalogRow>(unpinned.clone());
-        assert_eq!(CatalogRow::from_json(&unpinned).map(|r| r.keep_cached), Ok(false));
+        assert_eq!(
+            CatalogRow::from_json(&unpinned).map(|r| r.keep_cached),
+            Ok(false)
+        );
         unpinned["keep_cached"] = json!("yes");
         same_as_serde::<CatalogRow>(unpinned);
         for (field, value) in [

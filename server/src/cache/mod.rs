@@ -237,7 +237,11 @@ impl Cache {
     /// image itself, or an entry streamed through that has it), off the
     /// executor: the bytes it took on disk, `Ok(None)` when it was being
     /// read or was not there.
-    pub async fn remove_unread(&self, sha256: &str, readers: Vec<ReadKey>) -> io::Result<Option<u64>> {
+    pub async fn remove_unread(
+        &self,
+        sha256: &str,
+        readers: Vec<ReadKey>,
+    ) -> io::Result<Option<u64>> {
         let (dir, sha, open) = (self.dir(), sha256.to_owned(), self.readers.clone());
         tokio::task::spawn_blocking(move || {
             let path = cached_path(&dir, &sha);
@@ -326,7 +330,10 @@ mod tests {
         assert_eq!(cache.remove_unread(SHA, keys.clone()).await.unwrap(), None);
         assert!(cache.holds(SHA));
         drop(reading);
-        assert_eq!(cache.remove_unread(SHA, keys.clone()).await.unwrap(), Some(4096));
+        assert_eq!(
+            cache.remove_unread(SHA, keys.clone()).await.unwrap(),
+            Some(4096)
+        );
         assert!(!cache.holds(SHA));
         assert_eq!(cache.remove_unread(SHA, keys).await.unwrap(), None, "gone");
     }

@@ -6,7 +6,7 @@
 
 use app::model::{CachePin, SourceKind};
 use sea_orm::{
-    sea_query::Expr, ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, Set,
+    sea_query::Expr, ActiveModelTrait, ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, Set,
 };
 
 use super::{events, lookup::DownloadSource, names, service::Catalog};
@@ -77,9 +77,9 @@ impl Catalog {
             .filter(catalog_entry::Column::KeepCached.ne(keep));
         same = match &entry.disk_image_sha {
             Some(sha) => same.filter(
-                catalog_entry::Column::DiskImageSha
-                    .eq(sha.as_str())
-                    .or(catalog_entry::Column::Src.eq(entry.src.as_str())),
+                Condition::any()
+                    .add(catalog_entry::Column::DiskImageSha.eq(sha.as_str()))
+                    .add(catalog_entry::Column::Src.eq(entry.src.as_str())),
             ),
             None => same.filter(catalog_entry::Column::Src.eq(entry.src.as_str())),
         };

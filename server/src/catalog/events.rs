@@ -246,12 +246,18 @@ pub async fn cache_pin_changed(
     let (kind, summary) = if keep {
         (
             "catalog.cache.pinned",
-            format!("'{}' pinned in the cache: never evicted to make room", entry.name),
+            format!(
+                "'{}' pinned in the cache: never evicted to make room",
+                entry.name
+            ),
         )
     } else {
         (
             "catalog.cache.unpinned",
-            format!("'{}' unpinned: the cache may evict it to make room", entry.name),
+            format!(
+                "'{}' unpinned: the cache may evict it to make room",
+                entry.name
+            ),
         )
     };
     let event = NewEvent {

@@ -113,6 +113,7 @@ pub fn merge(
                 }
                 row.cached |= cached;
                 row.rolling |= rolling;
+                row.keep_cached |= entry.keep_cached;
                 index
             }
             None => {
@@ -125,6 +126,7 @@ pub fn merge(
                     sources: vec![source],
                     cached,
                     rolling,
+                    keep_cached: entry.keep_cached,
                     uncompressed_size: None,
                     uncompressed_sha256: None,
                     inspection: Default::default(),

@@ -117,7 +117,10 @@ impl OrasClient {
                 let hex = digest_hex(&chosen.digest, &format!("an index entry of {shown}"))?;
                 let url = format!("{base}/manifests/sha256:{hex}");
                 let response = session.send(Method::GET, &url, Some(ACCEPT)).await?;
-                match read_manifest(response, &url, Some(&hex), &shown, host).await?.0 {
+                match read_manifest(response, &url, Some(&hex), &shown, host)
+                    .await?
+                    .0
+                {
                     Kind::Manifest(layers) => layers,
                     Kind::Index(_) => {
                         return Err(OrasError::UnsupportedManifest {

@@ -272,7 +272,10 @@ impl CacheQuota {
             let held = (label, image.bytes);
             if rows.iter().any(|row| row.keep_cached) {
                 sorted.held.pinned.push(held);
-            } else if read_keys(holders, sha).iter().any(|key| readers.is_read(key)) {
+            } else if read_keys(holders, sha)
+                .iter()
+                .any(|key| readers.is_read(key))
+            {
                 sorted.held.read.push(held);
             } else if keep == Some(sha) {
                 sorted.held.updating.push(held);
@@ -360,7 +363,10 @@ impl Held {
         }
         let downloading = scan.partials.values().sum::<u64>() + others;
         if downloading > 0 {
-            parts.push(format!("downloads under way ({})", format_bytes(downloading)));
+            parts.push(format!(
+                "downloads under way ({})",
+                format_bytes(downloading)
+            ));
         }
         if let (Shortfall::FreeSpace { .. }, Some(total), Some(free)) =
             (shortfall, scan.total_bytes, scan.free_bytes)

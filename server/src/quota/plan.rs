@@ -97,9 +97,7 @@ pub fn plan(
     need: u64,
     mut candidates: Vec<Candidate>,
 ) -> Result<Vec<(Candidate, Reason)>, Shortfall> {
-    candidates.sort_by(|a, b| {
-        (a.last_used_us, &a.sha256).cmp(&(b.last_used_us, &b.sha256))
-    });
+    candidates.sort_by(|a, b| (a.last_used_us, &a.sha256).cmp(&(b.last_used_us, &b.sha256)));
     let over_quota = |used: u64| {
         limits
             .max_bytes
@@ -254,6 +252,8 @@ mod tests {
         };
         let short = plan(floor, space, MIB, vec![image('a', 10, 1)]).expect_err("short");
         assert!(matches!(short, Shortfall::FreeSpace { .. }), "{short:?}");
-        assert!(short.describe().contains("BTY_CACHE_MIN_FREE_BYTES keeps 1.0 TiB"));
+        assert!(short
+            .describe()
+            .contains("BTY_CACHE_MIN_FREE_BYTES keeps 1.0 TiB"));
     }
 }

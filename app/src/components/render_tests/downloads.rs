@@ -172,7 +172,10 @@ fn with_a_quota_the_downloads_header_shows_a_bar_of_the_cache_against_it() {
         has_tag(&html, &[r#"role="progressbar""#, r#"aria-valuenow="90""#]),
         "{html}"
     );
-    assert!(html.contains("progress-bar bg-warning\""), "nearly full: {html}");
+    assert!(
+        html.contains("progress-bar bg-warning\""),
+        "nearly full: {html}"
+    );
     // Without a quota: the line alone, no bar.
     data.cache.as_mut().expect("usage").quota_bytes = None;
     let unlimited = downloads_html(&data);
