@@ -137,9 +137,10 @@ impl Default for Metrics {
             "Bytes freed by evicting cached images to make room, by reason",
             evicted.clone(),
         );
+        // Every reason is exported from the start, at 0.
         for reason in EVICTION_REASONS {
-            evictions.get_or_create(&EvictionLabels { reason });
-            evicted.get_or_create(&EvictionLabels { reason });
+            let _ = evictions.get_or_create(&EvictionLabels { reason });
+            let _ = evicted.get_or_create(&EvictionLabels { reason });
         }
         Metrics(Arc::new(Inner {
             registry,
