@@ -84,7 +84,10 @@ mod tests {
         let second = readers.open(key.clone());
         drop(first);
         assert!(readers.is_read(&key));
-        assert_eq!(readers.unless_read(&[key.clone()], || "removed"), None);
+        assert_eq!(
+            readers.unless_read(std::slice::from_ref(&key), || "removed"),
+            None
+        );
         drop(second);
         assert!(!readers.is_read(&key));
         let other = ReadKey::Source("https://h/x.img".into());
