@@ -296,7 +296,7 @@ mod tests {
         metrics.set_cache_limits(Some(3 << 30), 1 << 30);
         metrics.count_eviction("quota", 4096);
         metrics.count_eviction("quota", 8192);
-        let text = metrics.render(&[], &cache);
+        let text = metrics.render(&[(JobKind::Hash, JobStatus::Completed, 3)], &cache);
         assert!(text.contains("bty_cache_quota_bytes 3221225472"), "{text}");
         assert!(
             text.contains("bty_cache_min_free_bytes 1073741824"),
