@@ -166,6 +166,12 @@ async fn serve(State(config): State<Arc<Mutex<Config>>>, request: Request) -> Re
         return (status, [(header::RETRY_AFTER, "0")], "busy").into_response();
     }
     let tag = etag(version);
+    // A conditional GET whose ETag still matches: nothing to send.
+    if text(header::IF_NONE_MATCH).is_some_and(|asked| asked == tag) {
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        insert(response.headers_mut(), header::ETAG, &tag);
+        return response;
+    }
     let len = content.len();
     let mut start = 0;
     let mut partial = false;

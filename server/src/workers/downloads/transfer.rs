@@ -81,7 +81,11 @@ pub async fn fetch(
         let outcome = try_once(core, target, partial, progress, room, token, kept.take()).await;
         let (error, asked, ingest) = match outcome {
             Attempt::Done(staged, marks) => return Ok(Fetched::Staged(staged, marks)),
-            Attempt::NotModified => return Ok(Fetched::NotModified),
+            Attempt::NotModified => {
+                // Asked only with no partial bytes: the empty file goes.
+                let _ = tokio::fs::remove_file(partial).await;
+                return Ok(Fetched::NotModified);
+            }
             Attempt::NoRoom(why) => {
                 let _ = tokio::fs::remove_file(partial).await;
                 return Err(Stopped::Failed(why));
