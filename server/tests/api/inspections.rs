@@ -40,11 +40,20 @@ async fn upload(app: &TestApp, name: &str, bytes: Vec<u8>) {
     assert_eq!(response.status(), StatusCode::OK, "upload {name}");
 }
 
-/// Waits until the row named `name` is no longer pending.
+/// Waits until the row named `name` is no longer pending. An inspection
+/// that failed ends the wait with its reason, unless the file changed after
+/// it was hashed: the new hash queues a new inspection.
 async fn inspected(app: &TestApp, name: &str) -> CatalogRow {
     app.eventually(60, &format!("{name} to be inspected"), || async {
         let failed = app.events_of_kind("image.inspection_failed").await;
-        if let Some(event) = failed.iter().find(|event| event["subject_id"] == name) {
+        let superseded = |event: &Value| {
+            let error = event["details"]["error"].as_str().unwrap_or_default();
+            error.starts_with("the file changed")
+        };
+        if let Some(event) = failed
+            .iter()
+            .find(|event| event["subject_id"] == name && !superseded(event))
+        {
             panic!("the inspection of {name} failed: {event}");
         }
         app.catalog_row(name)
