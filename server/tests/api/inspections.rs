@@ -63,19 +63,26 @@ async fn inspected(app: &TestApp, name: &str) -> CatalogRow {
     .await
 }
 
-async fn event_kinds(app: &TestApp, name: &str) -> Vec<String> {
-    let body: Value = app
-        .get(&format!("/events?subject_id={name}"))
-        .await
-        .json()
-        .await
-        .expect("events JSON");
-    body["events"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .filter_map(|event| event["kind"].as_str().map(str::to_owned))
-        .collect()
+/// The kinds of `name`'s events once `kind` is among them `times` times:
+/// the audit trail is written just after the row it reports on changes.
+async fn event_kinds(app: &TestApp, name: &str, kind: &str, times: usize) -> Vec<String> {
+    let what = format!("{times} '{kind}' event(s) for {name}");
+    app.eventually(30, &what, || async {
+        let body: Value = app
+            .get(&format!("/events?subject_id={name}"))
+            .await
+            .json()
+            .await
+            .expect("events JSON");
+        let kinds: Vec<String> = body["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .filter_map(|event| event["kind"].as_str().map(str::to_owned))
+            .collect();
+        (kinds.iter().filter(|seen| *seen == kind).count() >= times).then_some(kinds)
+    })
+    .await
 }
 
 /// A body of disk-like bytes: a partition table, text and zeros.
@@ -134,8 +141,7 @@ async fn an_uploaded_qcow2_with_a_backing_file_is_unsafe_refused_everywhere_and_
             "{path}"
         );
     }
-    let kinds = event_kinds(&app, "overlay.qcow2").await;
-    assert!(kinds.contains(&"image.unsafe".to_owned()), "{kinds:?}");
+    event_kinds(&app, "overlay.qcow2", "image.unsafe", 1).await;
     let unsafe_event = app.events_of_kind("image.unsafe").await;
     assert_eq!(unsafe_event[0]["details"]["reason"], reason);
     assert_eq!(unsafe_event[0]["details"]["sha256"], sha);
@@ -250,11 +256,7 @@ async fn a_gzip_dropped_in_as_img_is_gzip_with_a_warning_and_its_uncompressed_si
         .await
         .expect("GET");
     assert_eq!(response.headers()["content-type"], "application/gzip");
-    let kinds = event_kinds(&app, "layer.img").await;
-    assert!(
-        kinds.contains(&"image.format_mismatch".to_owned()),
-        "{kinds:?}"
-    );
+    event_kinds(&app, "layer.img", "image.format_mismatch", 1).await;
     let mismatch = app.events_of_kind("image.format_mismatch").await;
     assert_eq!(
         mismatch[0]["details"]["warning"],
@@ -336,8 +338,7 @@ async fn a_truncated_zst_is_corrupt_and_never_offered() {
         .await
         .expect("GET");
     assert_eq!(response.status(), StatusCode::CONFLICT);
-    let kinds = event_kinds(&app, "cut.img.zst").await;
-    assert!(kinds.contains(&"image.corrupt".to_owned()), "{kinds:?}");
+    event_kinds(&app, "cut.img.zst", "image.corrupt", 1).await;
     let page = app.get("/ui/images").await.text().await.expect("page");
     assert!(
         page.contains("bty-inspection-corrupt"),
@@ -412,8 +413,7 @@ async fn a_downloaded_image_is_inspected_in_the_hash_pane_after_it_is_cached() {
     assert_eq!(row.sha256, Some(sha256_hex(&xz)));
     assert_eq!(row.uncompressed_size, Some(raw.len() as u64));
     assert_eq!(row.uncompressed_sha256, Some(sha256_hex(&raw)));
-    let kinds = event_kinds(&app, "remote.img.xz").await;
-    assert!(kinds.contains(&"image.inspected".to_owned()), "{kinds:?}");
+    event_kinds(&app, "remote.img.xz", "image.inspected", 1).await;
 
     // The job is in the live stream's jobs, as the Hashes pane shows them.
     let mut stream = app.live().await;
@@ -460,7 +460,7 @@ async fn images_hashed_before_inspection_existed_are_inspected_at_start_up() {
     assert_eq!(row.sha256, Some(sha256_hex(&gz)));
     assert_eq!(row.uncompressed_size, Some(raw.len() as u64));
     assert_eq!(row.uncompressed_sha256, Some(sha256_hex(&raw)));
-    let inspected_events = event_kinds(&app, "old.img.gz")
+    let inspected_events = event_kinds(&app, "old.img.gz", "image.inspected", 2)
         .await
         .into_iter()
         .filter(|kind| kind == "image.inspected")
