@@ -511,7 +511,12 @@ async fn cancelling_a_running_inspection_stops_it_and_logs_the_cancel() {
         })
         .await;
     assert_eq!(cancelled.id, running.id);
-    let events = app.events_of_kind("image.inspection_cancelled").await;
+    let events = app
+        .eventually(30, "the cancel's event", || async {
+            Some(app.events_of_kind("image.inspection_cancelled").await)
+                .filter(|events| !events.is_empty())
+        })
+        .await;
     assert_eq!(events[0]["subject_id"], "zeros.img.zst");
     assert_eq!(events[0]["actor"], "admin", "the operator who cancelled");
     // Nothing was found: the row stays pending, with no uncompressed size,
