@@ -159,11 +159,16 @@ impl DownloadWorkers {
             .as_ref()
             .map(PathBuf::from)
             .unwrap_or_else(|| self.cache.partial_path(&entry.bty_image_ref));
-        // Room before the first byte (the size when known), and as it grows.
+        // Room before the first byte, and as it grows. The size known
+        // beforehand is the registry's, else the catalog's or the add's
+        // HEAD (an upstream that changed since is corrected by its answer).
         let room = self
             .quota
             .reservation(job.id, partial.clone(), &entry.name, held.clone());
-        room.begin(target.size.unwrap_or(0))
+        let known = target
+            .size
+            .or_else(|| entry.size_bytes.and_then(|size| u64::try_from(size).ok()));
+        room.begin(known.unwrap_or(0))
             .await
             .map_err(|NoRoom(why)| Stopped::Failed(why))?;
         let progress = Progress::new(&self.core, job.id, job.validator.clone(), fill);
