@@ -55,6 +55,17 @@ pub async fn evict_cache(name: &str) -> Result<(), String> {
     transport::delete(&format!("/catalog/cache/{}", transport::encode(name))).await
 }
 
+/// Pins an entry in the cache (`PUT /catalog/cache/{name}/pin`: the quota
+/// never evicts its bytes) or unpins it (`DELETE`), 200.
+pub async fn pin_cached(name: &str, pinned: bool) -> Result<(), String> {
+    let url = format!("/catalog/cache/{}/pin", transport::encode(name));
+    if pinned {
+        transport::put(&url).await
+    } else {
+        transport::delete(&url).await
+    }
+}
+
 /// Deletes the catalog entries with this source URL
 /// (`DELETE /catalog/entries?src=`, 200).
 pub async fn delete_entry(src: &str) -> Result<(), String> {
@@ -269,6 +280,11 @@ mod transport {
         check(fetch("DELETE", url, None).await?)
     }
 
+    /// Sends a PUT without a body; any 2xx is success.
+    pub async fn put(url: &str) -> Result<(), String> {
+        check(fetch("PUT", url, None).await?)
+    }
+
     /// GETs JSON.
     pub async fn get_json<T: crate::model::json::FromJson>(url: &str) -> Result<T, String> {
         let body = check_body(fetch("GET", url, None).await?)?;
@@ -353,6 +369,10 @@ mod transport {
     }
 
     pub async fn delete(_url: &str) -> Result<(), String> {
+        Err(BROWSER_ONLY.to_string())
+    }
+
+    pub async fn put(_url: &str) -> Result<(), String> {
         Err(BROWSER_ONLY.to_string())
     }
 

@@ -311,6 +311,7 @@ mod tests {
                 bytes: files * 10,
                 free_bytes: Some(100),
                 total_bytes: Some(1000),
+                quota_bytes: None,
             };
             live.apply_snapshot(LiveSnapshot {
                 jobs: vec![],

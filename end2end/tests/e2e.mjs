@@ -816,6 +816,31 @@ try {
     return { partial_while_running: partial, cache: before.usage };
   }, { needs: ['page hydrates and the live stream opens (#bty-live[data-state=open])'] });
 
+  await check('Pin keeps a cached row in the cache with a pin badge, live and audited; Unpin takes it off', async () => {
+    await page.evaluate(() => { window.__marker = 8; });
+    mainFrameNavigations = 0;
+    const row = catalogRow(FETCHED.name);
+    const entry = async () => (await catalogEntries()).find((e) => e.src === upstream.files[FETCHED.name].url);
+    assert.equal((await entry())?.keep_cached, false, 'the entry starts pinned');
+    assert.equal(await row.locator('.badge-pinned').count(), 0, 'a pin badge before Pin');
+    await row.locator('.bty-pin-btn').click();
+    await row.locator('.badge-pinned', { hasText: 'pinned' }).waitFor({ state: 'attached', timeout: 15_000 });
+    await row.locator('.bty-unpin-btn').waitFor({ state: 'attached', timeout: 15_000 });
+    assert.equal(await row.locator('.bty-pin-btn').count(), 0, 'a pinned row still offers Pin');
+    assert.equal((await entry())?.keep_cached, true, 'GET /catalog/entries does not say keep_cached');
+    const pinned = await page.request.get(`/events?kind=catalog.cache.pinned&limit=5`);
+    const event = (await pinned.json()).events.find((e) => e.subject_id === FETCHED.name);
+    assert.ok(event, 'no catalog.cache.pinned event names the entry');
+    assert.equal(event.actor, USERNAME, `the pin was recorded as ${event.actor}`);
+    await row.locator('.bty-unpin-btn').click();
+    await row.locator('.bty-pin-btn').waitFor({ state: 'attached', timeout: 15_000 });
+    assert.equal(await row.locator('.badge-pinned').count(), 0, 'the pin badge stayed after Unpin');
+    assert.equal((await entry())?.keep_cached, false, 'Unpin did not reach the entry');
+    assert.equal(await page.evaluate(() => window.__marker), 8, 'the page was reloaded');
+    assert.equal(mainFrameNavigations, 0, `the page navigated ${mainFrameNavigations} time(s)`);
+    return { event_id: event.id };
+  }, { needs: [downloadChecks[0]] });
+
   await check(downloadChecks[2], async () => {
     await page.evaluate(() => { window.__marker = 7; });
     mainFrameNavigations = 0;

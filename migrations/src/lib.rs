@@ -8,6 +8,7 @@ mod m20261126_000001_initial;
 mod m20261126_000002_active_token_names;
 mod m20261126_000003_downloads;
 mod m20261203_000004_inspections;
+mod m20261204_000010_cache_policy;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_active_token_names::Migration),
             Box::new(m20261126_000003_downloads::Migration),
             Box::new(m20261203_000004_inspections::Migration),
+            Box::new(m20261204_000010_cache_policy::Migration),
         ]
     }
 }

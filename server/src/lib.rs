@@ -26,6 +26,7 @@ pub mod oras;
 pub mod outbound;
 pub mod pages;
 pub mod plumbing;
+pub mod quota;
 pub mod read_ahead;
 pub mod retry;
 pub mod routes;

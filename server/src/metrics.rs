@@ -1,7 +1,8 @@
 //! Prometheus metrics, served by `GET /metrics`: requests by route template,
 //! method and status (counted by the routes' middleware); bytes uploaded,
-//! downloaded and hashed (counted where the work commits); and, read at
-//! scrape time, job counts by kind and state and the cache's footprint.
+//! downloaded and hashed (counted where the work commits); the cache's
+//! limits and what its quota evicted, by reason; and, read at scrape time,
+//! job counts by kind and state and the cache's footprint.
 //! `prometheus-client` keeps the registry and writes the OpenMetrics text.
 
 use std::sync::Arc;
@@ -30,6 +31,12 @@ struct RequestLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EvictionLabels {
+    /// `quota` or `free_space`.
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct JobLabels {
     kind: &'static str,
     state: &'static str,
@@ -49,6 +56,10 @@ struct Inner {
     cache_bytes: Gauge,
     cache_files: Gauge,
     cache_free: Gauge,
+    cache_quota: Gauge,
+    cache_min_free: Gauge,
+    evictions: Family<EvictionLabels, Counter>,
+    evicted: Family<EvictionLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -102,6 +113,35 @@ impl Default for Metrics {
             "Bytes free on the download cache's file system",
             cache_free.clone(),
         );
+        let cache_quota = Gauge::default();
+        registry.register(
+            "cache_quota_bytes",
+            "BTY_CACHE_MAX_BYTES: what the download cache may hold (0: no quota)",
+            cache_quota.clone(),
+        );
+        let cache_min_free = Gauge::default();
+        registry.register(
+            "cache_min_free_bytes",
+            "BTY_CACHE_MIN_FREE_BYTES: what downloads keep free on the cache's file system",
+            cache_min_free.clone(),
+        );
+        let evictions = Family::<EvictionLabels, Counter>::default();
+        registry.register(
+            "cache_evictions",
+            "Cached images evicted to make room, by reason (quota or free_space)",
+            evictions.clone(),
+        );
+        let evicted = Family::<EvictionLabels, Counter>::default();
+        registry.register(
+            "cache_evicted_bytes",
+            "Bytes freed by evicting cached images to make room, by reason",
+            evicted.clone(),
+        );
+        // Every reason is exported from the start, at 0.
+        for reason in EVICTION_REASONS {
+            let _ = evictions.get_or_create(&EvictionLabels { reason });
+            let _ = evicted.get_or_create(&EvictionLabels { reason });
+        }
         Metrics(Arc::new(Inner {
             registry,
             requests,
@@ -112,6 +152,10 @@ impl Default for Metrics {
             cache_bytes,
             cache_files,
             cache_free,
+            cache_quota,
+            cache_min_free,
+            evictions,
+            evicted,
         }))
     }
 }
@@ -130,6 +174,25 @@ impl Metrics {
     /// `bytes` were hashed to completion.
     pub fn add_hashed(&self, bytes: u64) {
         self.0.hashed.inc_by(bytes);
+    }
+
+    /// The cache's limits, from the settings.
+    pub fn set_cache_limits(&self, quota: Option<u64>, min_free: u64) {
+        self.0.cache_quota.set(gauge(quota.unwrap_or(0)));
+        self.0.cache_min_free.set(gauge(min_free));
+    }
+
+    /// The quota evicted an image of `bytes` for `reason` (`quota` or
+    /// `free_space`).
+    pub fn count_eviction(&self, reason: &'static str, bytes: u64) {
+        let labels = EvictionLabels {
+            reason: EVICTION_REASONS
+                .into_iter()
+                .find(|known| *known == reason)
+                .unwrap_or("other"),
+        };
+        self.0.evictions.get_or_create(&labels).inc();
+        self.0.evicted.get_or_create(&labels).inc_by(bytes);
     }
 
     /// One answered request.
@@ -168,6 +231,8 @@ impl Metrics {
         text
     }
 }
+
+const EVICTION_REASONS: [&str; 2] = ["quota", "free_space"];
 
 const JOB_STATES: [JobStatus; 5] = [
     JobStatus::Queued,
@@ -223,6 +288,28 @@ mod tests {
         assert!(text.contains("bty_downloaded_bytes_total 11"), "{text}");
         assert!(text.contains("bty_cache_bytes 4096"), "{text}");
         assert!(text.contains("bty_cache_free_bytes 1073741824"), "{text}");
+        assert!(text.contains("bty_cache_quota_bytes 0"), "no quota: {text}");
+        assert!(
+            text.contains(r#"bty_cache_evictions_total{reason="free_space"} 0"#),
+            "{text}"
+        );
+        metrics.set_cache_limits(Some(3 << 30), 1 << 30);
+        metrics.count_eviction("quota", 4096);
+        metrics.count_eviction("quota", 8192);
+        let text = metrics.render(&[(JobKind::Hash, JobStatus::Completed, 3)], &cache);
+        assert!(text.contains("bty_cache_quota_bytes 3221225472"), "{text}");
+        assert!(
+            text.contains("bty_cache_min_free_bytes 1073741824"),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"bty_cache_evictions_total{reason="quota"} 2"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"bty_cache_evicted_bytes_total{reason="quota"} 12288"#),
+            "{text}"
+        );
         assert!(
             text.contains(r#"bty_jobs{kind="hash",state="completed"} 3"#),
             "{text}"

@@ -29,12 +29,14 @@ pub struct Core {
 impl Core {
     /// Fresh plumbing over an open database.
     pub fn new(settings: Settings, db: DatabaseConnection) -> Self {
+        let metrics = Metrics::default();
+        metrics.set_cache_limits(settings.cache_max_bytes, settings.cache_min_free_bytes);
         Core {
             settings: Arc::new(settings),
             db,
             http: crate::outbound::client(),
             live: Live::default(),
-            metrics: Metrics::default(),
+            metrics,
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
         }

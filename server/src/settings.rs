@@ -8,6 +8,10 @@ use clap::Parser;
 /// Default upload cap: 200 GiB, as the reference.
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 200 * 1024 * 1024 * 1024;
 
+/// What downloads leave free on the cache's file system by default: 2 GiB,
+/// so the system and its logs keep room to work.
+pub const DEFAULT_CACHE_MIN_FREE_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
 /// Everything `bty-web` can be configured with.
 #[derive(Clone, Debug, Parser)]
 #[command(
@@ -55,6 +59,14 @@ pub struct Settings {
     /// Content-addressed download cache [default: $BTY_STATE_DIR/cache].
     #[arg(long, env = "BTY_CATALOG_CACHE_DIR")]
     pub catalog_cache_dir: Option<PathBuf>,
+
+    /// Most bytes the download cache may hold; least recently used images are evicted to stay under it [default: no quota].
+    #[arg(long, env = "BTY_CACHE_MAX_BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    pub cache_max_bytes: Option<u64>,
+
+    /// Bytes downloads keep free on the cache's file system, evicting least recently used images to do so (0: no floor).
+    #[arg(long, env = "BTY_CACHE_MIN_FREE_BYTES", default_value_t = DEFAULT_CACHE_MIN_FREE_BYTES)]
+    pub cache_min_free_bytes: u64,
 
     /// GitHub `owner/repo` whose latest release serves the catalog.toml [default: safl/bty].
     #[arg(long, env = "BTY_BOOT_RELEASE_REPO")]
@@ -236,6 +248,8 @@ mod tests {
         assert_eq!(settings.max_uncompressed_bytes, 4 << 40);
         assert_eq!(settings.catalog_max_parallel, 2);
         assert_eq!(settings.max_upload_bytes, 214_748_364_800);
+        assert_eq!(settings.cache_max_bytes, None, "no quota unless set");
+        assert_eq!(settings.cache_min_free_bytes, 2 << 30);
         assert_eq!(settings.image_root(), PathBuf::from("/var/lib/bty/images"));
         assert_eq!(settings.release_repo(), "safl/bty");
         assert_eq!(
@@ -250,6 +264,9 @@ mod tests {
         assert!(parse(&["--hash-max-parallel", "0"]).is_err());
         assert!(parse(&["--catalog-max-parallel", "two"]).is_err());
         assert!(parse(&["--max-upload-bytes", "0"]).is_err());
+        assert!(parse(&["--cache-max-bytes", "0"]).is_err());
+        assert!(parse(&["--cache-max-bytes", "10GB"]).is_err());
+        assert!(parse(&["--cache-min-free-bytes", "-1"]).is_err());
         assert!(parse(&["--web-host", "not-an-ip"]).is_err());
     }
 

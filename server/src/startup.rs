@@ -17,6 +17,7 @@ use crate::{
     catalog::Catalog,
     db,
     plumbing::Core,
+    quota::CacheQuota,
     routes,
     settings::Settings,
     state::AppState,
@@ -91,15 +92,22 @@ impl Application {
             .site_addr(address)
             .build();
         // Who holds whom: the catalog and the cache hold the core; the
+        // quota holds the catalog and the cache, the downloads the quota; the
         // hash workers hold the reconciler's handle (to wake it), the
         // reconciler holds the hash workers' handle (to queue hashes).
         let core = Core::new(settings, db);
         let catalog = Catalog::new(core.clone());
         let cache = Cache::new(core.clone());
+        let quota = CacheQuota::new(core.clone(), catalog.clone(), cache.clone());
         let (reconciler, inbox) = Reconciler::new();
         let hashes = HashWorkers::new(core.clone(), catalog.clone(), reconciler.clone());
-        let downloads =
-            DownloadWorkers::new(core.clone(), catalog.clone(), cache.clone(), hashes.clone());
+        let downloads = DownloadWorkers::new(
+            core.clone(),
+            catalog.clone(),
+            cache.clone(),
+            quota.clone(),
+            hashes.clone(),
+        );
         let image_root = ImageRootReconciler {
             core: core.clone(),
             catalog: catalog.clone(),
@@ -122,6 +130,7 @@ impl Application {
             core,
             catalog,
             cache,
+            quota,
             hashes,
             downloads,
             reconciler,

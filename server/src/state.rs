@@ -13,6 +13,7 @@ use crate::{
     catalog::Catalog,
     metrics::Metrics,
     plumbing::Core,
+    quota::CacheQuota,
     workers::{downloads::DownloadWorkers, hashes::HashWorkers, reconciler::Reconciler},
 };
 
@@ -25,6 +26,8 @@ pub struct AppState {
     pub catalog: Catalog,
     /// The download cache.
     pub cache: Cache,
+    /// The cache's quota: eviction to make room, last uses.
+    pub quota: CacheQuota,
     pub hashes: HashWorkers,
     pub downloads: DownloadWorkers,
     /// Asks the image-root reconciler for a pass.

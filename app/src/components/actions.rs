@@ -4,6 +4,9 @@
 //! The rule follows the reference with its defect D7 fixed: local files are
 //! `local` sources, never `manifest` ones, so they are offered neither Evict
 //! nor Delete entry.
+//!
+//! Pin and Unpin are the operator's cache pin (`keep_cached`: the quota
+//! never evicts the bytes), not a SHA-256 pinned by a catalog.
 
 use leptos::prelude::*;
 
@@ -26,6 +29,11 @@ pub enum RowAction {
     /// Re-resolve a rolling entry and download it again (the cached bytes
     /// stay until the new ones are verified); holds the row's first name.
     Update(String),
+    /// Keep the bytes in the cache whatever the quota needs; holds the
+    /// row's first name.
+    Pin(String),
+    /// Let the quota evict the bytes again; holds the row's first name.
+    Unpin(String),
     /// Drop the cached bytes, keep the entry; holds the row's first name.
     Evict(String),
     /// Delete the remote entry; holds its source URL.
@@ -36,6 +44,8 @@ pub enum RowAction {
 /// - no SHA and a local file: Hash;
 /// - otherwise, bytes not held here: Fetch;
 /// - cached, remote and rolling (no pinned SHA): Update;
+/// - remote only (no file in the image root, which is never evicted):
+///   Pin, or Unpin once pinned in the cache;
 /// - cached and a remote source: Evict;
 /// - a remote source: Delete entry (of the first remote source).
 pub fn row_actions(row: &CatalogRow) -> Vec<RowAction> {
@@ -49,6 +59,13 @@ pub fn row_actions(row: &CatalogRow) -> Vec<RowAction> {
     }
     if row.cached && row.rolling && remote.is_some() {
         actions.push(RowAction::Update(name.clone()));
+    }
+    if remote.is_some() && !row.is_local() {
+        actions.push(if row.keep_cached {
+            RowAction::Unpin(name.clone())
+        } else {
+            RowAction::Pin(name.clone())
+        });
     }
     if row.cached && remote.is_some() {
         actions.push(RowAction::Evict(name));
@@ -66,6 +83,8 @@ impl RowAction {
             RowAction::Hash(_) => "bty-hash-btn",
             RowAction::Fetch(_) => "bty-fetch-btn",
             RowAction::Update(_) => "bty-update-btn",
+            RowAction::Pin(_) => "bty-pin-btn",
+            RowAction::Unpin(_) => "bty-unpin-btn",
             RowAction::Evict(_) => "bty-cache-delete-btn",
             RowAction::DeleteEntry(_) => "bty-catalog-entry-delete-btn",
         }
@@ -77,6 +96,8 @@ impl RowAction {
             RowAction::Hash(_) => "Hash",
             RowAction::Fetch(_) => "Fetch",
             RowAction::Update(_) => "Update",
+            RowAction::Pin(_) => "Pin",
+            RowAction::Unpin(_) => "Unpin",
             RowAction::Evict(_) => "Evict",
             RowAction::DeleteEntry(_) => "Delete entry",
         }
@@ -97,7 +118,10 @@ impl RowAction {
         match self {
             RowAction::Hash(_) => Some(JobKind::Hash),
             RowAction::Fetch(_) | RowAction::Update(_) => Some(JobKind::Download),
-            RowAction::Evict(_) | RowAction::DeleteEntry(_) => None,
+            RowAction::Pin(_)
+            | RowAction::Unpin(_)
+            | RowAction::Evict(_)
+            | RowAction::DeleteEntry(_) => None,
         }
     }
 
@@ -106,6 +130,7 @@ impl RowAction {
             RowAction::Hash(_) => Glyph::Hash,
             RowAction::Fetch(_) => Glyph::Download,
             RowAction::Update(_) => Glyph::RefreshCw,
+            RowAction::Pin(_) | RowAction::Unpin(_) => Glyph::Pin,
             RowAction::Evict(_) => Glyph::MinusCircle,
             RowAction::DeleteEntry(_) => Glyph::Trash,
         }
@@ -117,6 +142,7 @@ impl RowAction {
             RowAction::Hash(_) | RowAction::Fetch(_) | RowAction::Update(_) => {
                 "btn-outline-primary"
             }
+            RowAction::Pin(_) | RowAction::Unpin(_) => "btn-outline-secondary",
             RowAction::Evict(_) => "btn-outline-warning",
             RowAction::DeleteEntry(_) => "btn-outline-danger",
         }
@@ -128,6 +154,8 @@ impl RowAction {
             RowAction::Hash(name)
             | RowAction::Fetch(name)
             | RowAction::Update(name)
+            | RowAction::Pin(name)
+            | RowAction::Unpin(name)
             | RowAction::Evict(name) => Some(name.clone()),
             RowAction::DeleteEntry(_) => None,
         }
@@ -148,7 +176,11 @@ impl RowAction {
                 "Evict the cached bytes of '{name}'? The entry stays and can be fetched again."
             )),
             RowAction::DeleteEntry(src) => Some(format!("Delete the catalog entry for {src}?")),
-            RowAction::Hash(_) | RowAction::Fetch(_) | RowAction::Update(_) => None,
+            RowAction::Hash(_)
+            | RowAction::Fetch(_)
+            | RowAction::Update(_)
+            | RowAction::Pin(_)
+            | RowAction::Unpin(_) => None,
         }
     }
 
@@ -158,6 +190,8 @@ impl RowAction {
             RowAction::Hash(name) => api::enqueue_hash(&name).await,
             RowAction::Fetch(name) => api::enqueue_download(&name).await,
             RowAction::Update(name) => api::update_download(&name).await,
+            RowAction::Pin(name) => api::pin_cached(&name, true).await,
+            RowAction::Unpin(name) => api::pin_cached(&name, false).await,
             RowAction::Evict(name) => api::evict_cache(&name).await,
             RowAction::DeleteEntry(src) => api::delete_entry(&src).await,
         }
@@ -274,12 +308,13 @@ mod tests {
     }
 
     #[test]
-    fn an_uncached_remote_entry_offers_fetch_and_delete() {
+    fn an_uncached_remote_entry_offers_fetch_pin_and_delete() {
         let actions = row_actions(&row(Some("ab"), false, &[MANIFEST, URL]));
         assert_eq!(
             actions,
             [
                 RowAction::Fetch("disk.img".into()),
+                RowAction::Pin("disk.img".into()),
                 RowAction::DeleteEntry(MANIFEST.1.into()),
             ]
         );
@@ -292,11 +327,12 @@ mod tests {
     }
 
     #[test]
-    fn a_cached_remote_entry_offers_evict_and_delete() {
+    fn a_cached_remote_entry_offers_pin_evict_and_delete() {
         let actions = row_actions(&row(Some("ab"), true, &[URL]));
         assert_eq!(
             actions,
             [
+                RowAction::Pin("disk.img".into()),
                 RowAction::Evict("disk.img".into()),
                 RowAction::DeleteEntry(URL.1.into()),
             ]
@@ -311,6 +347,7 @@ mod tests {
             row_actions(&rolling),
             [
                 RowAction::Update("disk.img".into()),
+                RowAction::Pin("disk.img".into()),
                 RowAction::Evict("disk.img".into()),
                 RowAction::DeleteEntry(URL.1.into()),
             ]
@@ -331,6 +368,26 @@ mod tests {
         let mut local = row(Some("ab"), true, &[LOCAL]);
         local.rolling = true;
         assert!(!has_update(&local), "a local file is never updated");
+    }
+
+    #[test]
+    fn a_row_pinned_in_the_cache_offers_unpin_and_a_local_file_neither() {
+        let mut pinned = row(Some("ab"), true, &[URL]);
+        pinned.keep_cached = true;
+        let actions = row_actions(&pinned);
+        assert!(actions.contains(&RowAction::Unpin("disk.img".into())));
+        assert!(!actions.contains(&RowAction::Pin("disk.img".into())));
+        let unpin = RowAction::Unpin("disk.img".into());
+        assert_eq!(unpin.hook_class(), "bty-unpin-btn");
+        assert_eq!(unpin.label(), "Unpin");
+        assert_eq!((unpin.job_kind(), unpin.confirmation()), (None, None));
+        assert_eq!(RowAction::Pin("a".into()).hook_class(), "bty-pin-btn");
+        // The image root's files are never evicted: nothing to pin.
+        let mut local = row(Some("ab"), true, &[LOCAL, URL]);
+        local.keep_cached = true;
+        assert!(row_actions(&local)
+            .iter()
+            .all(|a| !matches!(a, RowAction::Pin(_) | RowAction::Unpin(_))));
     }
 
     #[test]

@@ -108,6 +108,12 @@ pub fn CatalogRowView(
                 } else {
                     view! { <span class="badge badge-available">"available"</span> }
                 }}
+                // The operator's cache pin, not a pinned SHA-256.
+                {row.keep_cached.then(|| view! {
+                    <span class="badge badge-pinned" title="Pinned in the cache: never evicted to make room">
+                        <Icon glyph=Glyph::Pin/>"pinned"
+                    </span>
+                })}
             </td>
             <td class="bty-actions">
                 {if actions.is_empty() {

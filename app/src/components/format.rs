@@ -174,7 +174,8 @@ pub fn entry_count(count: usize) -> String {
 }
 
 /// The download cache's footprint in one line, for the Downloads card:
-/// `Cache: 3 files, 4.2 GiB used, 180.0 GiB free`.
+/// `Cache: 3 files, 4.2 GiB used, 180.0 GiB free`, or with a quota
+/// `Cache: 3 files, 4.2 GiB used of 10.0 GiB quota, 180.0 GiB free`.
 pub fn cache_summary(usage: &CacheUsage) -> String {
     let files = if usage.files == 1 {
         "1 file".to_string()
@@ -182,10 +183,20 @@ pub fn cache_summary(usage: &CacheUsage) -> String {
         format!("{} files", usage.files)
     };
     let mut text = format!("Cache: {files}, {} used", format_bytes(usage.bytes));
+    if let Some(quota) = usage.quota_bytes {
+        text.push_str(&format!(" of {} quota", format_bytes(quota)));
+    }
     if let Some(free) = usage.free_bytes {
         text.push_str(&format!(", {} free", format_bytes(free)));
     }
     text
+}
+
+/// How full the cache is against its quota, in percent (none without a
+/// quota), for the bar beside the line.
+pub fn cache_quota_percent(usage: &CacheUsage) -> Option<f64> {
+    let quota = usage.quota_bytes.filter(|quota| *quota > 0)?;
+    Some((usage.bytes as f64 * 100.0 / quota as f64).min(100.0))
 }
 
 /// The first `limit` characters of a text (not bytes, so a multi-byte
@@ -325,6 +336,7 @@ mod tests {
             bytes: 4_509_715_660,
             free_bytes: Some(180 * 1024 * 1024 * 1024),
             total_bytes: Some(200 * 1024 * 1024 * 1024),
+            quota_bytes: None,
         };
         assert_eq!(
             cache_summary(&usage),
@@ -333,6 +345,15 @@ mod tests {
         usage.files = 1;
         usage.free_bytes = None;
         assert_eq!(cache_summary(&usage), "Cache: 1 file, 4.2 GiB used");
+        assert_eq!(cache_quota_percent(&usage), None);
+        usage.quota_bytes = Some(9_019_431_320);
+        assert_eq!(
+            cache_summary(&usage),
+            "Cache: 1 file, 4.2 GiB used of 8.4 GiB quota"
+        );
+        assert_eq!(cache_quota_percent(&usage), Some(50.0));
+        usage.bytes *= 3;
+        assert_eq!(cache_quota_percent(&usage), Some(100.0), "never past full");
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub enum Glyph {
     LogIn,
     LogOut,
     MinusCircle,
+    /// Feather's `map-pin`: pinned in the cache.
+    Pin,
     RefreshCw,
     RotateCcw,
     Trash,
@@ -109,6 +111,9 @@ impl Glyph {
             }
             Glyph::MinusCircle => {
                 r#"<circle cx="12" cy="12" r="10"/><line x1="8" y1="12" x2="16" y2="12"/>"#
+            }
+            Glyph::Pin => {
+                r#"<path d="M21 10c0 7-9 13-9 13s-9-6-9-13a9 9 0 0 1 18 0z"/><circle cx="12" cy="10" r="3"/>"#
             }
             Glyph::RefreshCw => {
                 r#"<polyline points="23 4 23 10 17 10"/><polyline points="1 20 1 14 7 14"/><path d="M3.51 9a9 9 0 0 1 14.85-3.36L23 10M1 14l4.64 4.36A9 9 0 0 0 20.49 15"/>"#

@@ -1,14 +1,16 @@
 //! The Downloads and Hashes panes: one live row per job (the latest per
 //! name), with a progress bar, bytes, rate, ETA, the download attempt, and
 //! Cancel (queued, running) or Retry (a failed or cancelled download). The
-//! Downloads card's header shows the cache's disk usage.
+//! Downloads card's header shows the cache's disk usage and, with a
+//! quota, a bar of it against the quota.
 
 use leptos::prelude::*;
 
 use crate::components::erased::IntoErased;
 
 use super::format::{
-    cache_summary, first_chars, fixed, format_eta, format_progress_bytes, format_rate,
+    cache_quota_percent, cache_summary, first_chars, fixed, format_eta, format_progress_bytes,
+    format_rate,
 };
 use super::icons::{Glyph, Icon};
 use super::job_buttons::{JobButton, JobCommand};
@@ -97,10 +99,19 @@ pub fn JobsPane(
         ViewFn::from(move || {
             (move || {
                 live.cache.get().map(|usage| {
+                    let quota = cache_quota_percent(&usage).map(|percent| {
+                        let tone = if percent >= 90.0 { "bg-warning" } else { "bg-success" };
+                        view! {
+                            <span class="bty-cache-quota">
+                                <ProgressBar percent=Some(percent) tone/>
+                            </span>
+                        }
+                    });
                     view! {
                         <span class="bty-cache-usage" title=format!("Download cache: {}", usage.cache_dir)>
                             <Icon glyph=Glyph::HardDrive/>
                             <span>{cache_summary(&usage)}</span>
+                            {quota}
                         </span>
                     }
                 })

@@ -98,6 +98,11 @@ pub struct CatalogRow {
     /// rolling tag or URL): Update re-resolves and re-downloads it.
     #[serde(default)]
     pub rolling: bool,
+    /// An operator pinned it in the download cache: its cached bytes are
+    /// never evicted to make room (not a pinned SHA-256, which fixes the
+    /// content; see `rolling`).
+    #[serde(default)]
+    pub keep_cached: bool,
     /// The size of what a flasher writes (decompressed; a qcow2's virtual
     /// size), once inspected.
     pub uncompressed_size: Option<u64>,

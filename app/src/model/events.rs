@@ -44,7 +44,7 @@ pub struct EventList {
 pub const EVENTS_PAGE_SIZE: usize = 50;
 
 /// The event kinds the Kind dropdown of `/ui/events` offers.
-pub const KNOWN_EVENT_KINDS: [&str; 29] = [
+pub const KNOWN_EVENT_KINDS: [&str; 33] = [
     "image.uploaded",
     "image.upload_failed",
     "image.hashed",
@@ -67,6 +67,10 @@ pub const KNOWN_EVENT_KINDS: [&str; 29] = [
     "catalog.download.cancelled",
     "catalog.cache.deleted",
     "catalog.cache.populated",
+    "catalog.cache.evicted",
+    "catalog.cache.pinned",
+    "catalog.cache.unpinned",
+    "catalog.update.unchanged",
     "auth.login.succeeded",
     "auth.login.failed",
     "auth.logout",

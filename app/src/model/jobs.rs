@@ -211,7 +211,7 @@ pub struct EvictResult {
 }
 
 /// The download cache's footprint: what its files really take on disk
-/// (allocated blocks) and what the file system has left.
+/// (allocated blocks), what the file system has left, and the quota.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CacheUsage {
@@ -224,6 +224,21 @@ pub struct CacheUsage {
     pub free_bytes: Option<u64>,
     /// Size of the cache's file system.
     pub total_bytes: Option<u64>,
+    /// `BTY_CACHE_MAX_BYTES`: what `bytes` may reach before least recently
+    /// used images are evicted; none when unset (no quota).
+    #[serde(default)]
+    pub quota_bytes: Option<u64>,
+}
+
+/// `PUT|DELETE /catalog/cache/{name}/pin` answer: whether the entry is
+/// now pinned in the cache (kept: never evicted to make room).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CachePin {
+    pub name: String,
+    #[serde(rename = "ref")]
+    pub image_ref: String,
+    pub keep_cached: bool,
 }
 
 /// `PUT /images/{name}` answer: the reference's fields plus `sha256`.

@@ -231,6 +231,7 @@ impl FromJson for CatalogRow {
             sources: f.list("sources")?,
             cached: f.bool("cached", None)?,
             rolling: f.bool("rolling", Some(false))?,
+            keep_cached: f.bool("keep_cached", Some(false))?,
             uncompressed_size: f.opt_u64("uncompressed_size")?,
             // The page never shows it: the browser skips the key.
             #[cfg(feature = "ssr")]
@@ -341,6 +342,7 @@ impl FromJson for CacheUsage {
             bytes: f.u64("bytes")?,
             free_bytes: f.opt_u64("free_bytes")?,
             total_bytes: f.opt_u64("total_bytes")?,
+            quota_bytes: f.opt_u64("quota_bytes")?,
         })
     }
 }
@@ -417,6 +419,7 @@ mod tests {
             bytes: 4_509_715_660,
             free_bytes: Some(100),
             total_bytes: None,
+            quota_bytes: Some(6_000_000_000),
         }
     }
 
@@ -447,6 +450,7 @@ mod tests {
                     ],
                     cached: true,
                     rolling: true,
+                    keep_cached: true,
                     uncompressed_size: Some(17_179_869_184),
                     #[cfg(feature = "ssr")]
                     uncompressed_sha256: Some("cd34".into()),
@@ -497,6 +501,10 @@ mod tests {
             ..job()
         });
         round_trip(cache());
+        round_trip(CacheUsage {
+            quota_bytes: None,
+            ..cache()
+        });
         round_trip(catalog());
         round_trip(event());
         round_trip(EventList {
@@ -559,6 +567,15 @@ mod tests {
         let mut row = serde_json::to_value(&catalog().rows[0]).unwrap();
         row.as_object_mut().unwrap().remove("rolling");
         same_as_serde::<CatalogRow>(row.clone());
+        let mut unpinned = row.clone();
+        unpinned.as_object_mut().unwrap().remove("keep_cached");
+        same_as_serde::<CatalogRow>(unpinned.clone());
+        assert_eq!(
+            CatalogRow::from_json(&unpinned).map(|r| r.keep_cached),
+            Ok(false)
+        );
+        unpinned["keep_cached"] = json!("yes");
+        same_as_serde::<CatalogRow>(unpinned);
         for (field, value) in [
             ("inspection", Value::Null),
             ("inspection", json!("Unsafe")),
@@ -604,6 +621,13 @@ mod tests {
             json!({"id": 1, "ts": "", "kind": "k", "summary": "", "details": null}),
         );
         same_as_serde::<CacheUsage>(json!([1, 2]));
+        let mut usage = serde_json::to_value(cache()).unwrap();
+        usage.as_object_mut().unwrap().remove("quota_bytes");
+        same_as_serde::<CacheUsage>(usage.clone());
+        for quota in [Value::Null, json!(-1), json!("6 GB")] {
+            usage["quota_bytes"] = quota;
+            same_as_serde::<CacheUsage>(usage.clone());
+        }
     }
 
     #[test]

@@ -129,6 +129,11 @@ pub async fn add(catalog: &Catalog, new: NewEntry, actor: &Actor) -> Result<Adde
         hashed_size: None,
         hashed_mtime_ns: None,
         sha_observed: resolved.rolling,
+        keep_cached: false,
+        last_used_at: None,
+        upstream_etag: None,
+        upstream_last_modified: None,
+        upstream_digest: None,
     };
     if catalog_entry::ActiveModel::from(row.clone())
         .insert(&core.db)

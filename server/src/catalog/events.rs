@@ -3,8 +3,9 @@
 //! hashed (by the hash worker or while an upload streamed in), and hashes
 //! that failed or were cancelled; what inspecting an image found (its
 //! format against its name, unsafe or corrupt bytes), and inspections that
-//! failed or were cancelled. Downloads and the cache have theirs in
-//! `workers/downloads/events.rs` and `cache.rs`.
+//! failed or were cancelled; entries pinned in the cache or unpinned.
+//! Downloads and the cache have theirs in `workers/downloads/events.rs`,
+//! `cache/` and `quota/events.rs`.
 
 use serde_json::{json, Value};
 
@@ -230,4 +231,44 @@ pub async fn image_inspection_cancelled(core: &Core, by: &Actor, name: &str) {
         json!({"name": name}),
     );
     record(core, by, event).await;
+}
+
+/// `catalog.cache.pinned` / `catalog.cache.unpinned`: an operator pinned
+/// the entry in the cache (its bytes are never evicted to make room) or
+/// unpinned it; `names` are every entry that changed with it (same content).
+pub async fn cache_pin_changed(
+    core: &Core,
+    actor: &Actor,
+    entry: &catalog_entry::Model,
+    keep: bool,
+    names: &[&str],
+) {
+    let (kind, summary) = if keep {
+        (
+            "catalog.cache.pinned",
+            format!(
+                "'{}' pinned in the cache: never evicted to make room",
+                entry.name
+            ),
+        )
+    } else {
+        (
+            "catalog.cache.unpinned",
+            format!(
+                "'{}' unpinned: the cache may evict it to make room",
+                entry.name
+            ),
+        )
+    };
+    let event = NewEvent {
+        kind,
+        subject_kind: "catalog",
+        subject_id: entry.name.clone(),
+        summary,
+        details: Some(json!({
+            "name": entry.name, "src": entry.src, "ref": entry.bty_image_ref,
+            "disk_image_sha": entry.disk_image_sha, "entries": names,
+        })),
+    };
+    record(core, actor, event).await;
 }

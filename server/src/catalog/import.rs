@@ -207,6 +207,7 @@ fn new_row(image_ref: String, entry: &ManifestEntry, observed: bool) -> catalog_
         hashed_size: Set(None),
         hashed_mtime_ns: Set(None),
         sha_observed: Set(observed && entry.sha256.is_some()),
+        ..Default::default()
     }
 }
 

@@ -2,8 +2,9 @@
 //! the service that owns the catalog rows ([`Catalog`]: lookups by key,
 //! every write, the freshness rule, the change signal and the unified view
 //! that collapses entries sharing content or provenance), adding by URL,
-//! and importing catalogs.
+//! importing catalogs, and what rows record for the cache's policy.
 
+pub mod cache_marks;
 pub mod entries;
 pub mod events;
 pub mod format;

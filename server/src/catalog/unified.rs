@@ -113,6 +113,7 @@ pub fn merge(
                 }
                 row.cached |= cached;
                 row.rolling |= rolling;
+                row.keep_cached |= entry.keep_cached;
                 index
             }
             None => {
@@ -125,6 +126,7 @@ pub fn merge(
                     sources: vec![source],
                     cached,
                     rolling,
+                    keep_cached: entry.keep_cached,
                     uncompressed_size: None,
                     uncompressed_sha256: None,
                     inspection: Default::default(),
@@ -163,6 +165,11 @@ mod tests {
             hashed_size: None,
             hashed_mtime_ns: None,
             sha_observed: false,
+            keep_cached: false,
+            last_used_at: None,
+            upstream_etag: None,
+            upstream_last_modified: None,
+            upstream_digest: None,
         }
     }
 

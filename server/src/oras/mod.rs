@@ -57,6 +57,10 @@ pub struct ResolvedLayer {
     /// The `Authorization` header value the blob GET needs, if any. Bearer
     /// tokens expire within minutes: resolve again before a late download.
     pub authorization: Option<String>,
+    /// The digest (`sha256:…`) of the manifest or index the reference
+    /// names, as a HEAD of it answers: an Update asks whether it moved.
+    /// None for a digest reference that names a blob.
+    pub manifest_digest: Option<String>,
 }
 
 impl fmt::Debug for ResolvedLayer {
@@ -68,6 +72,7 @@ impl fmt::Debug for ResolvedLayer {
             .field("media_type", &self.media_type)
             .field("blob_url", &self.blob_url)
             .field("authorization", &self.authorization.as_ref().map(|_| "…"))
+            .field("manifest_digest", &self.manifest_digest)
             .finish()
     }
 }

@@ -103,7 +103,8 @@ impl OrasClient {
                 return Ok(layer);
             }
         }
-        let layers = match read_manifest(response, &url, expected, &shown, host).await? {
+        let (top, manifest_digest) = read_manifest(response, &url, expected, &shown, host).await?;
+        let layers = match top {
             Kind::Manifest(layers) => layers,
             Kind::Index(manifests) => {
                 let chosen = choose_platform(&manifests, wanted).map_err(|available| {
@@ -116,7 +117,10 @@ impl OrasClient {
                 let hex = digest_hex(&chosen.digest, &format!("an index entry of {shown}"))?;
                 let url = format!("{base}/manifests/sha256:{hex}");
                 let response = session.send(Method::GET, &url, Some(ACCEPT)).await?;
-                match read_manifest(response, &url, Some(&hex), &shown, host).await? {
+                match read_manifest(response, &url, Some(&hex), &shown, host)
+                    .await?
+                    .0
+                {
                     Kind::Manifest(layers) => layers,
                     Kind::Index(_) => {
                         return Err(OrasError::UnsupportedManifest {
@@ -139,18 +143,55 @@ impl OrasClient {
             title: layer.title().map(str::to_owned),
             media_type: layer.media_type.clone(),
             authorization: authorization_text(&session),
+            manifest_digest: Some(manifest_digest),
         })
+    }
+
+    /// The digest (`sha256:…`) of the manifest or index a reference names
+    /// now, by a HEAD (which registries do not count as a pull); `None`
+    /// when the registry does not say. Gives up after 30 s.
+    pub async fn manifest_digest(&self, reference: &OrasRef) -> Result<Option<String>, OrasError> {
+        let OrasRef {
+            host, repository, ..
+        } = reference;
+        let base = format!("{}://{host}/v2/{repository}", self.scheme_for(host));
+        let url = match &reference.reference {
+            OrasReference::Tag(tag) => format!("{base}/manifests/{tag}"),
+            OrasReference::Digest(hex) => format!("{base}/manifests/sha256:{hex}"),
+        };
+        let ask = async {
+            let mut session = Session::new(self, host, repository, None);
+            let response = session.send(Method::HEAD, &url, Some(ACCEPT)).await?;
+            if !response.status().is_success() {
+                return Err(fail(response, &url, &reference.to_string(), host).await);
+            }
+            Ok(response
+                .headers()
+                .get("docker-content-digest")
+                .and_then(|value| value.to_str().ok())
+                .filter(|digest| digest_hex(digest, "").is_ok())
+                .map(str::to_owned))
+        };
+        tokio::time::timeout(self.timeout, ask)
+            .await
+            .unwrap_or_else(|_| {
+                Err(OrasError::Timeout {
+                    what: reference.to_string(),
+                    seconds: self.timeout.as_secs(),
+                })
+            })
     }
 }
 
-/// Reads, verifies (when fetched by digest) and classifies a manifest answer.
+/// Reads, verifies (when fetched by digest) and classifies a manifest
+/// answer; with its digest (`sha256:…`), what a HEAD of it would say.
 async fn read_manifest(
     response: reqwest::Response,
     url: &str,
     expected_hex: Option<&String>,
     reference: &str,
     host: &str,
-) -> Result<Kind, OrasError> {
+) -> Result<(Kind, String), OrasError> {
     if !response.status().is_success() {
         return Err(fail(response, url, reference, host).await);
     }
@@ -163,17 +204,19 @@ async fn read_manifest(
     if let Some(expected) = expected_hex {
         verify(&body, expected, url)?;
     }
+    let digest = format!("sha256:{:x}", Sha256::digest(&body));
     let document: Document = serde_json::from_slice(&body).map_err(|e| OrasError::Malformed {
         url: url.to_owned(),
         what: "manifest",
         message: e.to_string(),
     })?;
-    document
+    let kind = document
         .kind(content_type.as_deref())
         .map_err(|media_type| OrasError::UnsupportedManifest {
             url: url.to_owned(),
             media_type,
-        })
+        })?;
+    Ok((kind, digest))
 }
 
 /// The blob a digest reference names, when it is a blob and not a manifest.
@@ -200,6 +243,7 @@ async fn blob_as_layer(
         media_type,
         blob_url,
         authorization: authorization_text(session),
+        manifest_digest: None,
     }))
 }
 

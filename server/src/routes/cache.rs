@@ -2,8 +2,11 @@
 //! entry's cached bytes, by name or ref, and keeps its catalog row, so a
 //! later Fetch downloads it again (D3). Only the cache is touched: the
 //! catalog service finds the sha, the cache evicts it and logs it.
+//! `PUT`/`DELETE /catalog/cache/{name}/pin`: pins an entry in the cache,
+//! so the quota never evicts its bytes, or unpins it (the catalog service
+//! keeps the mark and logs it).
 
-use app::model::EvictResult;
+use app::model::{CachePin, EvictResult};
 use axum::{
     extract::{Path, State},
     Json,
@@ -13,13 +16,81 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     audit::Actor,
     auth::{ClientIp, Operator},
-    catalog::names,
+    catalog::{cache_marks::PinError, names},
     error::{ApiError, ErrorBody},
     state::AppState,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(evict_cache))
+    OpenApiRouter::new()
+        .routes(routes!(evict_cache))
+        .routes(routes!(pin_cached, unpin_cached))
+}
+
+/// Pins an entry (by name or ref) in the cache: the quota never evicts its
+/// bytes, nor those of any entry with the same content. Audited.
+#[utoipa::path(
+    put,
+    path = "/catalog/cache/{name}/pin",
+    tag = "catalog",
+    params(("name" = String, Path, description = "Entry name or ref")),
+    responses(
+        (status = 200, description = "Pinned (also when it already was)", body = CachePin),
+        (status = 400, description = "Invalid name, or a file in the image root (never evicted)", body = ErrorBody),
+        (status = 401, description = "Login required", body = ErrorBody),
+        (status = 404, description = "`no catalog entry named '<name>'`", body = ErrorBody),
+    ),
+    security(("cookie" = []), ("bearer" = []))
+)]
+async fn pin_cached(
+    operator: Operator,
+    ClientIp(source_ip): ClientIp,
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<CachePin>, ApiError> {
+    set_pin(&state, &Actor::operator(&operator, source_ip), &name, true).await
+}
+
+/// Unpins an entry (by name or ref): the quota may evict its bytes again.
+/// Audited.
+#[utoipa::path(
+    delete,
+    path = "/catalog/cache/{name}/pin",
+    tag = "catalog",
+    params(("name" = String, Path, description = "Entry name or ref")),
+    responses(
+        (status = 200, description = "Unpinned (also when it was not pinned)", body = CachePin),
+        (status = 400, description = "Invalid name, or a file in the image root", body = ErrorBody),
+        (status = 401, description = "Login required", body = ErrorBody),
+        (status = 404, description = "`no catalog entry named '<name>'`", body = ErrorBody),
+    ),
+    security(("cookie" = []), ("bearer" = []))
+)]
+async fn unpin_cached(
+    operator: Operator,
+    ClientIp(source_ip): ClientIp,
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<CachePin>, ApiError> {
+    set_pin(&state, &Actor::operator(&operator, source_ip), &name, false).await
+}
+
+async fn set_pin(
+    state: &AppState,
+    actor: &Actor,
+    name: &str,
+    keep: bool,
+) -> Result<Json<CachePin>, ApiError> {
+    match state.catalog.set_keep_cached(name, keep, actor).await {
+        Ok(pin) => Ok(Json(pin)),
+        Err(PinError::BadName(_)) => Err(ApiError::BadRequest(format!(
+            "invalid name: {}",
+            py_repr(name)
+        ))),
+        Err(error @ PinError::LocalOnly(_)) => Err(ApiError::BadRequest(error.to_string())),
+        Err(error @ PinError::NoEntry(_)) => Err(ApiError::NotFound(error.to_string())),
+        Err(PinError::Db(error)) => Err(error.into()),
+    }
 }
 
 /// Evicts the cached bytes of an entry (by name or ref); its row stays.

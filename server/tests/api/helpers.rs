@@ -304,7 +304,13 @@ pub struct Stopped {
 
 /// Starts the application again on what a stopped one left.
 pub async fn restart(stopped: Stopped) -> TestApp {
-    start(stopped.state_dir, stopped.database_url, |_| {}).await
+    restart_with(stopped, |_| {}).await
+}
+
+/// Starts the application again on what a stopped one left, with settings
+/// adjusted as the first start had them.
+pub async fn restart_with(stopped: Stopped, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    start(stopped.state_dir, stopped.database_url, adjust).await
 }
 
 /// The `bty-token` value a response sets.

@@ -29,6 +29,8 @@ pub struct Registry {
     pub host: String,
     http: Client,
     child: Child,
+    /// Its log, access log included.
+    log: std::path::PathBuf,
     _root: TempDir,
 }
 
@@ -84,7 +86,7 @@ pub async fn start_registry() -> Registry {
             &config,
             format!(
                 "version: 0.1\n\
-                 log:\n  level: warn\n  accesslog:\n    disabled: true\n\
+                 log:\n  level: warn\n\
                  storage:\n  filesystem:\n    rootdirectory: {}\n  \
                  maintenance:\n    uploadpurging:\n      enabled: false\n\
                  http:\n  addr: 127.0.0.1:{port}\n",
@@ -106,6 +108,7 @@ pub async fn start_registry() -> Registry {
             host: format!("127.0.0.1:{port}"),
             http: Client::new(),
             child,
+            log: log_path.clone(),
             _root: root,
         };
         if registry.wait_until_ready().await {
@@ -125,6 +128,17 @@ impl Registry {
     /// `oras://127.0.0.1:<port>/<rest>`.
     pub fn oras(&self, rest: &str) -> String {
         format!("oras://{}/{rest}", self.host)
+    }
+
+    /// How many `method` requests for `path` (e.g. `/v2/<repo>/blobs/<digest>`)
+    /// the registry answered, from its access log.
+    pub fn requests(&self, method: &str, path: &str) -> usize {
+        let needle = format!("\"{method} {path} ");
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|line| line.contains(&needle))
+            .count()
     }
 
     async fn wait_until_ready(&mut self) -> bool {

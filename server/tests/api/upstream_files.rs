@@ -29,6 +29,7 @@ pub struct Seen {
     pub method: Method,
     pub range: Option<String>,
     pub if_range: Option<String>,
+    pub if_none_match: Option<String>,
 }
 
 struct Config {
@@ -142,6 +143,7 @@ async fn serve(State(config): State<Arc<Mutex<Config>>>, request: Request) -> Re
         method: request.method().clone(),
         range: text(header::RANGE),
         if_range: text(header::IF_RANGE),
+        if_none_match: text(header::IF_NONE_MATCH),
     };
     let (content, version, ranges, cut, pause, failure) = {
         let mut c = config.lock().expect("upstream lock");
@@ -166,6 +168,12 @@ async fn serve(State(config): State<Arc<Mutex<Config>>>, request: Request) -> Re
         return (status, [(header::RETRY_AFTER, "0")], "busy").into_response();
     }
     let tag = etag(version);
+    // A conditional GET whose ETag still matches: nothing to send.
+    if seen.if_none_match.as_deref() == Some(tag.as_str()) {
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        insert(response.headers_mut(), header::ETAG, &tag);
+        return response;
+    }
     let len = content.len();
     let mut start = 0;
     let mut partial = false;

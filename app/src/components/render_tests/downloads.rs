@@ -42,6 +42,7 @@ fn the_downloads_header_shows_the_caches_usage_and_free_space() {
         bytes: 4_509_715_660,
         free_bytes: Some(180 * GIB),
         total_bytes: Some(200 * GIB),
+        quota_bytes: None,
     });
     let html = downloads_html(&data);
     assert!(
@@ -149,4 +150,60 @@ fn the_update_button_says_updating_while_its_download_runs() {
     let busy = draw(vec![download(9, "nightly.img", JobStatus::Running)]);
     assert!(busy.contains("Updating…"), "{busy}");
     assert!(has_tag(&busy, &["bty-update-btn", "disabled"]), "{busy}");
+}
+
+#[test]
+fn with_a_quota_the_downloads_header_shows_a_bar_of_the_cache_against_it() {
+    let mut data = page(vec![], vec![], vec![]);
+    data.cache = Some(CacheUsage {
+        cache_dir: "/var/lib/bty/cache".into(),
+        files: 3,
+        bytes: 9 * GIB,
+        free_bytes: Some(180 * GIB),
+        total_bytes: Some(200 * GIB),
+        quota_bytes: Some(10 * GIB),
+    });
+    let html = downloads_html(&data);
+    assert!(
+        html.contains("Cache: 3 files, 9.0 GiB used of 10.0 GiB quota, 180.0 GiB free"),
+        "{html}"
+    );
+    assert!(
+        has_tag(&html, &[r#"role="progressbar""#, r#"aria-valuenow="90""#]),
+        "{html}"
+    );
+    assert!(
+        html.contains("progress-bar bg-warning\""),
+        "nearly full: {html}"
+    );
+    // Without a quota: the line alone, no bar.
+    data.cache.as_mut().expect("usage").quota_bytes = None;
+    let unlimited = downloads_html(&data);
+    assert!(!unlimited.contains("bty-cache-quota"), "{unlimited}");
+    assert!(!unlimited.contains("progressbar"), "{unlimited}");
+}
+
+#[test]
+fn a_row_pinned_in_the_cache_shows_its_badge_and_offers_unpin() {
+    let url = (SourceKind::Url, "https://example.test/keep.img");
+    let mut pinned = row("keep.img", Some(&"a".repeat(64)), true, url);
+    pinned.keep_cached = true;
+    let loose = row("loose.img", Some(&"b".repeat(64)), true, url);
+    let html = render(&page(vec![pinned, loose], vec![], vec![]), |live| {
+        view! { <CatalogTable live/> }.into_any()
+    });
+    assert!(
+        has_tag(&html, &[r#"class="badge badge-pinned""#, "never evicted"]),
+        "{html}"
+    );
+    assert_eq!(html.matches("badge-pinned").count(), 1, "{html}");
+    assert!(
+        has_tag(&html, &["bty-unpin-btn", r#"data-name="keep.img""#]),
+        "{html}"
+    );
+    assert!(
+        has_tag(&html, &["bty-pin-btn", r#"data-name="loose.img""#]),
+        "{html}"
+    );
+    assert!(!has_tag(&html, &["bty-pin-btn", r#"data-name="keep.img""#]));
 }

@@ -11,13 +11,15 @@ use app::model::{ImageFormat, IMAGE_FORMATS};
 use axum::{
     body::Body,
     extract::{Path, Request, State},
-    http::{header, HeaderValue, StatusCode},
+    http::{header, HeaderValue, Method, StatusCode},
     response::{IntoResponse, Response},
 };
+use futures::StreamExt;
 use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
 use crate::{
+    cache::ReadKey,
     catalog::inspections::refusal_text,
     error::{ApiError, ErrorBody},
     openapi::Binary,
@@ -136,11 +138,29 @@ async fn serve(state: &AppState, key: &str, request: Request) -> Result<Response
             return Ok(response);
         }
     }
+    // Bytes of the cache a client reads: used now, and not evicted to make
+    // room while the body is sent (the image root's are not the cache's).
+    let reading = match (&found.sha256, found.local, request.method() == Method::GET) {
+        (Some(sha256), false, true) => {
+            let key = ReadKey::Content(sha256.clone());
+            state.quota.record_use(key.clone()).await;
+            Some(state.cache.readers().open(key))
+        }
+        _ => None,
+    };
     let mut response = ServeFile::new(&found.path)
         .oneshot(request)
         .await
         .map_err(|error| ApiError::Internal(error.into()))?
-        .map(Body::new);
+        .map(|body| match reading {
+            Some(guard) => {
+                Body::from_stream(Body::new(body).into_data_stream().map(move |chunk| {
+                    let _held = &guard;
+                    chunk
+                }))
+            }
+            None => Body::new(body),
+        });
     if response.status().is_success() || response.status() == StatusCode::RANGE_NOT_SATISFIABLE {
         insert(&mut response, header::CONTENT_TYPE, content_type);
         insert(&mut response, header::ACCEPT_RANGES, "bytes");

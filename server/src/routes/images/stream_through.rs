@@ -19,6 +19,7 @@ use tokio::{io::AsyncReadExt, sync::watch};
 
 use super::serve::{content_type_for, insert};
 use crate::{
+    cache::{ReadGuard, ReadKey},
     db::entity::catalog_entry,
     error::ApiError,
     state::AppState,
@@ -71,12 +72,16 @@ pub async fn respond(
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(error) => return Err(error.into()),
     };
+    // Being read: the quota does not evict it, and it was used now.
+    let reading = ReadKey::Source(entry.src.clone());
+    state.quota.record_use(reading.clone()).await;
     let tail = Tail {
         file,
         receiver,
         sent: 0,
         generation: fill.generation,
         partial,
+        _reading: state.cache.readers().open(reading),
     };
     let mut response = (StatusCode::OK, Body::from_stream(tail.stream())).into_response();
     insert(
@@ -141,6 +146,8 @@ struct Tail {
     sent: u64,
     generation: u32,
     partial: PathBuf,
+    /// Counted as a reader until the body is dropped.
+    _reading: ReadGuard,
 }
 
 impl Tail {

@@ -7,7 +7,9 @@ use sea_orm::DbErr;
 use serde_json::json;
 
 use super::{events, source::Target, DownloadWorkers};
-use crate::{audit::Actor, db::entity::catalog_entry, ingest::Staged};
+use crate::{
+    audit::Actor, catalog::cache_marks::UpstreamMarks, db::entity::catalog_entry, ingest::Staged,
+};
 
 /// A finished download.
 #[derive(Clone, Debug)]
@@ -16,6 +18,9 @@ pub struct Done {
     pub bytes: u64,
     /// The sha the entry had before (an update compares them).
     pub previous: Option<String>,
+    /// An update that asked first and found nothing new: how that was
+    /// known (`ETag`, `manifest digest`, ...); the cached bytes stay.
+    pub unchanged: Option<&'static str>,
 }
 
 impl DownloadWorkers {
@@ -25,6 +30,7 @@ impl DownloadWorkers {
         entry: &catalog_entry::Model,
         target: &Target,
         staged: Staged,
+        marks: UpstreamMarks,
         subject: &events::Subject,
     ) -> Result<Done, String> {
         if let Some(expected) = &target.expected {
@@ -51,12 +57,21 @@ impl DownloadWorkers {
         {
             tracing::error!(%error, name = entry.name, "inspection not queued");
         }
+        // What the next Update asks with.
+        let marks = UpstreamMarks {
+            digest: target.manifest_digest.clone(),
+            ..marks
+        };
+        if let Err(error) = self.catalog.record_upstream(&entry.src, &marks).await {
+            tracing::warn!(%error, name = entry.name, "upstream validators not kept");
+        }
         let previous = entry.disk_image_sha.clone();
         if super::source::is_pinned(entry) {
             return Ok(Done {
                 sha256,
                 bytes,
                 previous,
+                unchanged: None,
             });
         }
         self.catalog
@@ -84,6 +99,7 @@ impl DownloadWorkers {
             sha256,
             bytes,
             previous,
+            unchanged: None,
         })
     }
 

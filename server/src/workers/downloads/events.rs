@@ -86,6 +86,27 @@ pub async fn cancelled(core: &Core, actor: &Actor, subject: &Subject) {
     record(core, actor, kind, subject, summary, json!({})).await;
 }
 
+/// `catalog.update.unchanged`: an update asked the upstream first and
+/// nothing had changed (`how` says which validator told); nothing was
+/// downloaded and the cached bytes stay.
+pub async fn unchanged(core: &Core, subject: &Subject, sha256: &str, how: &str) {
+    let short = sha256.get(..12).unwrap_or(sha256);
+    let summary = format!(
+        "update of '{}': unchanged upstream ({how}), cached bytes kept (sha256={short}...)",
+        subject.name
+    );
+    let extra = json!({"sha256": sha256, "how": how});
+    record(
+        core,
+        &Actor::system(),
+        "catalog.update.unchanged",
+        subject,
+        summary,
+        extra,
+    )
+    .await;
+}
+
 /// `catalog.download.completed`; an update also says whether the content
 /// changed, and from what.
 pub async fn completed(

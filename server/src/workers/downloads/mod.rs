@@ -40,6 +40,7 @@ use crate::{
         job::{self, DownloadMode},
     },
     plumbing::Core,
+    quota::CacheQuota,
 };
 
 /// Why a download could not be queued or cancelled.
@@ -68,6 +69,8 @@ pub struct DownloadWorkers {
     core: Core,
     catalog: Catalog,
     cache: Cache,
+    /// Makes room in the cache before and while a download writes.
+    quota: CacheQuota,
     /// Inspects what a download brought.
     hashes: HashWorkers,
     inner: Arc<Inner>,
@@ -82,11 +85,18 @@ struct Inner {
 }
 
 impl DownloadWorkers {
-    pub fn new(core: Core, catalog: Catalog, cache: Cache, hashes: HashWorkers) -> Self {
+    pub fn new(
+        core: Core,
+        catalog: Catalog,
+        cache: Cache,
+        quota: CacheQuota,
+        hashes: HashWorkers,
+    ) -> Self {
         DownloadWorkers {
             core,
             catalog,
             cache,
+            quota,
             hashes,
             inner: Arc::default(),
         }

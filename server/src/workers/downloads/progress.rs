@@ -114,7 +114,7 @@ impl Progress {
             _ => false,
         };
         if due {
-            let usage = cache::usage_now(&self.core.settings.cache_dir()).await;
+            let usage = cache::usage_now(&self.core.settings).await;
             self.core.live.cache(&usage);
         }
     }

@@ -15,13 +15,16 @@ use super::{
     fill::{Fill, Finished},
     job_subject,
     progress::Progress,
-    remove_partial, source,
-    transfer::{self, Stopped},
+    remove_partial,
+    source::{self, Resolved},
+    transfer::{self, Fetched, Stopped},
     DownloadWorkers,
 };
 use crate::{
     audit::Actor,
+    catalog::cache_marks::UpstreamMarks,
     db::entity::job::{self, DownloadMode},
+    quota::NoRoom,
     workers::jobs::{self, Outcome},
 };
 
@@ -76,6 +79,11 @@ impl DownloadWorkers {
         // After the row: a reader that joins now sees the job ended.
         self.inner.fills.end(&subject.src, ended);
         match result {
+            Ok(Done {
+                sha256,
+                unchanged: Some(how),
+                ..
+            }) => events::unchanged(core, &subject, &sha256, how).await,
             Ok(done) => {
                 let previous = update.then_some(done.previous.as_deref());
                 events::completed(core, &subject, &done.sha256, done.bytes, previous).await;
@@ -113,23 +121,37 @@ impl DownloadWorkers {
             .ok_or_else(|| Stopped::Failed(format!("catalog entry {src} vanished")))?;
         let update = job.mode == DownloadMode::Update;
         let cached = |sha: &str| self.cache.holds(sha);
-        let already = |sha: &String| Done {
+        let already = |sha: &String, unchanged: Option<&'static str>| Done {
             sha256: sha.clone(),
             bytes: self.cache.size_of(sha),
             previous: Some(sha.clone()),
+            unchanged,
         };
-        if let Some(sha) = entry.disk_image_sha.as_ref().filter(|sha| cached(sha)) {
-            if !update {
-                return Ok(already(sha));
-            }
+        // The bytes the entry has in the cache now (an update keeps them
+        // until the new ones are verified).
+        let held = entry.disk_image_sha.clone().filter(|sha| cached(sha));
+        if let Some(sha) = held.as_ref().filter(|_| !update) {
+            return Ok(already(sha, None));
         }
-        let target = source::target(&self.core, &entry)
+        // An update asks with what the last download was told.
+        let unless = held
+            .as_ref()
+            .map(|_| UpstreamMarks::of(&entry))
+            .filter(|marks| !marks.is_empty());
+        let target = match source::resolve(&self.core, &entry, unless)
             .await
-            .map_err(Stopped::Failed)?;
+            .map_err(Stopped::Failed)?
+        {
+            Resolved::Fetch(target) => target,
+            Resolved::Unchanged(how) => match &held {
+                Some(sha) => return Ok(already(sha, Some(how))),
+                None => return Err(Stopped::Failed("nothing cached to keep".into())),
+            },
+        };
         // A rolling tag that still names the cached content needs no transfer.
-        if let (Some(expected), Some(old)) = (&target.expected, &entry.disk_image_sha) {
-            if expected == old && cached(old) {
-                return Ok(already(old));
+        if let (Some(expected), Some(old)) = (&target.expected, &held) {
+            if expected == old {
+                return Ok(already(old, Some("layer digest")));
             }
         }
         let partial = job
@@ -137,9 +159,29 @@ impl DownloadWorkers {
             .as_ref()
             .map(PathBuf::from)
             .unwrap_or_else(|| self.cache.partial_path(&entry.bty_image_ref));
+        // Room before the first byte, and as it grows. The size known
+        // beforehand is the registry's, else the catalog's or the add's
+        // HEAD (an upstream that changed since is corrected by its answer).
+        let room = self
+            .quota
+            .reservation(job.id, partial.clone(), &entry.name, held.clone());
+        let known = target
+            .size
+            .or_else(|| entry.size_bytes.and_then(|size| u64::try_from(size).ok()));
+        room.begin(known.unwrap_or(0))
+            .await
+            .map_err(|NoRoom(why)| Stopped::Failed(why))?;
         let progress = Progress::new(&self.core, job.id, job.validator.clone(), fill);
-        let staged = transfer::fetch(&self.core, &target, &partial, &progress, token).await?;
-        self.commit(&entry, &target, staged, subject)
+        let fetched =
+            transfer::fetch(&self.core, &target, &partial, &progress, &room, token).await?;
+        let (staged, marks) = match fetched {
+            Fetched::Staged(staged, marks) => (staged, marks),
+            Fetched::NotModified => match &held {
+                Some(sha) => return Ok(already(sha, Some("not modified"))),
+                None => return Err(Stopped::Failed("HTTP 304 with nothing cached".into())),
+            },
+        };
+        self.commit(&entry, &target, staged, marks, subject)
             .await
             .map_err(Stopped::Failed)
     }

@@ -18,8 +18,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::{progress::Progress, source::Target};
 use crate::{
+    catalog::cache_marks::UpstreamMarks,
     ingest::{Ingest, Staged},
     plumbing::Core,
+    quota::{NoRoom, Reservation},
     retry::{self, RetryPolicy},
 };
 
@@ -33,26 +35,41 @@ pub enum Stopped {
     Failed(String),
 }
 
+/// What a transfer brought.
+#[derive(Debug)]
+pub enum Fetched {
+    /// The complete file, and the upstream's validators for the next
+    /// Update to ask with.
+    Staged(Staged, UpstreamMarks),
+    /// An Update's conditional GET answered 304: nothing changed.
+    NotModified,
+}
+
 /// What one attempt came to.
 enum Attempt {
-    Done(Staged),
+    Done(Staged, UpstreamMarks),
+    NotModified,
     /// Worth another try after a pause (the upstream's wish, if it said),
     /// going on with the bytes and hash state so far.
     Transient(String, Option<Duration>, Option<Ingest>),
     Fatal(String),
+    /// The cache cannot make room: the partial goes, nothing is kept.
+    NoRoom(String),
     Cancelled,
 }
 
 /// Downloads `target` into `partial`, resuming what is there, and returns
 /// the complete, synced file (not yet renamed). The partial is kept when
-/// cancelled or cut, so a later run can resume it.
+/// cancelled or cut, so a later run can resume it; when `room` cannot be
+/// made in the cache it is removed and the transfer fails with the reason.
 pub async fn fetch(
     core: &Core,
     target: &Target,
     partial: &Path,
     progress: &Progress,
+    room: &Reservation,
     token: &CancellationToken,
-) -> Result<Staged, Stopped> {
+) -> Result<Fetched, Stopped> {
     let policy = RetryPolicy::DOWNLOAD;
     let mut attempt = 0;
     // A retry in this run goes on with the open file and its hash state;
@@ -61,9 +78,18 @@ pub async fn fetch(
     loop {
         attempt += 1;
         progress.attempt(attempt).await;
-        let outcome = try_once(core, target, partial, progress, token, kept.take()).await;
+        let outcome = try_once(core, target, partial, progress, room, token, kept.take()).await;
         let (error, asked, ingest) = match outcome {
-            Attempt::Done(staged) => return Ok(staged),
+            Attempt::Done(staged, marks) => return Ok(Fetched::Staged(staged, marks)),
+            Attempt::NotModified => {
+                // Asked only with no partial bytes: the empty file goes.
+                let _ = tokio::fs::remove_file(partial).await;
+                return Ok(Fetched::NotModified);
+            }
+            Attempt::NoRoom(why) => {
+                let _ = tokio::fs::remove_file(partial).await;
+                return Err(Stopped::Failed(why));
+            }
             Attempt::Cancelled => return Err(Stopped::Cancelled),
             Attempt::Fatal(error) => return Err(Stopped::Failed(error)),
             Attempt::Transient(error, asked, ingest) => (error, asked, ingest),
@@ -93,6 +119,7 @@ async fn try_once(
     target: &Target,
     partial: &Path,
     progress: &Progress,
+    room: &Reservation,
     token: &CancellationToken,
     kept: Option<Ingest>,
 ) -> Attempt {
@@ -125,6 +152,14 @@ async fn try_once(
         if let Some(validator) = &validator {
             request = request.header(header::IF_RANGE, validator);
         }
+    } else if let Some(unless) = &target.unless {
+        // An Update asks first: a 304 keeps the cached bytes.
+        if let Some(etag) = &unless.etag {
+            request = request.header(header::IF_NONE_MATCH, etag);
+        }
+        if let Some(modified) = &unless.last_modified {
+            request = request.header(header::IF_MODIFIED_SINCE, modified);
+        }
     }
     let response = tokio::select! {
         _ = token.cancelled() => {
@@ -140,6 +175,11 @@ async fn try_once(
         }
     };
     let status = response.status();
+    if status == StatusCode::NOT_MODIFIED && target.unless.is_some() {
+        ingest.abort().await;
+        return Attempt::NotModified;
+    }
+    let marks = marks_of(response.headers());
     let total = match status {
         StatusCode::PARTIAL_CONTENT if resume => {
             match content_range(response.headers()) {
@@ -196,6 +236,12 @@ async fn try_once(
         }
     };
     let total = total.or(target.size);
+    if let Some(total) = total {
+        if let Err(NoRoom(why)) = room.ensure(total).await {
+            ingest.abort().await;
+            return Attempt::NoRoom(why);
+        }
+    }
     progress.responded(ingest.bytes(), total);
     progress.report(ingest.bytes(), total).await;
     let mut body = response.bytes_stream();
@@ -235,6 +281,10 @@ async fn try_once(
             return Attempt::Fatal(format!("cannot write {}: {error}", partial.display()));
         }
         progress.written(ingest.bytes());
+        if let Err(NoRoom(why)) = room.grown(ingest.bytes()).await {
+            ingest.abort().await;
+            return Attempt::NoRoom(why);
+        }
     }
     let received = ingest.bytes();
     if total.is_some_and(|total| received < total) {
@@ -251,7 +301,7 @@ async fn try_once(
     match ingest.finish().await {
         Ok(staged) => {
             progress.report(staged.bytes, Some(staged.bytes)).await;
-            Attempt::Done(staged)
+            Attempt::Done(staged, marks)
         }
         Err(error) => Attempt::Fatal(format!("cannot write {}: {error}", partial.display())),
     }
@@ -281,6 +331,21 @@ async fn start_over(ingest: Ingest, partial: &Path, progress: &Progress) -> Resu
 }
 
 /// A strong ETag, else Last-Modified: what `If-Range` may carry.
+/// The validators an answer carried, for the next Update to ask with.
+fn marks_of(headers: &HeaderMap) -> UpstreamMarks {
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|value: &header::HeaderValue| value.to_str().ok())
+            .map(str::to_owned)
+    };
+    UpstreamMarks {
+        etag: text(header::ETAG),
+        last_modified: text(header::LAST_MODIFIED),
+        digest: None,
+    }
+}
+
 fn validator_of(headers: &HeaderMap) -> Option<String> {
     let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
     text(header::ETAG)

@@ -8,7 +8,8 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::{
-    helpers::{raw_request, sha256_hex},
+    helpers::{raw_request, sha256_hex, spawn_app_with},
+    registry::{start_registry, ORAS_LAYER},
     upstream_files::{content, FileUpstream},
 };
 
@@ -130,24 +131,36 @@ async fn an_update_of_a_rolling_entry_downloads_new_content_and_drops_the_old() 
     fetch(&app, json!({"name": name})).await;
     wait_for(&app, &name, "completed").await;
 
-    // Unchanged upstream: the update says so and keeps the file.
+    // Unchanged upstream: the update asks first (If-None-Match with the
+    // ETag of the last download), is told 304, says so and keeps the file.
     let (status, _) = fetch(&app, json!({"name": name, "update": true})).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     let unchanged = app
         .eventually(30, "the first update", || async {
-            let events = app.events_of_kind("catalog.download.completed").await;
-            (events.len() == 2).then(|| events[0].clone())
+            let events = app.events_of_kind("catalog.update.unchanged").await;
+            (events.len() == 1).then(|| events[0].clone())
         })
         .await;
-    assert_eq!(unchanged["details"]["changed"], false);
+    assert_eq!(unchanged["details"]["sha256"], sha256_hex(&old));
+    assert_eq!(unchanged["details"]["how"], "not modified");
+    assert_eq!(
+        app.events_of_kind("catalog.download.completed").await.len(),
+        1,
+        "an unchanged update is not a download"
+    );
     assert!(cached(&app, &sha256_hex(&old)).is_some());
+    assert_eq!(cache_files(&app), [sha256_hex(&old)]);
+    let gets = upstream.gets();
+    assert_eq!(gets.len(), 2, "one download, one question: {gets:?}");
+    assert_eq!(gets[0].if_none_match, None);
+    assert_eq!(gets[1].if_none_match.as_deref(), Some("\"v1\""));
 
     upstream.set_content(new.clone());
     fetch(&app, json!({"name": name, "update": true})).await;
     let changed = app
         .eventually(30, "the second update", || async {
             let events = app.events_of_kind("catalog.download.completed").await;
-            (events.len() == 3).then(|| events[0].clone())
+            (events.len() == 2).then(|| events[0].clone())
         })
         .await;
     assert_eq!(changed["details"]["changed"], true);
@@ -198,4 +211,100 @@ async fn the_cache_usage_grows_live_while_a_download_runs() {
     let listed = list(&app).await;
     assert_eq!(listed["cache"]["files"], 1);
     assert!(listed["cache"]["bytes"].as_u64().unwrap_or_default() >= 4 * MIB as u64);
+}
+
+#[tokio::test]
+async fn an_operator_pins_and_unpins_an_entry_in_the_cache_and_it_is_audited() {
+    let upstream = FileUpstream::start(content(10_000, 15)).await;
+    let app = app_with(2).await;
+    let name = add_url(&app, &upstream.url("/keep.img")).await;
+    assert!(!app.catalog_row(&name).await.expect("row").keep_cached);
+
+    let (status, body) = raw_request(&app, "PUT", &format!("/catalog/cache/{name}/pin"), b"").await;
+    assert_eq!(status, 200, "{body}");
+    let body: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(body["name"], name.as_str());
+    assert_eq!(body["keep_cached"], true);
+    assert!(app.catalog_row(&name).await.expect("row").keep_cached);
+    let pinned = app.events_of_kind("catalog.cache.pinned").await;
+    assert_eq!(pinned.len(), 1);
+    assert_eq!(pinned[0]["actor"], "admin");
+    assert_eq!(pinned[0]["subject_id"], name.as_str());
+    // Pinning again changes nothing and records nothing.
+    let (status, _) = raw_request(&app, "PUT", &format!("/catalog/cache/{name}/pin"), b"").await;
+    assert_eq!(status, 200);
+    assert_eq!(app.events_of_kind("catalog.cache.pinned").await.len(), 1);
+
+    let response = app.delete(&format!("/catalog/cache/{name}/pin")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.expect("JSON");
+    assert_eq!(body["keep_cached"], false);
+    assert!(!app.catalog_row(&name).await.expect("row").keep_cached);
+    assert_eq!(app.events_of_kind("catalog.cache.unpinned").await.len(), 1);
+
+    let (status, body) = raw_request(&app, "PUT", "/catalog/cache/nothing.img/pin", b"").await;
+    assert_eq!(status, 404, "{body}");
+    assert!(
+        body.contains("no catalog entry named 'nothing.img'"),
+        "{body}"
+    );
+    let (status, body) = raw_request(&app, "PUT", "/catalog/cache/%2E%2E/pin", b"").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("invalid name"), "{body}");
+}
+
+#[tokio::test]
+async fn an_update_of_an_oras_tag_asks_the_registry_for_its_manifest_digest_first() {
+    let registry = start_registry().await;
+    let pushed = registry.push_disk_image("nosi/nightly", "latest").await;
+    let host = registry.host.clone();
+    let mut app = spawn_app_with(move |s| s.oras_insecure_registries = vec![host]).await;
+    app.login().await;
+    let name = add_url(&app, &registry.oras("nosi/nightly:latest")).await;
+    fetch(&app, json!({"name": name})).await;
+    wait_for(&app, &name, "completed").await;
+    let blob_gets =
+        |digest: &str| registry.requests("GET", &format!("/v2/nosi/nightly/blobs/{digest}"));
+    assert_eq!(blob_gets(&pushed.disk.digest), 1);
+
+    // The tag still names the same manifest: no blob is pulled again.
+    fetch(&app, json!({"name": name, "update": true})).await;
+    let unchanged = app
+        .eventually(30, "the first update", || async {
+            let events = app.events_of_kind("catalog.update.unchanged").await;
+            (events.len() == 1).then(|| events[0].clone())
+        })
+        .await;
+    assert_eq!(
+        unchanged["details"]["how"], "manifest digest",
+        "{unchanged}"
+    );
+    assert_eq!(unchanged["details"]["sha256"], pushed.disk.hex());
+    assert_eq!(blob_gets(&pushed.disk.digest), 1, "not pulled again");
+    assert_eq!(
+        registry.requests("HEAD", "/v2/nosi/nightly/manifests/latest"),
+        1,
+        "asked with a HEAD, which registries do not count as a pull"
+    );
+    assert_eq!(cache_files(&app), [pushed.disk.hex()]);
+
+    // A new push under the tag: the update downloads it and drops the old.
+    let disk = registry
+        .push_blob("nosi/nightly", b"a newer disk image")
+        .await;
+    registry
+        .push_artifact(
+            "nosi/nightly",
+            "latest",
+            vec![disk.layer(ORAS_LAYER, Some("debian.img.gz"))],
+        )
+        .await;
+    fetch(&app, json!({"name": name, "update": true})).await;
+    app.eventually(30, "the second update", || async {
+        let events = app.events_of_kind("catalog.download.completed").await;
+        (events.len() == 2).then_some(())
+    })
+    .await;
+    assert_eq!(blob_gets(&disk.digest), 1);
+    assert_eq!(cache_files(&app), [disk.hex()]);
 }

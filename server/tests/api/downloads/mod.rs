@@ -4,6 +4,7 @@
 
 mod control;
 mod fetch;
+mod quota;
 mod resume;
 
 use reqwest::StatusCode;

@@ -2,11 +2,15 @@
 //! images named by their SHA-256, and one partial file per entry being
 //! downloaded (`.<bty_image_ref>.bty-partial`, a name the byte routes and
 //! sweeps treat as temporary, fixed so a restart finds it and resumes).
-//! Its real disk usage and free space, eviction (with its audit event),
-//! and the start-up sweep of partials no job will resume.
+//! Its real disk usage and free space, the readers it serves now
+//! ([`Readers`]), an operator's eviction (with its audit event), and the
+//! start-up sweep of partials no job will resume. What may be evicted to
+//! make room, and when, is the quota's (`crate::quota`).
+
+mod readers;
 
 use std::{
-    collections::HashSet,
+    collections::{HashMap, HashSet},
     io,
     os::unix::fs::MetadataExt,
     path::{Path, PathBuf},
@@ -15,11 +19,14 @@ use std::{
 use app::model::CacheUsage;
 use serde_json::json;
 
+pub use self::readers::{ReadGuard, ReadKey, Readers};
 use crate::{
     atomic_file::{self, TEMP_SUFFIX},
     audit::{self, Actor, NewEvent},
+    clock,
     digest::is_sha256_hex,
     plumbing::Core,
+    settings::Settings,
 };
 
 /// Where the complete image with this SHA-256 lives.
@@ -38,13 +45,33 @@ pub fn partial_path(cache_dir: &Path, image_ref: &str) -> PathBuf {
     cache_dir.join(format!(".{image_ref}{TEMP_SUFFIX}"))
 }
 
-/// What the cache's files take on disk (allocated blocks, partials
-/// included) and what its file system has left. Blocking.
-pub fn usage(cache_dir: &Path) -> CacheUsage {
-    let mut usage = CacheUsage {
-        cache_dir: cache_dir.display().to_string(),
-        ..CacheUsage::default()
-    };
+/// One complete image in the cache.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CachedImage {
+    pub sha256: String,
+    /// What it takes on disk (allocated blocks).
+    pub bytes: u64,
+    /// When it was written (its download's end), in microseconds since the
+    /// epoch: its last use until a client reads it.
+    pub written_us: i64,
+}
+
+/// What the cache holds now, file by file.
+#[derive(Clone, Debug, Default)]
+pub struct Scan {
+    pub images: Vec<CachedImage>,
+    /// The length of every other file (partial downloads), by path.
+    pub partials: HashMap<PathBuf, u64>,
+    /// What all its files take on disk (allocated blocks), partials included.
+    pub bytes: u64,
+    /// Free for an unprivileged writer on the cache's file system.
+    pub free_bytes: Option<u64>,
+    pub total_bytes: Option<u64>,
+}
+
+/// Lists the cache's files and its file system's free space. Blocking.
+pub fn scan(cache_dir: &Path) -> Scan {
+    let mut scan = Scan::default();
     if let Ok(entries) = std::fs::read_dir(cache_dir) {
         for entry in entries.flatten() {
             let Ok(metadata) = entry.metadata() else {
@@ -53,28 +80,64 @@ pub fn usage(cache_dir: &Path) -> CacheUsage {
             if !metadata.is_file() {
                 continue;
             }
-            usage.bytes += metadata.blocks() * 512;
-            if is_sha256_hex(&entry.file_name().to_string_lossy()) {
-                usage.files += 1;
+            let bytes = metadata.blocks() * 512;
+            scan.bytes += bytes;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if is_sha256_hex(&name) {
+                scan.images.push(CachedImage {
+                    sha256: name,
+                    bytes,
+                    written_us: clock::mtime_ns(&metadata) / 1000,
+                });
+            } else {
+                scan.partials.insert(entry.path(), metadata.len());
             }
         }
     }
     if let Ok(stats) = rustix::fs::statvfs(cache_dir) {
-        usage.free_bytes = Some(stats.f_bavail.saturating_mul(stats.f_frsize));
-        usage.total_bytes = Some(stats.f_blocks.saturating_mul(stats.f_frsize));
+        scan.free_bytes = Some(stats.f_bavail.saturating_mul(stats.f_frsize));
+        scan.total_bytes = Some(stats.f_blocks.saturating_mul(stats.f_frsize));
     }
-    usage
+    scan
 }
 
-/// [`usage`] off the executor.
-pub async fn usage_now(cache_dir: &Path) -> CacheUsage {
+/// [`scan`] off the executor.
+pub async fn scan_now(cache_dir: &Path) -> Scan {
     let dir = cache_dir.to_owned();
-    match tokio::task::spawn_blocking(move || usage(&dir)).await {
-        Ok(usage) => usage,
-        Err(_) => CacheUsage {
-            cache_dir: cache_dir.display().to_string(),
-            ..CacheUsage::default()
-        },
+    tokio::task::spawn_blocking(move || scan(&dir))
+        .await
+        .unwrap_or_default()
+}
+
+/// What the cache's files take on disk (allocated blocks, partials
+/// included) and what its file system has left. Blocking.
+pub fn usage(cache_dir: &Path) -> CacheUsage {
+    let scan = scan(cache_dir);
+    CacheUsage {
+        cache_dir: cache_dir.display().to_string(),
+        files: scan.images.len() as u64,
+        bytes: scan.bytes,
+        free_bytes: scan.free_bytes,
+        total_bytes: scan.total_bytes,
+        quota_bytes: None,
+    }
+}
+
+/// [`usage`] of the configured cache, with its quota, off the executor.
+pub async fn usage_now(settings: &Settings) -> CacheUsage {
+    let dir = settings.cache_dir();
+    let quota_bytes = settings.cache_max_bytes;
+    let measured = {
+        let dir = dir.clone();
+        tokio::task::spawn_blocking(move || usage(&dir)).await
+    };
+    let usage = measured.unwrap_or_else(|_| CacheUsage {
+        cache_dir: dir.display().to_string(),
+        ..CacheUsage::default()
+    });
+    CacheUsage {
+        quota_bytes,
+        ..usage
     }
 }
 
@@ -84,11 +147,20 @@ pub async fn usage_now(cache_dir: &Path) -> CacheUsage {
 #[derive(Clone)]
 pub struct Cache {
     core: Core,
+    readers: Readers,
 }
 
 impl Cache {
     pub fn new(core: Core) -> Self {
-        Cache { core }
+        Cache {
+            core,
+            readers: Readers::default(),
+        }
+    }
+
+    /// Who reads from the cache right now.
+    pub fn readers(&self) -> &Readers {
+        &self.readers
     }
 
     pub fn dir(&self) -> PathBuf {
@@ -117,9 +189,9 @@ impl Cache {
         partial_path(&self.dir(), image_ref)
     }
 
-    /// The disk usage now.
+    /// The disk usage now, and the quota.
     pub async fn usage(&self) -> CacheUsage {
-        usage_now(&self.dir()).await
+        usage_now(&self.core.settings).await
     }
 
     /// After the cache gained or lost a file, or a sha was learnt: the
@@ -157,6 +229,34 @@ impl Cache {
         audit::record(&self.core.db, &self.core.live, actor, event).await;
         self.changed().await;
         Ok(true)
+    }
+}
+
+impl Cache {
+    /// Removes `cache/<sha256>` unless one of `readers` is reading it (the
+    /// image itself, or an entry streamed through that has it), off the
+    /// executor: the bytes it took on disk, `Ok(None)` when it was being
+    /// read or was not there.
+    pub async fn remove_unread(
+        &self,
+        sha256: &str,
+        readers: Vec<ReadKey>,
+    ) -> io::Result<Option<u64>> {
+        let (dir, sha, open) = (self.dir(), sha256.to_owned(), self.readers.clone());
+        tokio::task::spawn_blocking(move || {
+            let path = cached_path(&dir, &sha);
+            let bytes = match std::fs::symlink_metadata(&path) {
+                Ok(metadata) if metadata.is_file() => metadata.blocks() * 512,
+                _ => return Ok(None),
+            };
+            match open.unless_read(&readers, || remove(&dir, &sha)) {
+                Some(Ok(true)) => Ok(Some(bytes)),
+                Some(Ok(false)) | None => Ok(None),
+                Some(Err(error)) => Err(error),
+            }
+        })
+        .await
+        .map_err(io::Error::other)?
     }
 }
 
@@ -199,6 +299,43 @@ mod tests {
         assert_eq!(sweep(dir.path(), &keep).unwrap(), 1);
         assert!(resumable.exists() && !orphan.exists());
         assert!(is_cached(dir.path(), SHA));
+    }
+
+    #[test]
+    fn a_scan_tells_complete_images_from_partials_and_when_each_was_written() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(cached_path(dir.path(), SHA), vec![7u8; 10_000]).unwrap();
+        let partial = partial_path(dir.path(), SHA);
+        std::fs::write(&partial, vec![7u8; 5_000]).unwrap();
+        let found = scan(dir.path());
+        assert_eq!(found.images.len(), 1);
+        assert_eq!(found.images[0].sha256, SHA);
+        assert!(found.images[0].bytes >= 10_000);
+        let now_us = chrono::Utc::now().timestamp_micros();
+        assert!((now_us - found.images[0].written_us).abs() < 60_000_000);
+        assert_eq!(found.partials.get(&partial), Some(&5_000));
+        assert!(found.bytes >= 15_000);
+    }
+
+    #[tokio::test]
+    async fn an_image_being_read_is_not_removed_to_make_room() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = Settings::for_state_dir(dir.path());
+        settings.catalog_cache_dir = Some(dir.path().to_owned());
+        let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
+        let cache = Cache::new(Core::new(settings, db));
+        std::fs::write(cache.path_of(SHA), vec![1u8; 4096]).unwrap();
+        let keys = vec![ReadKey::Content(SHA.into())];
+        let reading = cache.readers().open(ReadKey::Content(SHA.into()));
+        assert_eq!(cache.remove_unread(SHA, keys.clone()).await.unwrap(), None);
+        assert!(cache.holds(SHA));
+        drop(reading);
+        assert_eq!(
+            cache.remove_unread(SHA, keys.clone()).await.unwrap(),
+            Some(4096)
+        );
+        assert!(!cache.holds(SHA));
+        assert_eq!(cache.remove_unread(SHA, keys).await.unwrap(), None, "gone");
     }
 
     #[test]
