@@ -178,6 +178,8 @@ struct EntryRow {
     inspection_reason: Option<String>,
     /// The name says another format than the bytes: `named .img, contains gzip`.
     format_warning: Option<String>,
+    /// Pinned in the cache by an operator: never evicted to make room.
+    keep_cached: bool,
 }
 
 /// Every catalog entry, oldest first.
@@ -225,6 +227,7 @@ async fn list_entries(
                     description: row.description,
                     added_at: row.added_at,
                     kind: row.source_kind.as_str().to_owned(),
+                    keep_cached: row.keep_cached,
                     uncompressed_size: view.uncompressed_size,
                     uncompressed_sha256: view.uncompressed_sha256,
                     inspection: view.inspection,

@@ -226,6 +226,13 @@ async fn an_operator_pins_and_unpins_an_entry_in_the_cache_and_it_is_audited() {
     assert_eq!(body["name"], name.as_str());
     assert_eq!(body["keep_cached"], true);
     assert!(app.catalog_row(&name).await.expect("row").keep_cached);
+    let entries: Value = app
+        .get("/catalog/entries")
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(entries[0]["keep_cached"], true, "{entries}");
     let pinned = app.events_of_kind("catalog.cache.pinned").await;
     assert_eq!(pinned.len(), 1);
     assert_eq!(pinned[0]["actor"], "admin");
