@@ -252,8 +252,13 @@ mod tests {
 
     #[test]
     fn outbound_rules_are_comma_separated_and_a_bad_one_is_named() {
-        let settings = parse(&["--outbound-deny", "127.0.0.1:8080, *.lab", "--outbound-allow", ":8080"])
-            .expect("valid rules");
+        let settings = parse(&[
+            "--outbound-deny",
+            "127.0.0.1:8080, *.lab",
+            "--outbound-allow",
+            ":8080",
+        ])
+        .expect("valid rules");
         let shown = |rules: &[Rule]| rules.iter().map(Rule::to_string).collect::<Vec<_>>();
         assert_eq!(shown(&settings.outbound_deny), ["127.0.0.1:8080", "*.lab"]);
         assert_eq!(shown(&settings.outbound_allow), [":8080"]);
@@ -261,7 +266,10 @@ mod tests {
         let error = parse(&["--outbound-deny", "10.0.0.0/8,bad host"]).expect_err("invalid");
         let message = error.to_string();
         assert!(message.contains("--outbound-deny"), "{message}");
-        assert!(message.contains(r#"invalid outbound rule "bad host""#), "{message}");
+        assert!(
+            message.contains(r#"invalid outbound rule "bad host""#),
+            "{message}"
+        );
     }
 
     #[test]

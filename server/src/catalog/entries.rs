@@ -111,7 +111,7 @@ pub async fn add(catalog: &Catalog, new: NewEntry, actor: &Actor) -> Result<Adde
             return Err(error);
         }
         Err(AddError::Refused(refused)) => {
-            outbound::events::refused(core, actor, purpose::ADD, &refused).await;
+            outbound::events::refused(&core.db, &core.live, actor, purpose::ADD, &refused).await;
             return Err(AddError::Refused(refused));
         }
         Err(other) => return Err(other),

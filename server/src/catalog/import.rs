@@ -60,7 +60,6 @@ pub enum ImportFailed {
 /// Registries asked at once while importing.
 const REGISTRY_LOOKUPS: usize = 4;
 
-
 /// Rows per INSERT: well under SQLite's and PostgreSQL's parameter limits.
 const INSERT_BATCH: usize = 200;
 
@@ -87,7 +86,7 @@ pub async fn import(
     let (entries, observed, resolve_errors) = match resolved {
         Ok(resolved) => resolved,
         Err((entry, refused)) => {
-            outbound::events::refused(core, actor, purpose::IMPORT, &refused).await;
+            outbound::events::refused(&core.db, &core.live, actor, purpose::IMPORT, &refused).await;
             return Err(ImportFailed::Refused {
                 name: entry.name,
                 src: entry.src,

@@ -161,7 +161,11 @@ impl OrasClient {
     /// [`OrasClient::scheme_for`] chooses): what the outbound policy is
     /// asked about before a catalog naming the registry is imported.
     pub fn registry_url(&self, reference: &OrasRef) -> String {
-        format!("{}://{}/v2/", self.scheme_for(&reference.host), reference.host)
+        format!(
+            "{}://{}/v2/",
+            self.scheme_for(&reference.host),
+            reference.host
+        )
     }
 }
 

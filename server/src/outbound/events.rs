@@ -1,13 +1,15 @@
 //! The audit event of the outbound policy: `outbound.refused`, recorded by
 //! the action a refusal stopped (an add, an import, a release fetch, a
-//! download), which knows who asked and what for.
+//! download), which knows who asked and what for. It takes the database
+//! and the live hub, not the `Core` that holds the outbound client.
 
+use sea_orm::DatabaseConnection;
 use serde_json::json;
 
 use super::Refused;
 use crate::{
     audit::{self, Actor, NewEvent},
-    plumbing::Core,
+    live::Live,
 };
 
 /// What a refused request was for, as events name it.
@@ -20,7 +22,13 @@ pub mod purpose {
 
 /// `outbound.refused`: the policy refused a request made for `purpose`;
 /// nothing was sent to the refused place.
-pub async fn refused(core: &Core, actor: &Actor, purpose: &str, refused: &Refused) {
+pub async fn refused(
+    db: &DatabaseConnection,
+    live: &Live,
+    actor: &Actor,
+    purpose: &str,
+    refused: &Refused,
+) {
     let details = json!({
         "url": refused.url,
         "list": refused.refusal.list.name(),
@@ -35,5 +43,5 @@ pub async fn refused(core: &Core, actor: &Actor, purpose: &str, refused: &Refuse
         summary: format!("{purpose}: {refused}"),
         details: Some(details),
     };
-    audit::record(&core.db, &core.live, actor, event).await;
+    audit::record(db, live, actor, event).await;
 }

@@ -136,7 +136,10 @@ impl Rule {
     /// Whether the rule matches `to`: `None` when that depends on the
     /// address a name resolves to, which is not known yet.
     fn matches(&self, to: &Destination) -> Option<bool> {
-        if self.scheme.is_some_and(|scheme| scheme.as_str() != to.scheme) {
+        if self
+            .scheme
+            .is_some_and(|scheme| scheme.as_str() != to.scheme)
+        {
             return Some(false);
         }
         if self.port.is_some_and(|port| port != to.port) {
@@ -547,8 +550,14 @@ mod tests {
             ("[::1]80", "only :port may follow ]"),
             ("images.lab/path", "paths are not part of a rule"),
             ("*", "not a host name, *.domain, IP address or CIDR range"),
-            ("a.*.lab", "not a host name, *.domain, IP address or CIDR range"),
-            ("bad host", "not a host name, *.domain, IP address or CIDR range"),
+            (
+                "a.*.lab",
+                "not a host name, *.domain, IP address or CIDR range",
+            ),
+            (
+                "bad host",
+                "not a host name, *.domain, IP address or CIDR range",
+            ),
             (
                 "127.1",
                 "write an IPv4 address as four decimal numbers (a.b.c.d)",
@@ -564,18 +573,34 @@ mod tests {
     fn the_built_in_rules_refuse_link_local_metadata_and_unspecified_places_only() {
         let policy = Policy::default();
         let refused = [
-            ("http://169.254.169.254/latest/meta-data", None, "169.254.0.0/16"),
+            (
+                "http://169.254.169.254/latest/meta-data",
+                None,
+                "169.254.0.0/16",
+            ),
             ("http://[fe80::1]/", None, "fe80::/10"),
             ("http://[::ffff:169.254.169.254]/", None, "169.254.0.0/16"),
             ("http://0.0.0.0:8080/", None, "0.0.0.0"),
             ("http://[::]/", None, "::"),
             ("http://[fd00:ec2::254]/", None, "fd00:ec2::254"),
             ("http://100.100.100.200/", None, "100.100.100.200"),
-            ("http://metadata.google.internal/x", None, "metadata.google.internal"),
-            ("http://METADATA.google.internal./x", None, "metadata.google.internal"),
+            (
+                "http://metadata.google.internal/x",
+                None,
+                "metadata.google.internal",
+            ),
+            (
+                "http://METADATA.google.internal./x",
+                None,
+                "metadata.google.internal",
+            ),
             ("http://metadata/x", None, "metadata"),
             ("http://instance-data/x", None, "instance-data"),
-            ("http://lab.example/x", Some("169.254.169.254"), "169.254.0.0/16"),
+            (
+                "http://lab.example/x",
+                Some("169.254.169.254"),
+                "169.254.0.0/16",
+            ),
         ];
         for (text, ip, rule) in refused {
             assert_eq!(decide(&policy, text, ip), built_in(rule), "{text}");
@@ -602,12 +627,18 @@ mod tests {
             deny("127.0.0.1:41234")
         );
         // A name is not refused before it resolves, and is at its address.
-        assert_eq!(decide(&policy, "http://localhost:41234/x.img", None), Ok(()));
+        assert_eq!(
+            decide(&policy, "http://localhost:41234/x.img", None),
+            Ok(())
+        );
         assert_eq!(
             decide(&policy, "http://localhost:41234/x.img", Some("127.0.0.1")),
             deny("127.0.0.1:41234")
         );
-        assert_eq!(decide(&policy, "http://127.0.0.1:41235/x.img", None), Ok(()));
+        assert_eq!(
+            decide(&policy, "http://127.0.0.1:41235/x.img", None),
+            Ok(())
+        );
         // Setting a deny list keeps the built-in rules.
         assert_eq!(
             decide(&policy, "http://169.254.169.254/", None),
@@ -619,7 +650,13 @@ mod tests {
     fn names_schemes_ports_and_ranges_match_as_written() {
         let policy = Policy::new(
             Vec::new(),
-            rules(&["*.bad.example", "evil.example", ":25", "http://", "10.0.0.0/8:22"]),
+            rules(&[
+                "*.bad.example",
+                "evil.example",
+                ":25",
+                "http://",
+                "10.0.0.0/8:22",
+            ]),
         );
         for (text, ip, rule) in [
             ("https://a.bad.example/", None, "*.bad.example"),
@@ -643,7 +680,10 @@ mod tests {
         // A name rule never matches a URL that names an address.
         let policy = Policy::new(Vec::new(), rules(&["localhost"]));
         assert_eq!(decide(&policy, "http://127.0.0.1/", None), Ok(()));
-        assert_eq!(decide(&policy, "http://localhost/", None), deny("localhost"));
+        assert_eq!(
+            decide(&policy, "http://localhost/", None),
+            deny("localhost")
+        );
     }
 
     #[test]
@@ -653,7 +693,10 @@ mod tests {
             rules(&["bad.lab.example"]),
         );
         assert_eq!(decide(&policy, "http://127.0.0.1:5000/x", None), Ok(()));
-        assert_eq!(decide(&policy, "http://127.0.0.1:5001/x", None), NOT_ALLOWED);
+        assert_eq!(
+            decide(&policy, "http://127.0.0.1:5001/x", None),
+            NOT_ALLOWED
+        );
         assert_eq!(decide(&policy, "https://a.lab.example/x", None), Ok(()));
         assert_eq!(
             decide(&policy, "https://bad.lab.example/x", None),

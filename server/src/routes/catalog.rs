@@ -98,7 +98,14 @@ async fn import_catalog(
         Ok(manifest) => manifest,
         Err(error) => {
             if let SourceError::Refused { refused, .. } = &error {
-                outbound::events::refused(&state.core, &actor, purpose::IMPORT, refused).await;
+                outbound::events::refused(
+                    &state.core.db,
+                    &state.core.live,
+                    &actor,
+                    purpose::IMPORT,
+                    refused,
+                )
+                .await;
                 return Err(ApiError::unprocessable(error.to_string()));
             }
             return Err(ApiError::BadRequest(error.to_string()));
@@ -209,7 +216,7 @@ async fn fetch_release(operator: Operator, State(state): State<AppState>) -> Res
     let bytes = match outbound::get_capped(&state.http, &url, CATALOG_CAP, METADATA_TIMEOUT).await {
         Ok(bytes) => bytes,
         Err(FetchError::Refused(refused)) => {
-            outbound::events::refused(&state.core, &actor, purpose::RELEASE_FETCH, &refused)
+            outbound::events::refused(&state.core.db, &state.core.live, &actor, purpose::RELEASE_FETCH, &refused)
                 .await;
             return back_to_images(Some(&format!("release fetch failed: {refused}")));
         }

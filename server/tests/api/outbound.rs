@@ -53,7 +53,10 @@ async fn add(app: &TestApp, body: Value) -> (StatusCode, String) {
     let response = app.post_json("/catalog/entries", &body).await;
     let status = response.status();
     let body: Value = response.json().await.expect("JSON");
-    (status, body["detail"].as_str().unwrap_or_default().to_owned())
+    (
+        status,
+        body["detail"].as_str().unwrap_or_default().to_owned(),
+    )
 }
 
 async fn entries(app: &TestApp) -> Vec<Value> {
@@ -233,7 +236,10 @@ async fn a_catalog_import_whose_entry_points_at_a_denied_port_is_refused() {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let location = response.headers()["location"].to_str().expect("location");
     let location = percent_encoding::percent_decode_str(location).decode_utf8_lossy();
-    assert_eq!(location, format!("/ui/images?error=catalog not imported: {detail}"));
+    assert_eq!(
+        location,
+        format!("/ui/images?error=catalog not imported: {detail}")
+    );
     assert_eq!(entries(&app).await, Vec::<Value>::new());
     assert!(!app.state.settings.catalog_file().exists());
     assert!(denied.seen().is_empty());
@@ -298,7 +304,8 @@ async fn a_refused_download_fails_with_the_rule_and_leaves_no_partial_file() {
     let (status, _) = fetch(&app, json!({"name": "late.img"})).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     let failed = wait_for(&app, "late.img", "failed").await;
-    let expected = format!("refused by BTY_OUTBOUND_DENY rule \"{rule}\": {url} connects to {rule}");
+    let expected =
+        format!("refused by BTY_OUTBOUND_DENY rule \"{rule}\": {url} connects to {rule}");
     assert_eq!(failed["error"], expected, "{failed}");
     assert_eq!(cache_files(&app), Vec::<String>::new(), "no partial file");
     assert!(denied.seen().is_empty());
@@ -314,7 +321,8 @@ async fn an_allow_list_admits_only_what_it_names() {
     let allowed = FileUpstream::start(content(5000, 7)).await;
     let other = FileUpstream::start(content(5000, 8)).await;
     let rule = rule_for(&allowed);
-    let app = app_with(|settings| settings.outbound_allow = vec![rule.parse().expect("rule")]).await;
+    let app =
+        app_with(|settings| settings.outbound_allow = vec![rule.parse().expect("rule")]).await;
 
     let url = other.url("/other.img");
     let (status, detail) = add(&app, json!({"image_url": url})).await;
@@ -347,9 +355,15 @@ async fn by_default_metadata_and_link_local_places_are_refused_before_any_connec
     let app = app_with(|_| {}).await;
     // Each is refused by its URL: no packet leaves for these addresses.
     for (url, rule) in [
-        ("http://169.254.169.254/latest/meta-data/x.img", "169.254.0.0/16"),
+        (
+            "http://169.254.169.254/latest/meta-data/x.img",
+            "169.254.0.0/16",
+        ),
         ("http://[fe80::1]/x.img", "fe80::/10"),
-        ("http://metadata.google.internal/computeMetadata/x.img", "metadata.google.internal"),
+        (
+            "http://metadata.google.internal/computeMetadata/x.img",
+            "metadata.google.internal",
+        ),
     ] {
         let (status, detail) = add(&app, json!({"image_url": url})).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{detail}");

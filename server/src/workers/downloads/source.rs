@@ -84,7 +84,14 @@ pub async fn resolve(
         Ok(layer) => layer,
         Err(error) => {
             if let OrasError::Refused(refused) = &error {
-                outbound::events::refused(core, &Actor::system(), purpose::DOWNLOAD, refused).await;
+                outbound::events::refused(
+                    &core.db,
+                    &core.live,
+                    &Actor::system(),
+                    purpose::DOWNLOAD,
+                    refused,
+                )
+                .await;
             }
             return Err(format!("could not resolve {}: {error}", entry.src));
         }

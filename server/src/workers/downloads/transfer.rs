@@ -97,8 +97,14 @@ pub async fn fetch(
             }
             Attempt::Refused(refused) => {
                 let _ = tokio::fs::remove_file(partial).await;
-                outbound::events::refused(core, &Actor::system(), purpose::DOWNLOAD, &refused)
-                    .await;
+                outbound::events::refused(
+                    &core.db,
+                    &core.live,
+                    &Actor::system(),
+                    purpose::DOWNLOAD,
+                    &refused,
+                )
+                .await;
                 return Err(Stopped::Failed(refused.to_string()));
             }
             Attempt::Cancelled => return Err(Stopped::Cancelled),
