@@ -9,14 +9,20 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-use crate::{live::Live, metrics::Metrics, settings::Settings};
+use crate::{
+    live::Live,
+    metrics::Metrics,
+    outbound::{Outbound, Policy},
+    settings::Settings,
+};
 
 #[derive(Clone)]
 pub struct Core {
     pub settings: Arc<Settings>,
     pub db: DatabaseConnection,
-    /// Outbound HTTP (catalogs, checksum files, registries, downloads).
-    pub http: reqwest::Client,
+    /// Outbound HTTP (catalogs, checksum files, registries, downloads),
+    /// under the outbound policy.
+    pub http: Outbound,
     pub live: Live,
     /// The Prometheus registry behind `GET /metrics`.
     pub metrics: Metrics,
@@ -27,18 +33,23 @@ pub struct Core {
 }
 
 impl Core {
-    /// Fresh plumbing over an open database.
-    pub fn new(settings: Settings, db: DatabaseConnection) -> Self {
+    /// Fresh plumbing over an open database; fails when the outbound
+    /// client cannot be built (its TLS roots cannot be read).
+    pub fn new(settings: Settings, db: DatabaseConnection) -> Result<Self, reqwest::Error> {
         let metrics = Metrics::default();
         metrics.set_cache_limits(settings.cache_max_bytes, settings.cache_min_free_bytes);
-        Core {
+        let policy = Policy::new(
+            settings.outbound_allow.clone(),
+            settings.outbound_deny.clone(),
+        );
+        Ok(Core {
             settings: Arc::new(settings),
             db,
-            http: crate::outbound::client(),
+            http: Outbound::new(policy)?,
             live: Live::default(),
             metrics,
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
-        }
+        })
     }
 }

@@ -5,6 +5,8 @@ use std::{net::IpAddr, path::PathBuf};
 
 use clap::Parser;
 
+use crate::outbound::Rule;
+
 /// Default upload cap: 200 GiB, as the reference.
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 200 * 1024 * 1024 * 1024;
 
@@ -103,6 +105,14 @@ pub struct Settings {
     /// Password for OCI registries that ask for basic credentials.
     #[arg(long, env = "BTY_ORAS_PASSWORD", hide_env_values = true)]
     pub oras_password: Option<String>,
+
+    /// Outbound allow list: only these places are fetched from (comma-separated rules: a host, *.domain, an IP or CIDR, any of them with :port, a :port alone, http:// or https://, or a combination such as https://*.lab:8443) [default: anything the built-in rules and BTY_OUTBOUND_DENY do not refuse].
+    #[arg(long, env = "BTY_OUTBOUND_ALLOW", value_delimiter = ',', value_parser = Rule::parse)]
+    pub outbound_allow: Vec<Rule>,
+
+    /// Outbound deny list: never fetched from, even when allowed (rules as for BTY_OUTBOUND_ALLOW); without an allow list, link-local, unspecified and cloud metadata addresses and names are refused too.
+    #[arg(long, env = "BTY_OUTBOUND_DENY", value_delimiter = ',', value_parser = Rule::parse)]
+    pub outbound_deny: Vec<Rule>,
 
     /// The built site (pkg/bty-web.css and each page's .js and .wasm, see app::Bundle).
     #[arg(long, env = "BTY_SITE_ROOT", default_value = "target/site")]
@@ -238,6 +248,28 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Settings, clap::Error> {
         Settings::try_parse_from(std::iter::once("bty-web").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn outbound_rules_are_comma_separated_and_a_bad_one_is_named() {
+        let settings = parse(&[
+            "--outbound-deny",
+            "127.0.0.1:8080, *.lab",
+            "--outbound-allow",
+            ":8080",
+        ])
+        .expect("valid rules");
+        let shown = |rules: &[Rule]| rules.iter().map(Rule::to_string).collect::<Vec<_>>();
+        assert_eq!(shown(&settings.outbound_deny), ["127.0.0.1:8080", "*.lab"]);
+        assert_eq!(shown(&settings.outbound_allow), [":8080"]);
+        assert!(parse(&[]).expect("defaults").outbound_allow.is_empty());
+        let error = parse(&["--outbound-deny", "10.0.0.0/8,bad host"]).expect_err("invalid");
+        let message = error.to_string();
+        assert!(message.contains("--outbound-deny"), "{message}");
+        assert!(
+            message.contains(r#"invalid outbound rule "bad host""#),
+            "{message}"
+        );
     }
 
     #[test]

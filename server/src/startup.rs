@@ -95,7 +95,7 @@ impl Application {
         // quota holds the catalog and the cache, the downloads the quota; the
         // hash workers hold the reconciler's handle (to wake it), the
         // reconciler holds the hash workers' handle (to queue hashes).
-        let core = Core::new(settings, db);
+        let core = Core::new(settings, db).context("cannot build the outbound HTTP client")?;
         let catalog = Catalog::new(core.clone());
         let cache = Cache::new(core.clone());
         let quota = CacheQuota::new(core.clone(), catalog.clone(), cache.clone());

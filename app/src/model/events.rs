@@ -44,7 +44,7 @@ pub struct EventList {
 pub const EVENTS_PAGE_SIZE: usize = 50;
 
 /// The event kinds the Kind dropdown of `/ui/events` offers.
-pub const KNOWN_EVENT_KINDS: [&str; 33] = [
+pub const KNOWN_EVENT_KINDS: [&str; 34] = [
     "image.uploaded",
     "image.upload_failed",
     "image.hashed",
@@ -71,6 +71,7 @@ pub const KNOWN_EVENT_KINDS: [&str; 33] = [
     "catalog.cache.pinned",
     "catalog.cache.unpinned",
     "catalog.update.unchanged",
+    "outbound.refused",
     "auth.login.succeeded",
     "auth.login.failed",
     "auth.logout",
@@ -81,7 +82,7 @@ pub const KNOWN_EVENT_KINDS: [&str; 33] = [
 ];
 
 /// The subject kinds the Subject kind dropdown of `/ui/events` offers.
-pub const KNOWN_SUBJECT_KINDS: [&str; 3] = ["image", "catalog", "auth"];
+pub const KNOWN_SUBJECT_KINDS: [&str; 4] = ["image", "catalog", "auth", "outbound"];
 
 /// The actors that are not operators: the server itself, flash clients, and
 /// the `bty-web` command line (operators, passwords, tokens). Events an

@@ -16,8 +16,8 @@ use crate::{
     clock,
     db::entity::catalog_entry::{self, Entity as CatalogEntries},
     digest::is_sha256_hex,
-    oras::{OrasClient, OrasRef, OrasReference},
-    outbound,
+    oras::{OrasClient, OrasError, OrasRef, OrasReference},
+    outbound::{self, events::purpose, FetchError, Refused, SendError},
     plumbing::Core,
 };
 
@@ -72,12 +72,17 @@ pub enum AddError {
     InvalidUrl(String),
     #[error("catalog entry with src={0} already exists")]
     Duplicate(String),
+    /// The outbound policy refused the image URL, the checksum file, the
+    /// registry or one of their redirects.
+    #[error(transparent)]
+    Refused(#[from] Refused),
     #[error(transparent)]
     Db(#[from] DbErr),
 }
 
 /// Adds the entry; logs `catalog.entry.added` or, when resolving its sha
-/// failed, `catalog.entry.add_failed`.
+/// failed, `catalog.entry.add_failed`, or when the outbound policy refused
+/// a request, `outbound.refused`.
 pub async fn add(catalog: &Catalog, new: NewEntry, actor: &Actor) -> Result<AddedEntry, AddError> {
     let core = &catalog.core;
     validate(&new)?;
@@ -104,6 +109,10 @@ pub async fn add(catalog: &Catalog, new: NewEntry, actor: &Actor) -> Result<Adde
             let sha_url = new.sha_url.as_deref();
             events::entry_add_failed(core, actor, &url, sha_url, &error.to_string()).await;
             return Err(error);
+        }
+        Err(AddError::Refused(refused)) => {
+            outbound::events::refused(&core.db, &core.live, actor, purpose::ADD, &refused).await;
+            return Err(AddError::Refused(refused));
         }
         Err(other) => return Err(other),
     };
@@ -172,17 +181,15 @@ struct Resolved {
 async fn resolve_http(core: &Core, new: &NewEntry) -> Result<Resolved, AddError> {
     let url = &new.image_url;
     let name = basename(url).ok_or_else(|| AddError::NoBasename(url.clone()))?;
+    // The image's own URL first: a refused one fetches nothing else.
+    let size_bytes = probe_size(core, url).await?;
     let sha256 = match &new.sha_url {
-        Some(sha_url) => Some(
-            fetch_sha(core, sha_url, &name)
-                .await
-                .map_err(AddError::Sha)?,
-        ),
+        Some(sha_url) => Some(fetch_sha(core, sha_url, &name).await?),
         None => None,
     };
     Ok(Resolved {
         format: detect_format(&name).map(str::to_owned),
-        size_bytes: probe_size(core, url).await,
+        size_bytes,
         name,
         sha256,
         sha_url: new.sha_url.clone(),
@@ -199,7 +206,10 @@ async fn resolve_oras(core: &Core, rest: &str) -> Result<Resolved, AddError> {
     let layer = client
         .resolve(&reference, None)
         .await
-        .map_err(|error| AddError::Oras(error.to_string()))?;
+        .map_err(|error| match error {
+            OrasError::Refused(refused) => AddError::Refused(refused),
+            other => AddError::Oras(other.to_string()),
+        })?;
     let name = layer.title.clone().unwrap_or_else(|| {
         reference
             .repository
@@ -233,12 +243,16 @@ fn basename(url: &str) -> Option<String> {
     (!name.is_empty()).then(|| name.to_owned())
 }
 
-async fn fetch_sha(core: &Core, sha_url: &str, name: &str) -> Result<String, String> {
+async fn fetch_sha(core: &Core, sha_url: &str, name: &str) -> Result<String, AddError> {
     let bytes = outbound::get_capped(&core.http, sha_url, SHA_FILE_CAP, METADATA_TIMEOUT)
         .await
-        .map_err(|e| e.to_string())?;
-    let text = std::str::from_utf8(&bytes).map_err(|_| format!("{sha_url} is not UTF-8 text"))?;
-    digest_for(text, name).map_err(|why| format!("{sha_url}: {why}"))
+        .map_err(|error| match error {
+            FetchError::Refused(refused) => AddError::Refused(refused),
+            other => AddError::Sha(other.to_string()),
+        })?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| AddError::Sha(format!("{sha_url} is not UTF-8 text")))?;
+    digest_for(text, name).map_err(|why| AddError::Sha(format!("{sha_url}: {why}")))
 }
 
 /// The digest a checksum file gives for `name`: the line naming it, or the
@@ -272,22 +286,22 @@ pub fn digest_for(text: &str, name: &str) -> Result<String, String> {
     }
 }
 
-/// `Content-Length` from a HEAD, best effort.
-async fn probe_size(core: &Core, url: &str) -> Option<i64> {
-    let response = tokio::time::timeout(HEAD_TIMEOUT, core.http.head(url).send())
-        .await
-        .ok()?
-        .ok()?;
+/// `Content-Length` from a HEAD, best effort; only the outbound policy's
+/// refusal is an error.
+async fn probe_size(core: &Core, url: &str) -> Result<Option<i64>, Refused> {
+    let response = match tokio::time::timeout(HEAD_TIMEOUT, core.http.head(url).send()).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(SendError::Refused(refused))) => return Err(refused),
+        Ok(Err(SendError::Http(_))) | Err(_) => return Ok(None),
+    };
     if !response.status().is_success() {
-        return None;
+        return Ok(None);
     }
-    response
+    Ok(response
         .headers()
-        .get(reqwest::header::CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .parse()
-        .ok()
+        .get(reqwest::header::CONTENT_LENGTH)
+        .and_then(|length| length.to_str().ok())
+        .and_then(|length| length.parse().ok()))
 }
 
 /// The reference's pydantic rules for `image_url`, `sha_url` and `ref`.

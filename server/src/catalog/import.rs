@@ -2,6 +2,8 @@
 //! (its `bty_image_ref`), so a re-import updates name, sha, format, size and
 //! description instead of keeping stale values (D20). One
 //! bad entry never stops the others; the report says what happened to each.
+//! An entry naming a place the outbound policy refuses stops the import
+//! before anything changes: the catalog is refused, not partly taken.
 
 use app::model::SourceKind;
 use std::collections::HashMap;
@@ -18,7 +20,8 @@ use crate::{
     audit::Actor,
     clock,
     db::entity::catalog_entry::{self, Entity as CatalogEntries},
-    oras::{OrasClient, OrasRef, OrasReference},
+    oras::{OrasClient, OrasError, OrasRef, OrasReference},
+    outbound::{self, events::purpose, Refused},
     plumbing::Core,
 };
 
@@ -40,6 +43,20 @@ pub struct ImportReport {
     pub errors: Vec<ImportError>,
 }
 
+/// Why a catalog was not imported; nothing changed.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportFailed {
+    /// The outbound policy refuses a place the entry names.
+    #[error("entry '{name}' ({src}): {refused}")]
+    Refused {
+        name: String,
+        src: String,
+        refused: Refused,
+    },
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
 /// Registries asked at once while importing.
 const REGISTRY_LOOKUPS: usize = 4;
 
@@ -49,18 +66,34 @@ const INSERT_BATCH: usize = 200;
 /// Upserts every entry of `manifest`, logs one `catalog.entries.imported`
 /// event, and tells open pages. All of it is one transaction, and new rows
 /// go in batches, so a catalog of thousands of entries imports in moments.
+/// An entry the outbound policy refuses refuses the whole catalog, logged
+/// as `outbound.refused`.
 pub async fn import(
     catalog: &Catalog,
     manifest: &Manifest,
     source: &str,
     actor: &Actor,
-) -> Result<ImportReport, DbErr> {
+) -> Result<ImportReport, ImportFailed> {
+    let core = &catalog.core;
     let mut report = ImportReport {
         source: source.to_owned(),
         ..ImportReport::default()
     };
-    let (entries, observed, resolve_errors) =
-        resolve_registry_digests(&catalog.core, &manifest.entries).await;
+    let resolved = match refused_source(core, &manifest.entries) {
+        Some(refusal) => Err(refusal),
+        None => resolve_registry_digests(core, &manifest.entries).await,
+    };
+    let (entries, observed, resolve_errors) = match resolved {
+        Ok(resolved) => resolved,
+        Err((entry, refused)) => {
+            outbound::events::refused(&core.db, &core.live, actor, purpose::IMPORT, &refused).await;
+            return Err(ImportFailed::Refused {
+                name: entry.name,
+                src: entry.src,
+                refused,
+            });
+        }
+    };
     report.errors.extend(resolve_errors);
     let transaction = crate::db::begin_write(&catalog.core.db).await?;
     let mut existing: HashMap<String, catalog_entry::Model> = CatalogEntries::find()
@@ -120,22 +153,44 @@ pub async fn import(
     Ok(report)
 }
 
-/// Registry references resolve at import time, as in the reference: an
-/// `oras://` entry without a sha gets its layer's digest and size. A few
-/// registries are asked at once; one that fails leaves its entry without
-/// a sha and says why. The second set holds the sources whose sha came
-/// from resolving a tag: observed, not pinned (the tag may move).
-async fn resolve_registry_digests(
-    core: &Core,
-    entries: &[ManifestEntry],
-) -> (
+/// The first entry whose source the outbound policy refuses as written:
+/// its URL (for `oras://`, the registry's API root) by scheme, host name,
+/// port and literal address. Nothing is sent and no name is looked up: the
+/// addresses a name resolves to are checked when it is fetched.
+fn refused_source(core: &Core, entries: &[ManifestEntry]) -> Option<(ManifestEntry, Refused)> {
+    let registries = OrasClient::new(&core.settings, core.http.clone());
+    entries.iter().find_map(|entry| {
+        let url = match entry.src.strip_prefix("oras://") {
+            Some(rest) => registries.registry_url(&OrasRef::parse(rest).ok()?),
+            None => entry.src.clone(),
+        };
+        let refused = core.http.check_url(&url).err()?;
+        Some((entry.clone(), refused))
+    })
+}
+
+/// What resolving the registry digests found: the entries, the sources
+/// whose sha is observed, and each entry's failure.
+type Digests = (
     Vec<ManifestEntry>,
     std::collections::HashSet<String>,
     Vec<ImportError>,
-) {
+);
+
+/// Registry references resolve at import time, as in the reference: an
+/// `oras://` entry without a sha gets its layer's digest and size. A few
+/// registries are asked at once; one that fails leaves its entry without
+/// a sha and says why, and one the outbound policy refuses (its token
+/// realm, a redirect) refuses the import. The second set holds the sources
+/// whose sha came from resolving a tag: observed, not pinned (the tag may
+/// move).
+async fn resolve_registry_digests(
+    core: &Core,
+    entries: &[ManifestEntry],
+) -> Result<Digests, (ManifestEntry, Refused)> {
     use futures::StreamExt;
     let client = OrasClient::new(&core.settings, core.http.clone());
-    let resolved: Vec<(ManifestEntry, bool, Option<String>)> =
+    let resolved: Vec<(ManifestEntry, bool, Option<Problem>)> =
         futures::stream::iter(entries.iter().cloned())
             .map(|mut entry| {
                 let client = &client;
@@ -150,7 +205,8 @@ async fn resolve_registry_digests(
                     let reference = match OrasRef::parse(rest) {
                         Ok(reference) => reference,
                         Err(why) => {
-                            return (entry, false, Some(format!("invalid oras reference: {why}")))
+                            let why = Problem::Failed(format!("invalid oras reference: {why}"));
+                            return (entry, false, Some(why));
                         }
                     };
                     let rolling = matches!(reference.reference, OrasReference::Tag(_));
@@ -160,10 +216,15 @@ async fn resolve_registry_digests(
                             entry.size_bytes = entry.size_bytes.or(i64::try_from(layer.size).ok());
                             (entry, rolling, None)
                         }
+                        Err(OrasError::Refused(refused)) => {
+                            (entry, false, Some(Problem::Refused(refused)))
+                        }
                         Err(error) => (
                             entry,
                             false,
-                            Some(format!("could not resolve oras ref: {error}")),
+                            Some(Problem::Failed(format!(
+                                "could not resolve oras ref: {error}"
+                            ))),
                         ),
                     }
                 }
@@ -173,22 +234,30 @@ async fn resolve_registry_digests(
             .await;
     let mut errors = Vec::new();
     let mut observed = std::collections::HashSet::new();
-    let entries = resolved
-        .into_iter()
-        .map(|(entry, rolling, error)| {
-            if rolling {
-                observed.insert(entry.src.clone());
-            }
-            if let Some(error) = error {
-                errors.push(ImportError {
-                    name: entry.name.clone(),
-                    error,
-                });
-            }
-            entry
-        })
-        .collect();
-    (entries, observed, errors)
+    let mut entries = Vec::with_capacity(resolved.len());
+    for (entry, rolling, problem) in resolved {
+        if rolling {
+            observed.insert(entry.src.clone());
+        }
+        match problem {
+            None => {}
+            Some(Problem::Failed(error)) => errors.push(ImportError {
+                name: entry.name.clone(),
+                error,
+            }),
+            Some(Problem::Refused(refused)) => return Err((entry, refused)),
+        }
+        entries.push(entry);
+    }
+    Ok((entries, observed, errors))
+}
+
+/// Why an entry's registry digest is missing.
+enum Problem {
+    /// The entry's own fault, reported with it.
+    Failed(String),
+    /// The outbound policy refused a request: the import stops.
+    Refused(Refused),
 }
 
 fn new_row(image_ref: String, entry: &ManifestEntry, observed: bool) -> catalog_entry::ActiveModel {

@@ -11,7 +11,13 @@ use std::{path::PathBuf, time::Duration};
 use bytes::Bytes;
 
 use super::manifest::{self, Manifest};
-use crate::{atomic_file, oras::OrasClient, outbound, plumbing::Core, settings::Settings};
+use crate::{
+    atomic_file,
+    oras::{OrasClient, OrasError},
+    outbound::{self, FetchError, Refused},
+    plumbing::Core,
+    settings::Settings,
+};
 
 /// An uploaded or fetched release catalog is a few KB; 1 MiB is plenty.
 pub const CATALOG_CAP: usize = 1024 * 1024;
@@ -27,6 +33,9 @@ pub enum SourceError {
     Fetch { location: String, reason: String },
     #[error("failed to load catalog from '{location}': {reason}")]
     Load { location: String, reason: String },
+    /// The outbound policy refused the catalog's URL (or a redirect).
+    #[error("failed to fetch catalog from '{location}': {refused}")]
+    Refused { location: String, refused: Refused },
 }
 
 /// Reads and parses the catalog `source` names.
@@ -38,7 +47,13 @@ pub async fn load(core: &Core, source: &str) -> Result<Manifest, SourceError> {
     let bytes: Bytes = if source.starts_with("http://") || source.starts_with("https://") {
         outbound::get_capped(&core.http, source, IMPORT_CAP, METADATA_TIMEOUT)
             .await
-            .map_err(|e| fetch_error(e.to_string()))?
+            .map_err(|error| match error {
+                FetchError::Refused(refused) => SourceError::Refused {
+                    location: source.to_owned(),
+                    refused,
+                },
+                other => fetch_error(other.to_string()),
+            })?
     } else if let Some(rest) = source.strip_prefix("oras://") {
         load_oras(core, source, rest).await?
     } else if source.contains("://") && !source.starts_with("file://") {
@@ -75,19 +90,25 @@ async fn load_oras(core: &Core, source: &str, rest: &str) -> Result<Bytes, Sourc
         location: source.to_owned(),
         reason: format!("invalid oras reference: {why}"),
     })?;
-    let fetch_error = |reason: String| SourceError::Fetch {
-        location: source.to_owned(),
-        reason,
+    let fetch_error = |error: OrasError| match error {
+        OrasError::Refused(refused) => SourceError::Refused {
+            location: source.to_owned(),
+            refused,
+        },
+        other => SourceError::Fetch {
+            location: source.to_owned(),
+            reason: other.to_string(),
+        },
     };
     let client = OrasClient::new(&core.settings, core.http.clone());
     let layer = client
         .resolve(&reference, None)
         .await
-        .map_err(|e| fetch_error(e.to_string()))?;
+        .map_err(fetch_error)?;
     client
         .fetch_blob(&layer, IMPORT_CAP)
         .await
-        .map_err(|e| fetch_error(e.to_string()))
+        .map_err(fetch_error)
 }
 
 /// The local file `source` names (a path or `file://` URL), if it resolves

@@ -61,4 +61,8 @@ pub enum OrasError {
     UnsupportedManifest { url: String, media_type: String },
     #[error("invalid platform {0:?} (expected os/architecture[/variant], e.g. linux/arm64)")]
     InvalidPlatform(String),
+    /// The outbound policy refused a request (the registry, its token
+    /// realm, a redirect).
+    #[error(transparent)]
+    Refused(#[from] crate::outbound::Refused),
 }

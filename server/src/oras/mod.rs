@@ -22,7 +22,7 @@ pub use self::{
     error::OrasError,
     reference::{OrasRef, OrasReference},
 };
-use crate::{retry::RetryPolicy, settings::Settings};
+use crate::{outbound::Outbound, retry::RetryPolicy, settings::Settings};
 
 /// Manifests and indexes larger than this are refused (the distribution
 /// spec's limit for what registries must accept).
@@ -33,7 +33,7 @@ const METADATA_TIMEOUT: Duration = Duration::from_secs(30);
 /// Resolves `oras://` references against OCI registries.
 #[derive(Clone)]
 pub struct OrasClient {
-    http: reqwest::Client,
+    http: Outbound,
     /// `host[:port]` reached over plain http, lower-case.
     insecure: Vec<String>,
     credentials: Option<(String, String)>,
@@ -94,7 +94,7 @@ impl fmt::Debug for OrasClient {
 impl OrasClient {
     /// A client using the server's outbound `http` client, the insecure
     /// registry list and the basic credentials from `settings`.
-    pub fn new(settings: &Settings, http: reqwest::Client) -> Self {
+    pub fn new(settings: &Settings, http: Outbound) -> Self {
         let insecure = settings
             .oras_insecure_registries
             .iter()
@@ -154,17 +154,18 @@ impl OrasClient {
     /// `Basic …` from the configured credentials.
     fn basic_authorization(&self) -> Option<HeaderValue> {
         let (user, password) = self.credentials.as_ref()?;
-        // reqwest encodes it; the URL is never contacted.
-        let request = self
-            .http
-            .get("http://localhost/")
-            .basic_auth(user, Some(password))
-            .build()
-            .ok()?;
-        request
-            .headers()
-            .get(reqwest::header::AUTHORIZATION)
-            .cloned()
+        self.http.basic_authorization(user, password)
+    }
+
+    /// The registry's API root for `reference` (`http` or `https` as
+    /// [`OrasClient::scheme_for`] chooses): what the outbound policy is
+    /// asked about before a catalog naming the registry is imported.
+    pub fn registry_url(&self, reference: &OrasRef) -> String {
+        format!(
+            "{}://{}/v2/",
+            self.scheme_for(&reference.host),
+            reference.host
+        )
     }
 }
 
@@ -175,7 +176,11 @@ mod tests {
     fn client(insecure: &[&str]) -> OrasClient {
         let mut settings = Settings::for_state_dir("/nonexistent");
         settings.oras_insecure_registries = insecure.iter().map(|s| s.to_string()).collect();
-        OrasClient::new(&settings, reqwest::Client::new())
+        OrasClient::new(&settings, outbound())
+    }
+
+    fn outbound() -> Outbound {
+        Outbound::new(crate::outbound::Policy::default()).expect("a client")
     }
 
     #[test]
@@ -202,7 +207,7 @@ mod tests {
         let mut settings = Settings::for_state_dir("/nonexistent");
         settings.oras_username = Some("u".into());
         settings.oras_password = Some("s3cret".into());
-        let client = OrasClient::new(&settings, reqwest::Client::new());
+        let client = OrasClient::new(&settings, outbound());
         assert_eq!(
             client.basic_authorization().expect("a header"),
             "Basic dTpzM2NyZXQ="

@@ -6,7 +6,7 @@ use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 use reqwest::{
     header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_LENGTH},
-    Method, RequestBuilder, Response, StatusCode,
+    Method, Response, StatusCode,
 };
 use serde::Deserialize;
 
@@ -14,7 +14,10 @@ use super::{
     auth::{Challenge, TokenResponse},
     OrasClient, OrasError,
 };
-use crate::retry;
+use crate::{
+    outbound::{self, SendError},
+    retry,
+};
 
 /// Token endpoints answer with a few KB.
 const TOKEN_CAP: usize = 1024 * 1024;
@@ -190,11 +193,14 @@ impl OrasClient {
         &self,
         url: &str,
         retry_500: bool,
-        build: impl Fn() -> RequestBuilder,
+        build: impl Fn() -> outbound::Request,
     ) -> Result<Response, OrasError> {
         let mut attempt = 1;
         loop {
-            let response = build().send().await.map_err(|e| unreachable(url, &e))?;
+            let response = build().send().await.map_err(|error| match error {
+                SendError::Refused(refused) => OrasError::Refused(refused),
+                SendError::Http(error) => unreachable(url, &error),
+            })?;
             let status = response.status();
             let busy = retry::is_transient(status)
                 && (retry_500 || status != StatusCode::INTERNAL_SERVER_ERROR);
@@ -304,14 +310,7 @@ fn error_detail(body: &[u8]) -> Option<String> {
 }
 
 fn unreachable(url: &str, error: &reqwest::Error) -> OrasError {
-    // reqwest's Display hides the cause ("error sending request"); the
-    // chain says what happened (refused, reset, TLS, DNS).
-    let mut message = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        message = format!("{message}: {cause}");
-        source = cause.source();
-    }
+    let message = outbound::with_causes(error);
     let hint = if url.starts_with("https://") && error.is_connect() {
         " (a plain-http registry must be listed in BTY_ORAS_INSECURE_REGISTRIES)"
     } else {

@@ -18,12 +18,12 @@ use crate::{
     audit::Actor,
     auth::{ClientIp, Operator},
     catalog::{
-        import::{self, ImportReport},
+        import::{self, ImportFailed, ImportReport},
         manifest,
-        sources::{self, CATALOG_CAP, METADATA_TIMEOUT},
+        sources::{self, SourceError, CATALOG_CAP, METADATA_TIMEOUT},
     },
     error::{ApiError, ErrorBody},
-    outbound::{self, FetchError},
+    outbound::{self, events::purpose, FetchError},
     state::AppState,
 };
 
@@ -73,7 +73,7 @@ pub fn back_to_images(error: Option<&str>) -> Response {
         (status = 200, description = "What was imported", body = ImportReport),
         (status = 400, description = "The catalog could not be read or parsed", body = ErrorBody),
         (status = 401, description = "Login required", body = ErrorBody),
-        (status = 422, description = "`source` is missing", body = ErrorBody),
+        (status = 422, description = "`source` is missing, or the outbound policy refused the catalog's URL or a place an entry names", body = ErrorBody),
     ),
     security(("cookie" = []), ("bearer" = []))
 )]
@@ -93,16 +93,30 @@ async fn import_catalog(
                 serde_json::Value::Null,
             )
         })?;
-    let manifest = sources::load(&state.core, source)
+    let actor = Actor::operator(&operator, source_ip);
+    let manifest = match sources::load(&state.core, source).await {
+        Ok(manifest) => manifest,
+        Err(error) => {
+            if let SourceError::Refused { refused, .. } = &error {
+                outbound::events::refused(
+                    &state.core.db,
+                    &state.core.live,
+                    &actor,
+                    purpose::IMPORT,
+                    refused,
+                )
+                .await;
+                return Err(ApiError::unprocessable(error.to_string()));
+            }
+            return Err(ApiError::BadRequest(error.to_string()));
+        }
+    };
+    let report = import::import(&state.catalog, &manifest, source, &actor)
         .await
-        .map_err(|error| ApiError::BadRequest(error.to_string()))?;
-    let report = import::import(
-        &state.catalog,
-        &manifest,
-        source,
-        &Actor::operator(&operator, source_ip),
-    )
-    .await?;
+        .map_err(|error| match error {
+            ImportFailed::Refused { .. } => ApiError::unprocessable(error.to_string()),
+            ImportFailed::Db(db) => db.into(),
+        })?;
     Ok(Json(report))
 }
 
@@ -197,8 +211,15 @@ async fn read_catalog_field(
 )]
 async fn fetch_release(operator: Operator, State(state): State<AppState>) -> Response {
     let url = state.settings.release_catalog_url();
+    // The reference records no address for this import.
+    let actor = Actor::operator(&operator, None);
     let bytes = match outbound::get_capped(&state.http, &url, CATALOG_CAP, METADATA_TIMEOUT).await {
         Ok(bytes) => bytes,
+        Err(FetchError::Refused(refused)) => {
+            outbound::events::refused(&state.core.db, &state.core.live, &actor, purpose::RELEASE_FETCH, &refused)
+                .await;
+            return back_to_images(Some(&format!("release fetch failed: {refused}")));
+        }
         Err(FetchError::TooLarge { .. }) => {
             return back_to_images(Some(&format!(
                 "fetched catalog exceeded {CATALOG_CAP} bytes; release URL did not serve a catalog.toml"
@@ -215,8 +236,6 @@ async fn fetch_release(operator: Operator, State(state): State<AppState>) -> Res
             return back_to_images(Some(&format!("fetched catalog parse failed: {error}")))
         }
     };
-    // The reference records no address for this import.
-    let actor = Actor::operator(&operator, None);
     adopt(&state, manifest, bytes, &url, actor).await
 }
 
@@ -228,11 +247,17 @@ async fn adopt(
     source: &str,
     actor: Actor,
 ) -> Response {
-    if let Err(error) = import::import(&state.catalog, &manifest, source, &actor).await {
-        tracing::error!(%error, source, "catalog import failed");
-        return back_to_images(Some(
-            "the catalog could not be imported; see the server log",
-        ));
+    match import::import(&state.catalog, &manifest, source, &actor).await {
+        Ok(_) => {}
+        Err(error @ ImportFailed::Refused { .. }) => {
+            return back_to_images(Some(&format!("catalog not imported: {error}")));
+        }
+        Err(ImportFailed::Db(error)) => {
+            tracing::error!(%error, source, "catalog import failed");
+            return back_to_images(Some(
+                "the catalog could not be imported; see the server log",
+            ));
+        }
     }
     if let Err(error) = sources::keep_manifest(&state.settings, bytes).await {
         tracing::error!(%error, "catalog imported but the manifest file was not written");

@@ -60,7 +60,7 @@ struct AddRequest {
         (status = 400, description = "The URL or checksum could not be resolved", body = ErrorBody),
         (status = 401, description = "Login required", body = ErrorBody),
         (status = 409, description = "An entry with this `src` exists", body = ErrorBody),
-        (status = 422, description = "A field is missing, unknown or invalid", body = ErrorBody),
+        (status = 422, description = "A field is missing, unknown or invalid, or the outbound policy refused a URL", body = ErrorBody),
     ),
     security(("cookie" = []), ("bearer" = []))
 )]
@@ -93,6 +93,7 @@ fn api_error(error: AddError) -> ApiError {
         AddError::Sha(why) => ApiError::BadRequest(format!("could not resolve sha256: {why}")),
         AddError::InvalidUrl(_) => ApiError::BadRequest(error.to_string()),
         AddError::Duplicate(_) => ApiError::Conflict(error.to_string()),
+        AddError::Refused(refused) => ApiError::unprocessable(refused.to_string()),
         AddError::Db(db) => db.into(),
     }
 }

@@ -20,6 +20,7 @@ mod live;
 mod metrics;
 mod openapi;
 mod oras;
+mod outbound;
 mod reconciler;
 mod registry;
 mod restart;

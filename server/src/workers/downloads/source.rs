@@ -8,9 +8,11 @@
 //! upstream that has nothing new answers 304.
 
 use crate::{
+    audit::Actor,
     catalog::cache_marks::UpstreamMarks,
     db::entity::catalog_entry,
-    oras::{OrasClient, OrasRef},
+    oras::{OrasClient, OrasError, OrasRef},
+    outbound::{self, events::purpose},
     plumbing::Core,
 };
 
@@ -78,10 +80,22 @@ pub async fn resolve(
             Err(error) => tracing::info!(%error, src = entry.src, "manifest HEAD failed"),
         }
     }
-    let layer = client
-        .resolve(&reference, None)
-        .await
-        .map_err(|error| format!("could not resolve {}: {error}", entry.src))?;
+    let layer = match client.resolve(&reference, None).await {
+        Ok(layer) => layer,
+        Err(error) => {
+            if let OrasError::Refused(refused) = &error {
+                outbound::events::refused(
+                    &core.db,
+                    &core.live,
+                    &Actor::system(),
+                    purpose::DOWNLOAD,
+                    refused,
+                )
+                .await;
+            }
+            return Err(format!("could not resolve {}: {error}", entry.src));
+        }
+    };
     let mut url = layer.blob_url.clone();
     let mut size = Some(layer.size);
     let expected = match pinned {

@@ -18,8 +18,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::{progress::Progress, source::Target};
 use crate::{
+    audit::Actor,
     catalog::cache_marks::UpstreamMarks,
     ingest::{Ingest, Staged},
+    outbound::{self, events::purpose, Refused, SendError},
     plumbing::Core,
     quota::{NoRoom, Reservation},
     retry::{self, RetryPolicy},
@@ -55,6 +57,9 @@ enum Attempt {
     Fatal(String),
     /// The cache cannot make room: the partial goes, nothing is kept.
     NoRoom(String),
+    /// The outbound policy refused the URL, a redirect or an address: the
+    /// partial goes too.
+    Refused(Refused),
     Cancelled,
 }
 
@@ -89,6 +94,18 @@ pub async fn fetch(
             Attempt::NoRoom(why) => {
                 let _ = tokio::fs::remove_file(partial).await;
                 return Err(Stopped::Failed(why));
+            }
+            Attempt::Refused(refused) => {
+                let _ = tokio::fs::remove_file(partial).await;
+                outbound::events::refused(
+                    &core.db,
+                    &core.live,
+                    &Actor::system(),
+                    purpose::DOWNLOAD,
+                    &refused,
+                )
+                .await;
+                return Err(Stopped::Failed(refused.to_string()));
             }
             Attempt::Cancelled => return Err(Stopped::Cancelled),
             Attempt::Fatal(error) => return Err(Stopped::Failed(error)),
@@ -170,8 +187,13 @@ async fn try_once(
     };
     let response = match response {
         Ok(response) => response,
+        Err(SendError::Refused(refused)) => {
+            ingest.abort().await;
+            return Attempt::Refused(refused);
+        }
         Err(error) => {
-            return Attempt::Transient(describe(&target.url, &error), None, Some(ingest));
+            let error = format!("{}: {error}", target.url);
+            return Attempt::Transient(error, None, Some(ingest));
         }
     };
     let status = response.status();
@@ -365,13 +387,7 @@ fn content_range(headers: &HeaderMap) -> Option<(u64, Option<u64>)> {
 
 /// reqwest's message with its causes (refused, reset, DNS).
 fn describe(url: &str, error: &reqwest::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        message = format!("{message}: {cause}");
-        source = cause.source();
-    }
-    format!("{url}: {message}")
+    format!("{url}: {}", outbound::with_causes(error))
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ mod fakes;
 
 use server::{
     oras::{OrasClient, OrasError, OrasRef, ResolvedLayer},
-    outbound,
+    outbound::{Outbound, Policy},
     settings::Settings,
 };
 
@@ -20,7 +20,10 @@ pub(super) fn client_with(insecure: &str, adjust: impl FnOnce(&mut Settings)) ->
     let mut settings = Settings::for_state_dir(std::env::temp_dir());
     settings.oras_insecure_registries = vec![insecure.to_owned()];
     adjust(&mut settings);
-    OrasClient::new(&settings, outbound::client())
+    OrasClient::new(
+        &settings,
+        Outbound::new(Policy::default()).expect("a client"),
+    )
 }
 
 pub(super) fn oras(reference: &str) -> OrasRef {
