@@ -59,6 +59,19 @@ async fn add(app: &TestApp, body: Value) -> (StatusCode, String) {
     )
 }
 
+/// Adds `image_url`, which the policy must refuse: the 422's message.
+async fn refused_add(app: &TestApp, image_url: &str) -> String {
+    let (status, detail) = add(app, json!({"image_url": image_url})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{detail}");
+    detail
+}
+
+/// The message of a refusal by the deny rule `rule` of `url`, which
+/// connects to the address `rule` names.
+fn denied_by(rule: &str, url: &str) -> String {
+    format!("refused by BTY_OUTBOUND_DENY rule \"{rule}\": {url} connects to {rule}")
+}
+
 async fn entries(app: &TestApp) -> Vec<Value> {
     let response = app.get("/catalog/entries").await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -103,12 +116,8 @@ async fn an_add_by_url_to_a_denied_port_is_refused_with_its_rule() {
     let app = app_denying(&rule).await;
 
     let url = denied.url("/x.img");
-    let (status, detail) = add(&app, json!({"image_url": url})).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{detail}");
-    assert_eq!(
-        detail,
-        format!("refused by BTY_OUTBOUND_DENY rule \"{rule}\": {url} connects to {rule}")
-    );
+    let detail = refused_add(&app, &url).await;
+    assert_eq!(detail, denied_by(&rule, &url));
     let details = assert_nothing_but_the_refusal(&app, &denied).await;
     assert_eq!(
         details,
@@ -123,12 +132,8 @@ async fn an_add_through_a_name_resolving_to_a_denied_address_is_refused() {
     let app = app_denying(&rule).await;
 
     let url = format!("http://localhost:{}/x.img", port_of(&denied));
-    let (status, detail) = add(&app, json!({"image_url": url})).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{detail}");
-    assert_eq!(
-        detail,
-        format!("refused by BTY_OUTBOUND_DENY rule \"{rule}\": {url} connects to {rule}")
-    );
+    let detail = refused_add(&app, &url).await;
+    assert_eq!(detail, denied_by(&rule, &url));
     let details = assert_nothing_but_the_refusal(&app, &denied).await;
     assert_eq!(details["url"], url);
     assert_eq!(details["address"], rule);
@@ -167,12 +172,8 @@ async fn a_redirect_from_an_allowed_server_to_a_denied_port_is_refused() {
     let app = app_denying(&rule).await;
 
     let url = format!("{allowed}/x.img");
-    let (status, detail) = add(&app, json!({"image_url": url})).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{detail}");
-    assert_eq!(
-        detail,
-        format!("refused by BTY_OUTBOUND_DENY rule \"{rule}\": {target} connects to {rule}")
-    );
+    let detail = refused_add(&app, &url).await;
+    assert_eq!(detail, denied_by(&rule, &target));
     assert_eq!(hits.load(Ordering::SeqCst), 1, "the allowed hop was asked");
     let details = assert_nothing_but_the_refusal(&app, &denied).await;
     assert_eq!(details["url"], target);
@@ -180,8 +181,7 @@ async fn a_redirect_from_an_allowed_server_to_a_denied_port_is_refused() {
     // A redirect to a name that resolves to the denied address, likewise.
     let by_name = format!("http://localhost:{}/y.img", port_of(&denied));
     let (allowed, _) = redirecting_to(by_name.clone()).await;
-    let (status, detail) = add(&app, json!({"image_url": format!("{allowed}/y.img")})).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{detail}");
+    let detail = refused_add(&app, &format!("{allowed}/y.img")).await;
     assert!(
         detail.contains(&format!("rule \"{rule}\": {by_name} connects to {rule}")),
         "{detail}"
@@ -278,12 +278,8 @@ async fn an_oras_registry_whose_token_realm_points_at_a_denied_port_is_refused()
     })
     .await;
 
-    let (status, detail) = add(&app, json!({"image_url": format!("oras://{host}/a/b:1")})).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{detail}");
-    assert_eq!(
-        detail,
-        format!("refused by BTY_OUTBOUND_DENY rule \"{rule}\": {realm} connects to {rule}")
-    );
+    let detail = refused_add(&app, &format!("oras://{host}/a/b:1")).await;
+    assert_eq!(detail, denied_by(&rule, &realm));
     let details = assert_nothing_but_the_refusal(&app, &denied).await;
     assert_eq!(details["url"], realm);
 }
@@ -304,8 +300,7 @@ async fn a_refused_download_fails_with_the_rule_and_leaves_no_partial_file() {
     let (status, _) = fetch(&app, json!({"name": "late.img"})).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     let failed = wait_for(&app, "late.img", "failed").await;
-    let expected =
-        format!("refused by BTY_OUTBOUND_DENY rule \"{rule}\": {url} connects to {rule}");
+    let expected = denied_by(&rule, &url);
     assert_eq!(failed["error"], expected, "{failed}");
     assert_eq!(cache_files(&app), Vec::<String>::new(), "no partial file");
     assert!(denied.seen().is_empty());
@@ -325,8 +320,7 @@ async fn an_allow_list_admits_only_what_it_names() {
         app_with(|settings| settings.outbound_allow = vec![rule.parse().expect("rule")]).await;
 
     let url = other.url("/other.img");
-    let (status, detail) = add(&app, json!({"image_url": url})).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{detail}");
+    let detail = refused_add(&app, &url).await;
     let address = rule_for(&other);
     assert_eq!(
         detail,
@@ -365,8 +359,7 @@ async fn by_default_metadata_and_link_local_places_are_refused_before_any_connec
             "metadata.google.internal",
         ),
     ] {
-        let (status, detail) = add(&app, json!({"image_url": url})).await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{detail}");
+        let detail = refused_add(&app, url).await;
         assert!(
             detail.starts_with(&format!("refused by the built-in rule \"{rule}\"")),
             "{detail}"

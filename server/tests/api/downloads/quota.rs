@@ -11,6 +11,39 @@ use super::*;
 use crate::helpers::{raw_request, restart_with, TestApp};
 use crate::upstream_files::{content, FileUpstream};
 
+/// Each of `files` served by an upstream of its own and added by URL as
+/// `<stem><i>.img`; the upstreams live as long as the returned vector.
+async fn add_each(
+    app: &TestApp,
+    files: &[Vec<u8>],
+    stem: &str,
+) -> (Vec<FileUpstream>, Vec<String>) {
+    let mut upstreams = Vec::new();
+    let mut names = Vec::new();
+    for (i, bytes) in files.iter().enumerate() {
+        let upstream = FileUpstream::start(bytes.clone()).await;
+        names.push(add_url(app, &upstream.url(&format!("/{stem}{i}.img"))).await);
+        upstreams.push(upstream);
+    }
+    (upstreams, names)
+}
+
+/// Downloads each of `names`, one after the other.
+async fn download_each(app: &TestApp, names: &[String]) {
+    for name in names {
+        fetch(app, json!({"name": name})).await;
+        wait_for(app, name, "completed").await;
+    }
+}
+
+/// The one `catalog.cache.evicted` event so far, which names `name`.
+async fn the_one_eviction(app: &TestApp, name: &str) -> serde_json::Value {
+    let evicted = app.events_of_kind("catalog.cache.evicted").await;
+    assert_eq!(evicted.len(), 1, "{evicted:?}");
+    assert!(evicted[0].to_string().contains(name), "{}", evicted[0]);
+    evicted[0].clone()
+}
+
 #[tokio::test]
 async fn a_download_larger_than_the_quota_fails_with_the_reason_and_leaves_nothing() {
     let upstream = FileUpstream::start(content(300_000, 21)).await;
@@ -50,24 +83,14 @@ async fn a_download_larger_than_the_quota_fails_with_the_reason_and_leaves_nothi
 #[tokio::test]
 async fn a_fourth_download_evicts_the_least_recently_used_image_not_a_pinned_one() {
     let files: Vec<Vec<u8>> = (0..4).map(|seed| content(100_000, 30 + seed)).collect();
-    let mut upstreams = Vec::new();
-    for bytes in &files {
-        upstreams.push(FileUpstream::start(bytes.clone()).await);
-    }
     let mut app = spawn_app_with(|s| {
         s.cache_max_bytes = Some(350_000);
         s.cache_min_free_bytes = 0;
     })
     .await;
     app.login().await;
-    let mut names = Vec::new();
-    for (i, upstream) in upstreams.iter().enumerate() {
-        names.push(add_url(&app, &upstream.url(&format!("/img{i}.img"))).await);
-    }
-    for name in &names[..3] {
-        fetch(&app, json!({"name": name})).await;
-        wait_for(&app, name, "completed").await;
-    }
+    let (_upstreams, names) = add_each(&app, &files, "img").await;
+    download_each(&app, &names[..3]).await;
     let sha = |i: usize| crate::helpers::sha256_hex(&files[i]);
     // img0 is read by a client (used last); img1 is pinned: img2 must go.
     let response = app.get(&format!("/images/{}", sha(0))).await;
@@ -89,11 +112,9 @@ async fn a_fourth_download_evicts_the_least_recently_used_image_not_a_pinned_one
     let mut held = cache_files(&app);
     held.sort();
     assert_eq!(held, expected);
-    let evicted = app.events_of_kind("catalog.cache.evicted").await;
-    assert_eq!(evicted.len(), 1, "{evicted:?}");
-    let details = &evicted[0]["details"];
+    let evicted = the_one_eviction(&app, &names[2]).await;
+    let details = &evicted["details"];
     assert_eq!(details["reason"], "quota", "{details}");
-    assert!(evicted[0].to_string().contains(&names[2]), "{}", evicted[0]);
     assert!(!app.catalog_row(&names[2]).await.expect("row kept").cached);
 }
 
@@ -142,24 +163,14 @@ async fn an_image_a_slow_client_is_reading_is_not_evicted_though_least_recently_
     // so the server is still sending while the fourth download runs.
     const SIZE: usize = 32 << 20;
     let files: Vec<Vec<u8>> = (0..4).map(|seed| content(SIZE, 40 + seed)).collect();
-    let mut upstreams = Vec::new();
-    for bytes in &files {
-        upstreams.push(FileUpstream::start(bytes.clone()).await);
-    }
     let mut app = spawn_app_with(|s| {
         s.cache_max_bytes = Some(3 * SIZE as u64 + (SIZE as u64) / 2);
         s.cache_min_free_bytes = 0;
     })
     .await;
     app.login().await;
-    let mut names = Vec::new();
-    for (i, upstream) in upstreams.iter().enumerate() {
-        names.push(add_url(&app, &upstream.url(&format!("/big{i}.img"))).await);
-    }
-    for name in &names[..3] {
-        fetch(&app, json!({"name": name})).await;
-        wait_for(&app, name, "completed").await;
-    }
+    let (_upstreams, names) = add_each(&app, &files, "big").await;
+    download_each(&app, &names[..3]).await;
     let sha = |i: usize| crate::helpers::sha256_hex(&files[i]);
     // Uses recorded: img0, then img2; img1 is pinned. By its last use
     // img0 is the one to go, but a client starts reading it again (within
@@ -183,13 +194,11 @@ async fn an_image_a_slow_client_is_reading_is_not_evicted_though_least_recently_
     let mut expected = vec![sha(0), sha(1), sha(3)];
     expected.sort();
     assert_eq!(cache_files(&app), expected);
-    let evicted = app.events_of_kind("catalog.cache.evicted").await;
-    assert_eq!(evicted.len(), 1, "{evicted:?}");
-    assert!(evicted[0].to_string().contains(&names[2]), "{}", evicted[0]);
+    let evicted = the_one_eviction(&app, &names[2]).await;
     assert_eq!(
-        evicted[0]["details"]["bytes_freed"], SIZE as u64,
+        evicted["details"]["bytes_freed"], SIZE as u64,
         "{}",
-        evicted[0]
+        evicted
     );
 
     // The slow client gets every byte of what it started reading.
@@ -204,24 +213,14 @@ async fn an_image_a_slow_client_is_reading_is_not_evicted_though_least_recently_
 #[tokio::test]
 async fn a_restart_keeps_the_usage_and_the_order_of_last_use() {
     let files: Vec<Vec<u8>> = (0..3).map(|seed| content(100_000, 50 + seed)).collect();
-    let mut upstreams = Vec::new();
-    for bytes in &files {
-        upstreams.push(FileUpstream::start(bytes.clone()).await);
-    }
     let limits = |s: &mut server::settings::Settings| {
         s.cache_max_bytes = Some(250_000);
         s.cache_min_free_bytes = 0;
     };
     let mut app = spawn_app_with(limits).await;
     app.login().await;
-    let mut names = Vec::new();
-    for (i, upstream) in upstreams.iter().enumerate() {
-        names.push(add_url(&app, &upstream.url(&format!("/r{i}.img"))).await);
-    }
-    for name in &names[..2] {
-        fetch(&app, json!({"name": name})).await;
-        wait_for(&app, name, "completed").await;
-    }
+    let (_upstreams, names) = add_each(&app, &files, "r").await;
+    download_each(&app, &names[..2]).await;
     let sha = |i: usize| crate::helpers::sha256_hex(&files[i]);
     // r0 was downloaded first but read last.
     let response = app.get(&format!("/images/{}", sha(0))).await;
@@ -256,7 +255,5 @@ async fn a_restart_keeps_the_usage_and_the_order_of_last_use() {
     let mut expected = vec![sha(0), sha(2)];
     expected.sort();
     assert_eq!(cache_files(&app), expected);
-    let evicted = app.events_of_kind("catalog.cache.evicted").await;
-    assert_eq!(evicted.len(), 1, "{evicted:?}");
-    assert!(evicted[0].to_string().contains(&names[1]), "{}", evicted[0]);
+    the_one_eviction(&app, &names[1]).await;
 }
