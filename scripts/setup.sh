@@ -18,6 +18,9 @@
 #   - the Rust toolchain pinned in rust-toolchain.toml, its rustfmt and clippy,
 #     and the wasm32-unknown-unknown target for the browser bundle;
 #   - wasm-bindgen-cli at exactly the version of `wasm-bindgen` in Cargo.lock;
+#   - Garage 2.5.0, the S3-compatible object store the cluster tests write
+#     to (`cargo install`, about 9 minutes on two cores, once: later runs
+#     find it in ~/.cargo/bin);
 #   - the end-to-end test's npm packages (end2end/node_modules, from the lock).
 #
 # Deliberately NOT installed:
@@ -121,7 +124,18 @@ if [[ $(wasm-bindgen --version 2>/dev/null) != "wasm-bindgen $wb" ]]; then
     die "wasm-bindgen-cli $wb installed but \`wasm-bindgen --version\` says: $(wasm-bindgen --version 2>&1)"
 fi
 
-# 4. End-to-end test dependencies (playwright-core only; it drives
+# 4. Garage, the S3 server of the object-store tests (scripts/garage.sh).
+#    Without its default features (no LMDB, no Consul or Kubernetes
+#    discovery): SQLite metadata, with its C libraries built in.
+garage_version=2.5.0
+# `garage --version` says `garage cargo:2.5.0 [features: …]`.
+if ! garage --version 2>/dev/null | grep -qE "[:v ]${garage_version//./\\.}( |\$)"; then
+  say "installing garage $garage_version (about 9 minutes on 2 cores)"
+  cargo install --locked "garage@$garage_version" --no-default-features \
+    --features bundled-libs,sqlite --force --quiet
+fi
+
+# 5. End-to-end test dependencies (playwright-core only; it drives
 #    /usr/bin/chromium). `npm ci` only when node_modules is missing or was
 #    installed from another lock.
 command -v npm >/dev/null || die "npm not found (Node.js 20 with npm is expected on this machine)"
@@ -133,4 +147,4 @@ if [[ ! -d end2end/node_modules/playwright-core || $(cat "$stamp" 2>/dev/null) !
   echo "$lock_sum" >"$stamp"
 fi
 
-say "ok: rust $channel, wasm-bindgen $wb, $(chromium --version 2>/dev/null | head -1), docker-registry $(docker-registry --version 2>/dev/null | awk '{print $3}'), playwright-core $(node -p 'require("./end2end/node_modules/playwright-core/package.json").version')"
+say "ok: rust $channel, wasm-bindgen $wb, $(chromium --version 2>/dev/null | head -1), docker-registry $(docker-registry --version 2>/dev/null | awk '{print $3}'), garage $garage_version, playwright-core $(node -p 'require("./end2end/node_modules/playwright-core/package.json").version')"

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Everything CI checks, in order, stopping at the first failure:
 #   setup, rustfmt, clippy (server and browser side), cargo test (SQLite, then
-#   the integration tests again on PostgreSQL), a build of
-#   the site and server, and the end-to-end test in headless Chromium against
-#   the built binary.
+#   the integration tests again on PostgreSQL), a build of the site and
+#   server, the end-to-end test in headless Chromium against the built
+#   binary, and last the cluster tests (two replicas on one PostgreSQL).
 #
 #   scripts/test.sh                       (E2E_PROFILE=dev for a debug build)
 #
@@ -24,7 +24,7 @@ case $E2E_PROFILE in
   *) echo "E2E_PROFILE must be release or dev, not '$E2E_PROFILE'" >&2; exit 2 ;;
 esac
 
-STEPS=9
+STEPS=10
 step_no=0
 step_name=
 step_start=$SECONDS
@@ -52,6 +52,7 @@ on_exit() {
   local rc=$?
   if [[ -n $pg_dir ]]; then
     scripts/postgres.sh stop "$pg_dir/pg" || true
+    scripts/garage.sh stop "$pg_dir/garage" || true
     rm -rf "$pg_dir"
   fi
   if [[ -n $server ]]; then
@@ -156,6 +157,28 @@ if ((e2e_rc != 0)); then
   summary="e2e: ${passed:-0} passed, $failed failed"
 fi
 finish_step
+stop_process "$server" 10
+server=
+
+if ((e2e_rc == 0)); then
+  # The end-to-end run passed: its state is not needed for a later failure.
+  rm -rf "$work"
+  work=
+  step "cluster tests: two replicas on one PostgreSQL, the object store on Garage (throwaway servers on 127.0.0.1)"
+  pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/bty-pg.XXXXXX")
+  # Needs PostgreSQL and Garage: plain `cargo test` leaves the target out
+  # (test = false). garage.sh prints the BTY_TEST_S3_* variables.
+  s3_env=$(scripts/garage.sh start "$pg_dir/garage")
+  (
+    while IFS= read -r assignment; do export "${assignment?}"; done <<<"$s3_env"
+    BTY_TEST_POSTGRES_URL=$(scripts/postgres.sh start "$pg_dir/pg") cargo test --test cluster
+  )
+  scripts/postgres.sh stop "$pg_dir/pg"
+  scripts/garage.sh stop "$pg_dir/garage"
+  rm -rf "$pg_dir"
+  pg_dir=
+  finish_step
+fi
 
 echo
 echo "==== time per step ===="

@@ -116,6 +116,16 @@ pub mod ssr {
     pub fn page_data() -> Option<Arc<dyn PageData>> {
         leptos::prelude::use_context::<PageDataHandle>().map(|handle| handle.0)
     }
+
+    /// Provided as context by the server for every page: the name of the
+    /// replica that renders it (`BTY_NODE_ID`), which the footer shows.
+    #[derive(Clone, Debug)]
+    pub struct ServingNode(pub String);
+
+    /// The replica rendering this page.
+    pub fn serving_node() -> Option<String> {
+        leptos::prelude::use_context::<ServingNode>().map(|node| node.0)
+    }
 }
 
 /// The browser bundles, one per page: a page loads only its own code (the
@@ -173,6 +183,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         }
         options
     };
+    // After the app, outside what a bundle hydrates: the server alone
+    // writes it, so no bundle carries the replica's name or its code.
+    #[cfg(feature = "ssr")]
+    let footer = ssr::serving_node().map(|node| view! { <Footer node/> });
+    #[cfg(not(feature = "ssr"))]
+    let footer: Option<()> = None;
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -185,8 +201,26 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </head>
             <body>
                 <App/>
+                {footer}
             </body>
         </html>
+    }
+}
+
+/// The page footer: the version, and the replica that rendered the page
+/// (several may serve one site behind a load balancer).
+#[component]
+pub fn Footer(
+    /// The replica's name.
+    node: String,
+) -> impl IntoView {
+    view! {
+        <footer class="site-footer">
+            <span>"bty-web " {env!("CARGO_PKG_VERSION")}</span>
+            <span class="site-footer-node" title="The replica that rendered this page">
+                "node " <span class="bty-node">{node}</span>
+            </span>
+        </footer>
     }
 }
 

@@ -9,6 +9,9 @@ mod m20261126_000002_active_token_names;
 mod m20261126_000003_downloads;
 mod m20261203_000004_inspections;
 mod m20261204_000010_cache_policy;
+mod m20261204_000020_cluster_leases;
+mod m20261204_000021_cluster_login_failures;
+mod m20261204_000022_storage_uploads;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -22,6 +25,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_downloads::Migration),
             Box::new(m20261203_000004_inspections::Migration),
             Box::new(m20261204_000010_cache_policy::Migration),
+            Box::new(m20261204_000020_cluster_leases::Migration),
+            Box::new(m20261204_000021_cluster_login_failures::Migration),
+            Box::new(m20261204_000022_storage_uploads::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@ use std::{
     collections::HashSet,
     io::{self, Write},
     path::{Path, PathBuf},
+    time::{Duration, SystemTime},
 };
 
 /// The suffix of every temporary file this server writes.
@@ -56,6 +57,14 @@ pub fn sweep(dir: &Path) -> io::Result<usize> {
 /// [`sweep`], keeping the temporary files in `keep` (partial downloads that
 /// will resume).
 pub fn sweep_except(dir: &Path, keep: &HashSet<PathBuf>) -> io::Result<usize> {
+    sweep_older_than(dir, keep, Duration::ZERO)
+}
+
+/// [`sweep_except`], keeping also the temporary files written to within
+/// `age`: with other replicas on the same directory, those may be theirs,
+/// being written now.
+pub fn sweep_older_than(dir: &Path, keep: &HashSet<PathBuf>, age: Duration) -> io::Result<usize> {
+    let now = SystemTime::now();
     let mut removed = 0;
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -68,12 +77,24 @@ pub fn sweep_except(dir: &Path, keep: &HashSet<PathBuf>) -> io::Result<usize> {
         if is_temp_name(&name.to_string_lossy())
             && entry.file_type()?.is_file()
             && !keep.contains(&entry.path())
+            && modified_before(&entry, now, age)
         {
             std::fs::remove_file(entry.path())?;
             removed += 1;
         }
     }
     Ok(removed)
+}
+
+/// True when the file was last written more than `age` before `now`.
+fn modified_before(entry: &std::fs::DirEntry, now: SystemTime, age: Duration) -> bool {
+    if age.is_zero() {
+        return true;
+    }
+    entry
+        .metadata()
+        .and_then(|metadata| metadata.modified())
+        .is_ok_and(|modified| now.duration_since(modified).unwrap_or_default() > age)
 }
 
 #[cfg(test)]
@@ -103,5 +124,17 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("x.sha256")]);
+    }
+
+    #[test]
+    fn a_sweep_beside_other_writers_keeps_fresh_temporary_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = temp_path_for(&dir.path().join("disk.img"));
+        std::fs::write(&fresh, b"being written").unwrap();
+        let keep = HashSet::new();
+        let hour = Duration::from_secs(3600);
+        assert_eq!(sweep_older_than(dir.path(), &keep, hour).unwrap(), 0);
+        assert!(fresh.exists());
+        assert_eq!(sweep_except(dir.path(), &keep).unwrap(), 1);
     }
 }

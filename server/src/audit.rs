@@ -21,7 +21,7 @@ use crate::{
 /// they did however they did it; the event then also names the token: its
 /// details get `"token": "<token name>"` and its summary ends in
 /// `(API token '<token name>')`, which the events table shows.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Actor {
     pub actor: Option<String>,
     pub source_ip: Option<String>,
@@ -145,6 +145,16 @@ pub async fn recent_image_activity(db: &DatabaseConnection) -> Result<Vec<Event>
         .filter(event::Column::SubjectKind.is_in(["image", "catalog"]))
         .order_by_desc(event::Column::Id)
         .limit(15)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(to_wire).collect())
+}
+
+/// The events `ids` (recorded on another replica), oldest first.
+pub async fn by_ids(db: &DatabaseConnection, ids: &[i64]) -> Result<Vec<Event>, DbErr> {
+    let rows = Events::find()
+        .filter(event::Column::Id.is_in(ids.iter().copied()))
+        .order_by_asc(event::Column::Id)
         .all(db)
         .await?;
     Ok(rows.into_iter().map(to_wire).collect())

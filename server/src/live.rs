@@ -1,6 +1,9 @@
 //! The live hub: one broadcast channel that carries job progress, catalog
 //! changes and new audit events to every open SSE stream. Messages are
-//! serialized once, here, not once per client.
+//! serialized once, here, not once per client. With other replicas on the
+//! database, every change made here also goes to the peer outbox (which
+//! `cluster::fanout` publishes with `pg_notify`), and changes the other
+//! replicas made come back in through the `relay_*` methods.
 
 use std::sync::{
     atomic::{AtomicU64, Ordering},
@@ -9,11 +12,28 @@ use std::sync::{
 
 use app::model::{live_event, CacheUsage, CatalogPage, Event, Job};
 use serde::Serialize;
-use tokio::sync::{broadcast, Notify};
+use tokio::sync::{broadcast, mpsc, Notify};
 
 /// How many messages a slow client may fall behind before it is sent a
 /// fresh snapshot instead.
 const CAPACITY: usize = 512;
+
+/// Not an SSE event: tells each stream to send its client a fresh
+/// snapshot (changes may have been missed, see [`Live::resync`]).
+pub const RESYNC: &str = "resync";
+
+/// A change made on this replica that the other replicas must hear of:
+/// by row id where the row says it all, so a peer reads it fresh.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PeerChange {
+    Job(i64),
+    Event(i64),
+    Catalog,
+    Cache(CacheUsage),
+}
+
+/// What this replica's changes are published from.
+pub type PeerOutbox = mpsc::UnboundedReceiver<PeerChange>;
 
 /// One SSE message: its event name and JSON data.
 #[derive(Clone, Debug)]
@@ -29,6 +49,8 @@ pub struct Live {
     catalog_dirty: Arc<Notify>,
     /// Bumped by every catalog change; caches of the catalog compare it.
     catalog_generation: Arc<AtomicU64>,
+    /// Set when other replicas share the database: they hear of changes.
+    peers: Option<mpsc::UnboundedSender<PeerChange>>,
 }
 
 impl Default for Live {
@@ -38,11 +60,30 @@ impl Default for Live {
             sender,
             catalog_dirty: Arc::new(Notify::new()),
             catalog_generation: Arc::new(AtomicU64::new(0)),
+            peers: None,
         }
     }
 }
 
 impl Live {
+    /// A hub whose changes also go to other replicas, through the outbox
+    /// returned beside it.
+    pub fn with_peers() -> (Self, PeerOutbox) {
+        let (sender, outbox) = mpsc::unbounded_channel();
+        let live = Live {
+            peers: Some(sender),
+            ..Live::default()
+        };
+        (live, outbox)
+    }
+
+    fn tell_peers(&self, change: PeerChange) {
+        if let Some(peers) = &self.peers {
+            // Closed only once the publisher stopped, at shutdown.
+            let _ = peers.send(change);
+        }
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<LiveMessage> {
         self.sender.subscribe()
     }
@@ -63,19 +104,23 @@ impl Live {
     /// A job changed state or made progress.
     pub fn job(&self, job: &Job) {
         self.send(live_event::JOB, job);
+        self.tell_peers(PeerChange::Job(job.id));
     }
 
     /// A new audit event was recorded.
     pub fn event(&self, event: &Event) {
         self.send(live_event::EVENT, event);
+        self.tell_peers(PeerChange::Event(event.id));
     }
 
     /// The download cache's usage after it filled or shrank.
     pub fn cache(&self, usage: &CacheUsage) {
         self.send(live_event::CACHE, usage);
+        self.tell_peers(PeerChange::Cache(usage.clone()));
     }
 
-    /// The first page of the unified catalog as it is now.
+    /// The first page of the unified catalog as it is now (each replica
+    /// pushes its own after a change).
     pub fn catalog(&self, view: &CatalogPage) {
         self.send(live_event::CATALOG, view);
     }
@@ -83,8 +128,39 @@ impl Live {
     /// Something in the catalog changed: the publisher recomputes the
     /// unified view once, however many changes came in together.
     pub fn catalog_changed(&self) {
+        self.catalog_changed_elsewhere();
+        self.tell_peers(PeerChange::Catalog);
+    }
+
+    /// Another replica changed a job: to this replica's streams only.
+    pub fn relay_job(&self, job: &Job) {
+        self.send(live_event::JOB, job);
+    }
+
+    /// Another replica recorded an event.
+    pub fn relay_event(&self, event: &Event) {
+        self.send(live_event::EVENT, event);
+    }
+
+    /// Another replica changed the cache.
+    pub fn relay_cache(&self, usage: &CacheUsage) {
+        self.send(live_event::CACHE, usage);
+    }
+
+    /// Another replica changed the catalog (or may have, unheard): the
+    /// view is stale here too.
+    pub fn catalog_changed_elsewhere(&self) {
         self.catalog_generation.fetch_add(1, Ordering::SeqCst);
         self.catalog_dirty.notify_one();
+    }
+
+    /// Changes may have been missed (the link to the other replicas was
+    /// down): every stream sends its client a fresh snapshot.
+    pub fn resync(&self) {
+        let _ = self.sender.send(LiveMessage {
+            event: RESYNC,
+            data: Arc::from(""),
+        });
     }
 
     /// How many catalog changes there have been: a cache built at one

@@ -117,6 +117,122 @@ pub struct Settings {
     /// The built site (pkg/bty-web.css and each page's .js and .wasm, see app::Bundle).
     #[arg(long, env = "BTY_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
+
+    /// This replica's name among several on one database, shown on /healthz and in the page footer [default: host name:port].
+    #[arg(long, env = "BTY_NODE_ID")]
+    pub node_id: Option<String>,
+
+    /// Where image bytes live: unset or `file://` for the local disk (the image root and the download cache), `s3://bucket/prefix` for an S3-compatible object store (needs PostgreSQL).
+    #[arg(long, env = "BTY_STORAGE_URL")]
+    pub storage_url: Option<String>,
+
+    /// The S3 API's base URL, e.g. `http://127.0.0.1:3900` [default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else Amazon's].
+    #[arg(long, env = "BTY_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+
+    /// The S3 region [default: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1].
+    #[arg(long, env = "BTY_S3_REGION")]
+    pub s3_region: Option<String>,
+
+    /// The S3 access key id [default: AWS_ACCESS_KEY_ID].
+    #[arg(long, env = "BTY_S3_ACCESS_KEY_ID")]
+    pub s3_access_key_id: Option<String>,
+
+    /// The S3 secret access key [default: AWS_SECRET_ACCESS_KEY].
+    #[arg(long, env = "BTY_S3_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub s3_secret_access_key: Option<String>,
+
+    /// The standard AWS names, read as fallbacks of the `BTY_S3_*` ones.
+    #[command(flatten)]
+    pub aws: AwsEnvironment,
+
+    /// Seconds a replica's claim on a running job lasts without its heartbeat; past it another replica takes the job over (PostgreSQL).
+    #[arg(long, env = "BTY_JOB_LEASE_SECONDS", default_value_t = 15, value_parser = clap::value_parser!(u32).range(2..=3600))]
+    pub job_lease_seconds: u32,
+}
+
+/// The standard `AWS_*` variables, which stand in for unset `BTY_S3_*` ones
+/// (see [`Settings::s3`]). Environment only: no flags of their own.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct AwsEnvironment {
+    #[arg(long = "aws-endpoint-url-s3", env = "AWS_ENDPOINT_URL_S3", hide = true)]
+    pub endpoint_url_s3: Option<String>,
+    #[arg(long = "aws-endpoint-url", env = "AWS_ENDPOINT_URL", hide = true)]
+    pub endpoint_url: Option<String>,
+    #[arg(long = "aws-region", env = "AWS_REGION", hide = true)]
+    pub region: Option<String>,
+    #[arg(long = "aws-default-region", env = "AWS_DEFAULT_REGION", hide = true)]
+    pub default_region: Option<String>,
+    #[arg(long = "aws-access-key-id", env = "AWS_ACCESS_KEY_ID", hide = true)]
+    pub access_key_id: Option<String>,
+    #[arg(
+        long = "aws-secret-access-key",
+        env = "AWS_SECRET_ACCESS_KEY",
+        hide = true,
+        hide_env_values = true
+    )]
+    pub secret_access_key: Option<String>,
+}
+
+/// How to reach the S3 store of `BTY_STORAGE_URL=s3://…`, each value from
+/// its `BTY_S3_*` setting or else the standard `AWS_*` variable.
+#[derive(Clone, Debug, PartialEq)]
+pub struct S3Settings {
+    pub bucket: String,
+    /// The key prefix every object is under, without a trailing `/`; may be empty.
+    pub prefix: String,
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+}
+
+/// Where image bytes live (`BTY_STORAGE_URL`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum StorageUrl {
+    /// The local disk, as a single machine keeps them.
+    Local,
+    /// An S3-compatible object store: the bucket and the key prefix.
+    S3 { bucket: String, prefix: String },
+}
+
+impl StorageUrl {
+    /// Reads a `BTY_STORAGE_URL`; `None` and `""` are the local disk.
+    pub fn parse(url: Option<&str>) -> Result<Self, SettingsError> {
+        let Some(url) = url.filter(|url| !url.is_empty()) else {
+            return Ok(StorageUrl::Local);
+        };
+        let invalid = || SettingsError::StorageUrl(url.to_owned());
+        if let Some(path) = url.strip_prefix("file://") {
+            // The directories are the image root's and the cache's own
+            // settings; a path here would contradict them.
+            return if path.is_empty() || path == "/" {
+                Ok(StorageUrl::Local)
+            } else {
+                Err(SettingsError::FileStorageUrl(url.to_owned()))
+            };
+        }
+        let rest = url.strip_prefix("s3://").ok_or_else(invalid)?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        // S3's bucket naming rules, the part every store shares.
+        let bucket_ok = (3..=63).contains(&bucket.len())
+            && bucket
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.'))
+            && !bucket.starts_with(['-', '.'])
+            && !bucket.ends_with(['-', '.']);
+        let prefix = prefix.trim_matches('/');
+        let prefix_ok = !prefix.contains("//")
+            && prefix.split('/').all(|part| part != "." && part != "..")
+            && !prefix.chars().any(|c| c.is_control() || c == '\\');
+        if !(bucket_ok && prefix_ok) {
+            return Err(invalid());
+        }
+        Ok(StorageUrl::S3 {
+            bucket: bucket.to_owned(),
+            prefix: prefix.to_owned(),
+        })
+    }
 }
 
 /// A value that parsed but makes no sense.
@@ -130,7 +246,18 @@ pub enum SettingsError {
     DatabaseUrl(String),
     #[error("BTY_ADMIN_PASSWORD must not be empty")]
     EmptyAdminPassword,
+    #[error("BTY_NODE_ID must be 1 to {max} printable characters without spaces, got {0:?}", max = MAX_NODE_ID)]
+    NodeId(String),
+    #[error("BTY_STORAGE_URL must be file:// or s3://bucket[/prefix] (a bucket of 3 to 63 lower-case letters, digits, '-' and '.'), got {0:?}")]
+    StorageUrl(String),
+    #[error("BTY_STORAGE_URL={0:?}: file:// takes no path; the local directories are BTY_IMAGE_ROOT and BTY_CATALOG_CACHE_DIR")]
+    FileStorageUrl(String),
+    #[error("BTY_STORAGE_URL=s3://… needs PostgreSQL (BTY_DATABASE_URL=postgres://…): the replicas sharing a bucket share their rows too, and SQLite is one machine's")]
+    S3NeedsPostgres,
 }
+
+/// The longest `BTY_NODE_ID`.
+const MAX_NODE_ID: usize = 128;
 
 impl Settings {
     /// Checks what clap cannot: shapes of repo names and URLs.
@@ -170,6 +297,20 @@ impl Settings {
         }
         if self.admin_password.as_deref() == Some("") {
             return Err(SettingsError::EmptyAdminPassword);
+        }
+        if let StorageUrl::S3 { .. } = StorageUrl::parse(self.storage_url.as_deref())? {
+            let postgres = self.database_url.as_deref().is_some_and(|url| {
+                url.starts_with("postgres://") || url.starts_with("postgresql://")
+            });
+            if !postgres {
+                return Err(SettingsError::S3NeedsPostgres);
+            }
+        }
+        if let Some(node) = &self.node_id {
+            let printable = node.chars().all(|c| c.is_ascii_graphic());
+            if node.is_empty() || node.len() > MAX_NODE_ID || !printable {
+                return Err(SettingsError::NodeId(node.clone()));
+            }
         }
         Ok(())
     }
@@ -227,6 +368,35 @@ impl Settings {
                     self.release_repo()
                 )
             })
+    }
+
+    /// Where image bytes live; [`Settings::validate`] has checked the URL.
+    pub fn storage(&self) -> StorageUrl {
+        StorageUrl::parse(self.storage_url.as_deref()).unwrap_or(StorageUrl::Local)
+    }
+
+    /// How to reach the object store, when bytes live in one.
+    pub fn s3(&self) -> Option<S3Settings> {
+        let StorageUrl::S3 { bucket, prefix } = self.storage() else {
+            return None;
+        };
+        let first = |values: [&Option<String>; 3]| {
+            values
+                .into_iter()
+                .flatten()
+                .find(|value| !value.is_empty())
+                .cloned()
+        };
+        let aws = &self.aws;
+        Some(S3Settings {
+            bucket,
+            prefix,
+            endpoint: first([&self.s3_endpoint, &aws.endpoint_url_s3, &aws.endpoint_url]),
+            region: first([&self.s3_region, &aws.region, &aws.default_region])
+                .unwrap_or_else(|| "us-east-1".to_owned()),
+            access_key_id: first([&self.s3_access_key_id, &aws.access_key_id, &None]),
+            secret_access_key: first([&self.s3_secret_access_key, &aws.secret_access_key, &None]),
+        })
     }
 
     /// Where a generated admin password is written.
@@ -318,6 +488,142 @@ mod tests {
         assert!(settings.validate().is_err());
         let settings = parse(&["--database-url", "mysql://x"]).expect("parses");
         assert!(settings.validate().is_err());
+        for bad in ["", "two words", "tab\there"] {
+            let settings = parse(&["--node-id", bad]).expect("parses");
+            let error = settings.validate().expect_err("must fail").to_string();
+            assert!(error.contains("BTY_NODE_ID"), "{error}");
+        }
+        let settings = parse(&["--node-id", "web-2.example:8080"]).expect("parses");
+        settings.validate().expect("a host:port name is valid");
+    }
+
+    #[test]
+    fn bytes_live_on_the_local_disk_or_in_a_bucket() {
+        for local in [None, Some(""), Some("file://"), Some("file:///")] {
+            assert_eq!(StorageUrl::parse(local).expect("valid"), StorageUrl::Local);
+        }
+        assert_eq!(
+            StorageUrl::parse(Some("s3://bty-images/lab/a/")).expect("valid"),
+            StorageUrl::S3 {
+                bucket: "bty-images".into(),
+                prefix: "lab/a".into()
+            }
+        );
+        assert_eq!(
+            StorageUrl::parse(Some("s3://bty.images")).expect("valid"),
+            StorageUrl::S3 {
+                bucket: "bty.images".into(),
+                prefix: String::new()
+            }
+        );
+        for bad in [
+            "s3://",
+            "s3://ab",
+            "s3://Bty-Images",
+            "s3://-bty",
+            "s3://bty_images",
+            "s3://bty-images/a/../b",
+            "s3://bty-images/a//b",
+            "gs://bty-images",
+            "/srv/bty",
+        ] {
+            let error = StorageUrl::parse(Some(bad)).expect_err(bad).to_string();
+            assert!(error.contains("s3://bucket[/prefix]"), "{bad}: {error}");
+        }
+        let error = StorageUrl::parse(Some("file:///srv/bty"))
+            .expect_err("a path")
+            .to_string();
+        assert!(error.contains("BTY_IMAGE_ROOT"), "{error}");
+    }
+
+    #[test]
+    fn an_object_store_is_refused_without_postgresql() {
+        for database in [None, Some("sqlite:///var/lib/bty/state.db")] {
+            let mut args = vec!["--storage-url", "s3://bty-images"];
+            if let Some(url) = database {
+                args.extend(["--database-url", url]);
+            }
+            let error = parse(&args)
+                .expect("parses")
+                .validate()
+                .expect_err("S3 on SQLite")
+                .to_string();
+            assert!(error.contains("needs PostgreSQL"), "{error}");
+        }
+        let settings = parse(&[
+            "--storage-url",
+            "s3://bty-images",
+            "--database-url",
+            "postgres://bty@127.0.0.1/bty",
+        ])
+        .expect("parses");
+        settings.validate().expect("S3 with PostgreSQL");
+        let error = parse(&["--storage-url", "s3://x"])
+            .expect("parses")
+            .validate()
+            .expect_err("a bad bucket")
+            .to_string();
+        assert!(error.contains("BTY_STORAGE_URL"), "{error}");
+    }
+
+    #[test]
+    fn the_object_store_settings_fall_back_to_the_aws_names() {
+        let base = [
+            "--storage-url",
+            "s3://bty-images/lab",
+            "--database-url",
+            "postgres://bty@127.0.0.1/bty",
+            "--aws-endpoint-url",
+            "http://127.0.0.1:3900",
+            "--aws-region",
+            "garage",
+            "--aws-access-key-id",
+            "GKfromaws",
+            "--aws-secret-access-key",
+            "secret-from-aws",
+        ];
+        let s3 = parse(&base).expect("parses").s3().expect("an object store");
+        assert_eq!(
+            s3,
+            S3Settings {
+                bucket: "bty-images".into(),
+                prefix: "lab".into(),
+                endpoint: Some("http://127.0.0.1:3900".into()),
+                region: "garage".into(),
+                access_key_id: Some("GKfromaws".into()),
+                secret_access_key: Some("secret-from-aws".into()),
+            }
+        );
+        let mut ours = base.to_vec();
+        ours.extend([
+            "--s3-endpoint",
+            "http://127.0.0.1:3999",
+            "--s3-region",
+            "lab",
+            "--s3-access-key-id",
+            "GKours",
+            "--s3-secret-access-key",
+            "our-secret",
+        ]);
+        let s3 = parse(&ours).expect("parses").s3().expect("an object store");
+        assert_eq!(s3.endpoint.as_deref(), Some("http://127.0.0.1:3999"));
+        assert_eq!(s3.region, "lab");
+        assert_eq!(s3.access_key_id.as_deref(), Some("GKours"));
+        assert_eq!(s3.secret_access_key.as_deref(), Some("our-secret"));
+        assert_eq!(parse(&[]).expect("parses").s3(), None);
+    }
+
+    #[test]
+    fn job_leases_last_seconds_to_an_hour() {
+        assert_eq!(parse(&[]).expect("parses").job_lease_seconds, 15);
+        assert!(parse(&["--job-lease-seconds", "1"]).is_err());
+        assert!(parse(&["--job-lease-seconds", "3601"]).is_err());
+        assert_eq!(
+            parse(&["--job-lease-seconds", "5"])
+                .expect("parses")
+                .job_lease_seconds,
+            5
+        );
     }
 
     #[test]

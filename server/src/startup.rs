@@ -7,15 +7,20 @@ use std::{future::Future, net::SocketAddr, time::Duration};
 use anyhow::Context;
 use axum::Router;
 use leptos::prelude::LeptosOptions;
+use sea_orm::{DatabaseConnection, DbBackend};
 use tokio::net::TcpListener;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
     atomic_file,
     auth::{bootstrap, throttle::LoginThrottle},
-    cache::{self, Cache},
+    cache::Cache,
     catalog::Catalog,
+    cluster::{fanout, leader},
     db,
+    db::lock::{LockKey, SessionLock},
+    live::Live,
+    node::Node,
     plumbing::Core,
     quota::CacheQuota,
     routes,
@@ -24,7 +29,7 @@ use crate::{
     workers::{
         downloads::{self, DownloadWorkers},
         hashes::HashWorkers,
-        jobs,
+        leases,
         reconciler::{self, ImageRootReconciler, Reconciler},
     },
 };
@@ -46,36 +51,24 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         settings.validate()?;
+        if let Some(s3) = settings.s3() {
+            // The store itself (`storage`) is here and tested; uploads,
+            // downloads and the byte routes do not write to it yet, and
+            // bytes silently kept on one replica's disk would be worse
+            // than no start.
+            anyhow::bail!(
+                "BTY_STORAGE_URL=s3://{}: this version does not keep image bytes in an \
+                 object store yet; unset BTY_STORAGE_URL to keep them on the local disk",
+                s3.bucket
+            );
+        }
         let image_root = settings.image_root();
         let cache_dir = settings.cache_dir();
         for dir in [&settings.state_dir, &image_root, &cache_dir] {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
         }
-        let db = db::connect(&settings.database_url())
-            .await
-            .context("cannot open the database")?;
-        let admin = bootstrap::ensure_admin(&db, &settings)
-            .await
-            .context("cannot create the first operator")?;
-        let resumable = downloads::resumable_partials(&db).await?;
-        for dir in [&image_root, &cache_dir] {
-            // Partial downloads that will run again are kept, to resume.
-            let swept = if dir == &cache_dir {
-                cache::sweep(dir, &resumable)
-            } else {
-                atomic_file::sweep(dir)
-            }
-            .with_context(|| format!("cannot sweep {}", dir.display()))?;
-            if swept > 0 {
-                tracing::info!(swept, dir = %dir.display(), "removed temporary files left by a crash");
-            }
-        }
-        let requeued = jobs::requeue_interrupted(&db).await?;
-        if requeued > 0 {
-            tracing::info!(requeued, "jobs interrupted by a stop are queued again");
-        }
-
+        // Bound first: a replica that was given no name is named by its port.
         let listener = TcpListener::bind(SocketAddr::new(settings.web_host, settings.web_port))
             .await
             .with_context(|| {
@@ -85,6 +78,19 @@ impl Application {
                 )
             })?;
         let address = listener.local_addr()?;
+        let db = db::connect(&settings.database_url())
+            .await
+            .context("cannot open the database")?;
+        let shared = db.get_database_backend() == DbBackend::Postgres;
+        let node = Node::new(&settings, address.port(), shared);
+        // Replicas starting together set up and recover one at a time.
+        let lock = SessionLock::acquire(&db, LockKey::StartUp).await?;
+        let recovered = recover(&db, &settings, &node).await;
+        if let Some(lock) = lock {
+            lock.release().await;
+        }
+        let admin = recovered?;
+
         let leptos_options = LeptosOptions::builder()
             .output_name(app::OUTPUT_NAME)
             .site_root(settings.site_root.display().to_string())
@@ -95,7 +101,14 @@ impl Application {
         // quota holds the catalog and the cache, the downloads the quota; the
         // hash workers hold the reconciler's handle (to wake it), the
         // reconciler holds the hash workers' handle (to queue hashes).
-        let core = Core::new(settings, db).context("cannot build the outbound HTTP client")?;
+        let (live, outbox) = if node.shared {
+            let (live, outbox) = Live::with_peers();
+            (live, Some(outbox))
+        } else {
+            (Live::default(), None)
+        };
+        let core =
+            Core::new(settings, db, node, live).context("cannot build the outbound HTTP client")?;
         let catalog = Catalog::new(core.clone());
         let cache = Cache::new(core.clone());
         let quota = CacheQuota::new(core.clone(), catalog.clone(), cache.clone());
@@ -108,13 +121,31 @@ impl Application {
             quota.clone(),
             hashes.clone(),
         );
+        let leading = if core.node.shared {
+            leader::elect(&core).await
+        } else {
+            leader::alone()
+        };
         let image_root = ImageRootReconciler {
             core: core.clone(),
             catalog: catalog.clone(),
             hashes: hashes.clone(),
             handle: reconciler.clone(),
+            leading,
         };
 
+        if let Some(outbox) = outbox {
+            // Listening before anything runs: no peer's change is missed.
+            let workers = fanout::Workers {
+                hashes: hashes.clone(),
+                downloads: downloads.clone(),
+            };
+            let listener = fanout::Listener::connect(core.clone(), workers)
+                .await
+                .context("cannot listen for the other replicas' changes")?;
+            core.tasks.spawn(listener.run());
+            core.tasks.spawn(fanout::publish(core.clone(), outbox));
+        }
         let watcher = reconciler::watch(&core.settings.image_root(), &reconciler);
         image_root
             .reconcile()
@@ -126,6 +157,7 @@ impl Application {
         core.tasks.spawn(image_root.run(inbox, watcher));
         core.tasks
             .spawn(publish_catalog(core.clone(), catalog.clone()));
+        let login_throttle = LoginThrottle::new(core.db.clone());
         let state = AppState {
             core,
             catalog,
@@ -134,7 +166,7 @@ impl Application {
             hashes,
             downloads,
             reconciler,
-            login_throttle: LoginThrottle::default(),
+            login_throttle,
             leptos_options,
         };
         let router = routes::router(state.clone());
@@ -244,6 +276,47 @@ async fn serve(
     connections.close();
     connections.wait().await;
     Ok(())
+}
+
+/// Temporary files younger than this are left by the start-up sweep when
+/// other replicas may share the directories: they may be writing them.
+const SHARED_SWEEP_AGE: Duration = Duration::from_secs(15 * 60);
+
+/// What a start does before serving: the first operator, temporary files a
+/// crash left, and jobs a stop left running.
+async fn recover(
+    db: &DatabaseConnection,
+    settings: &Settings,
+    node: &Node,
+) -> anyhow::Result<bootstrap::AdminPassword> {
+    let admin = bootstrap::ensure_admin(db, settings)
+        .await
+        .context("cannot create the first operator")?;
+    let resumable = downloads::resumable_partials(db).await?;
+    let age = if node.shared {
+        SHARED_SWEEP_AGE
+    } else {
+        Duration::ZERO
+    };
+    let cache_dir = settings.cache_dir();
+    for dir in [settings.image_root(), cache_dir.clone()] {
+        // Partial downloads that will run again are kept, to resume.
+        let keep = if dir == cache_dir {
+            resumable.clone()
+        } else {
+            Default::default()
+        };
+        let swept = atomic_file::sweep_older_than(&dir, &keep, age)
+            .with_context(|| format!("cannot sweep {}", dir.display()))?;
+        if swept > 0 {
+            tracing::info!(swept, dir = %dir.display(), "removed temporary files left by a crash");
+        }
+    }
+    let requeued = leases::requeue_interrupted(db, node).await?;
+    if requeued > 0 {
+        tracing::info!(requeued, "jobs interrupted by a stop are queued again");
+    }
+    Ok(admin)
 }
 
 /// Inspects, once at start-up, the images that were hashed before and never

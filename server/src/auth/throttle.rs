@@ -1,11 +1,19 @@
 //! Slows down password guessing: after a few failed logins from one
 //! address, further attempts from it are refused for a while that doubles
-//! with each failure (up to a cap), and a success clears the slate.
+//! with each failure (up to a cap), and a success clears the slate. The
+//! count is kept in the database (`login_failures`), so every replica on
+//! it sees the same one.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-    time::{Duration, Instant},
+use std::time::Duration;
+
+use sea_orm::{
+    sea_query::{Expr, OnConflict},
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, ExprTrait, QueryFilter, Set,
+};
+
+use crate::{
+    clock,
+    db::entity::login_failure::{self, Entity as LoginFailures},
 };
 
 /// Failures allowed before attempts are refused.
@@ -17,109 +25,100 @@ const MAX_WAIT: Duration = Duration::from_secs(15 * 60);
 /// Failures older than this are forgotten.
 const FORGET_AFTER: Duration = Duration::from_secs(30 * 60);
 
-#[derive(Clone, Default)]
+/// The throttle; cheap to clone.
+#[derive(Clone)]
 pub struct LoginThrottle {
-    failures: Arc<Mutex<HashMap<String, Failures>>>,
-}
-
-#[derive(Clone, Copy)]
-struct Failures {
-    count: u32,
-    last: Instant,
-}
-
-impl Failures {
-    fn blocked_until(&self) -> Option<Instant> {
-        let over = self.count.checked_sub(FREE_FAILURES)?;
-        let wait = FIRST_WAIT
-            .checked_mul(1u32.checked_shl(over).unwrap_or(u32::MAX))
-            .unwrap_or(MAX_WAIT)
-            .min(MAX_WAIT);
-        Some(self.last + wait)
-    }
+    db: DatabaseConnection,
 }
 
 impl LoginThrottle {
+    pub fn new(db: DatabaseConnection) -> Self {
+        LoginThrottle { db }
+    }
+
     /// `Some(seconds)` to wait when `address` may not try now.
-    pub fn wait_for(&self, address: &str) -> Option<u64> {
-        self.wait_at(address, Instant::now())
+    pub async fn wait_for(&self, address: &str) -> Result<Option<u64>, DbErr> {
+        let row = LoginFailures::find_by_id(address.to_owned())
+            .one(&self.db)
+            .await?;
+        Ok(row.and_then(|row| {
+            let failures = u32::try_from(row.failures).unwrap_or_default();
+            wait_left(failures, row.last_failed_at, clock::now_epoch())
+        }))
     }
 
-    fn wait_at(&self, address: &str, now: Instant) -> Option<u64> {
-        let failures = self.failures.lock().ok()?;
-        let until = failures.get(address)?.blocked_until()?;
-        let left = until.checked_duration_since(now)?;
-        Some(left.as_secs().max(1))
+    /// One more failed login from `address`.
+    pub async fn record_failure(&self, address: &str) -> Result<(), DbErr> {
+        let now = clock::now_epoch();
+        // Stale counts start again from one, as if never made.
+        LoginFailures::delete_many()
+            .filter(login_failure::Column::LastFailedAt.lt(now - FORGET_AFTER.as_secs_f64()))
+            .exec(&self.db)
+            .await?;
+        let first = login_failure::ActiveModel {
+            address: Set(address.to_owned()),
+            failures: Set(1),
+            last_failed_at: Set(now),
+        };
+        let counted = Expr::col((LoginFailures, login_failure::Column::Failures)).add(1);
+        LoginFailures::insert(first)
+            .on_conflict(
+                OnConflict::column(login_failure::Column::Address)
+                    .value(login_failure::Column::Failures, counted)
+                    .update_column(login_failure::Column::LastFailedAt)
+                    .to_owned(),
+            )
+            .exec(&self.db)
+            .await?;
+        Ok(())
     }
 
-    pub fn record_failure(&self, address: &str) {
-        self.record_failure_at(address, Instant::now());
+    /// A successful login from `address`: its failures are forgotten.
+    pub async fn record_success(&self, address: &str) -> Result<(), DbErr> {
+        LoginFailures::delete_by_id(address.to_owned())
+            .exec(&self.db)
+            .await?;
+        Ok(())
     }
+}
 
-    fn record_failure_at(&self, address: &str, now: Instant) {
-        if let Ok(mut failures) = self.failures.lock() {
-            failures.retain(|_, f| now.duration_since(f.last) < FORGET_AFTER);
-            let entry = failures.entry(address.to_owned()).or_insert(Failures {
-                count: 0,
-                last: now,
-            });
-            entry.count += 1;
-            entry.last = now;
-        }
+/// Seconds still to wait at `now` after `failures` failures, the last at
+/// `last` (seconds since the epoch); `None` when an attempt may be made.
+fn wait_left(failures: u32, last: f64, now: f64) -> Option<u64> {
+    if now - last >= FORGET_AFTER.as_secs_f64() {
+        return None;
     }
-
-    pub fn record_success(&self, address: &str) {
-        if let Ok(mut failures) = self.failures.lock() {
-            failures.remove(address);
-        }
-    }
+    let over = failures.checked_sub(FREE_FAILURES)?;
+    let wait = FIRST_WAIT
+        .checked_mul(1u32.checked_shl(over).unwrap_or(u32::MAX))
+        .unwrap_or(MAX_WAIT)
+        .min(MAX_WAIT);
+    let left = last + wait.as_secs_f64() - now;
+    (left > 0.0).then(|| Ord::max(left.ceil() as u64, 1))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const START: f64 = 1_000_000.0;
+
     #[test]
     fn a_few_failures_are_free_then_waits_grow() {
-        let throttle = LoginThrottle::default();
-        let start = Instant::now();
-        for _ in 0..FREE_FAILURES {
-            assert_eq!(throttle.wait_at("1.2.3.4", start), None);
-            throttle.record_failure_at("1.2.3.4", start);
+        for failures in 0..FREE_FAILURES {
+            assert_eq!(wait_left(failures, START, START), None);
         }
-        assert_eq!(throttle.wait_at("1.2.3.4", start), Some(10));
-        throttle.record_failure_at("1.2.3.4", start);
-        assert_eq!(throttle.wait_at("1.2.3.4", start), Some(20));
-        assert_eq!(
-            throttle.wait_at("5.6.7.8", start),
-            None,
-            "other addresses are unaffected"
-        );
-        assert_eq!(
-            throttle.wait_at("1.2.3.4", start + Duration::from_secs(21)),
-            None
-        );
+        assert_eq!(wait_left(FREE_FAILURES, START, START), Some(10));
+        assert_eq!(wait_left(FREE_FAILURES + 1, START, START), Some(20));
+        assert_eq!(wait_left(FREE_FAILURES + 1, START, START + 19.5), Some(1));
+        assert_eq!(wait_left(FREE_FAILURES + 1, START, START + 21.0), None);
     }
 
     #[test]
-    fn a_success_clears_the_failures() {
-        let throttle = LoginThrottle::default();
-        let now = Instant::now();
-        for _ in 0..10 {
-            throttle.record_failure_at("a", now);
-        }
-        assert!(throttle.wait_at("a", now).is_some());
-        throttle.record_success("a");
-        assert_eq!(throttle.wait_at("a", now), None);
-    }
-
-    #[test]
-    fn waits_are_capped() {
-        let throttle = LoginThrottle::default();
-        let now = Instant::now();
-        for _ in 0..100 {
-            throttle.record_failure_at("a", now);
-        }
-        assert_eq!(throttle.wait_at("a", now), Some(MAX_WAIT.as_secs()));
+    fn waits_are_capped_and_old_failures_forgotten() {
+        assert_eq!(wait_left(100, START, START), Some(MAX_WAIT.as_secs()));
+        assert_eq!(wait_left(u32::MAX, START, START), Some(MAX_WAIT.as_secs()));
+        let later = START + FORGET_AFTER.as_secs_f64();
+        assert_eq!(wait_left(100, START, later), None);
     }
 }

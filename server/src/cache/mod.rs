@@ -323,7 +323,9 @@ mod tests {
         let mut settings = Settings::for_state_dir(dir.path());
         settings.catalog_cache_dir = Some(dir.path().to_owned());
         let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
-        let cache = Cache::new(Core::new(settings, db).unwrap());
+        let node = crate::node::Node::new(&settings, 0, false);
+        let core = Core::new(settings, db, node, crate::live::Live::default()).unwrap();
+        let cache = Cache::new(core);
         std::fs::write(cache.path_of(SHA), vec![1u8; 4096]).unwrap();
         let keys = vec![ReadKey::Content(SHA.into())];
         let reading = cache.readers().open(ReadKey::Content(SHA.into()));

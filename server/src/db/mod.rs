@@ -1,7 +1,8 @@
 //! Database access: connecting (SQLite by default, PostgreSQL by URL),
-//! migrating, and the entities.
+//! migrating, the entities, and the advisory locks replicas take turns by.
 
 pub mod entity;
+pub mod lock;
 
 use std::time::Duration;
 
@@ -32,7 +33,13 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         options.max_connections(10);
     }
     let db = Database::connect(options).await?;
-    migration::Migrator::up(&db, None).await?;
+    // Replicas starting together migrate one after the other.
+    let lock = lock::SessionLock::acquire(&db, lock::LockKey::StartUp).await?;
+    let migrated = migration::Migrator::up(&db, None).await;
+    if let Some(lock) = lock {
+        lock.release().await;
+    }
+    migrated?;
     Ok(db)
 }
 

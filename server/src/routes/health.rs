@@ -26,6 +26,8 @@ pub struct Health {
     /// What is unavailable, when something is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<&'static str>,
+    /// The replica that answered (`BTY_NODE_ID`, default host name:port).
+    pub node: String,
 }
 
 /// `GET /version` body.
@@ -47,12 +49,14 @@ pub struct Version {
     )
 )]
 async fn get_health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
+    let node = state.node.id().to_owned();
     match state.db.execute_unprepared("SELECT 1").await {
         Ok(_) => (
             StatusCode::OK,
             Json(Health {
                 status: "ok",
                 detail: None,
+                node,
             }),
         ),
         Err(error) => {
@@ -62,6 +66,7 @@ async fn get_health(State(state): State<AppState>) -> (StatusCode, Json<Health>)
                 Json(Health {
                     status: "unavailable",
                     detail: Some("database unreachable"),
+                    node,
                 }),
             )
         }

@@ -1,7 +1,8 @@
 //! `GET /events/live`: the authenticated server-sent event stream behind
 //! every live part of the UI. A snapshot first, then job progress, catalog
-//! changes and new audit events as they happen; a fresh snapshot to a
-//! client that fell behind; a keep-alive comment every 15 seconds.
+//! changes and new audit events as they happen (made here or on another
+//! replica); a fresh snapshot to a client that fell behind, or when changes
+//! elsewhere may have been missed; a keep-alive comment every 15 seconds.
 
 use std::{convert::Infallible, time::Duration};
 
@@ -17,7 +18,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     auth::Operator,
     error::{ApiError, ErrorBody},
-    live::LiveMessage,
+    live::{self, LiveMessage},
     pages,
     state::AppState,
 };
@@ -66,9 +67,16 @@ async fn next_event((state, mut receiver, pending): StreamState) -> Option<(Even
     }
     loop {
         match receiver.recv().await {
-            Ok(message) => {
+            Ok(message) if message.event != live::RESYNC => {
                 let event = Event::default().event(message.event).data(&*message.data);
                 return Some((event, (state, receiver, None)));
+            }
+            Ok(_) => {
+                tracing::debug!("changes elsewhere may have been missed; sending a snapshot");
+                match snapshot_event(&state).await {
+                    Ok(event) => return Some((event, (state, receiver, None))),
+                    Err(error) => tracing::warn!(%error, "snapshot after a resync failed"),
+                }
             }
             Err(RecvError::Lagged(skipped)) => {
                 tracing::debug!(skipped, "live client fell behind; sending a snapshot");

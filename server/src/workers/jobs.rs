@@ -1,6 +1,5 @@
-//! Job rows: creating, claiming, progressing and finishing them. The row is
-//! the truth; channels only notify. A job left `running` by a crash is put
-//! back in the queue at start-up.
+//! Job rows: creating, progressing and finishing them (claiming them is
+//! `leases.rs`). The row is the truth; channels only notify.
 
 use std::collections::HashMap;
 
@@ -13,6 +12,7 @@ use sea_orm::{
 use crate::{
     clock,
     db::entity::job::{self, DownloadMode, Entity as Jobs},
+    node::Node,
 };
 
 /// How many recent jobs the panes and snapshots carry.
@@ -26,6 +26,18 @@ pub async fn create(
     path: Option<String>,
     bytes_total: Option<u64>,
 ) -> Result<job::Model, DbErr> {
+    queued(kind, name, path, bytes_total).insert(db).await
+}
+
+/// A queued job's row, not yet inserted. Whatever a worker needs goes in
+/// before the insert: a worker (here or on another replica) may claim the
+/// row the moment it exists.
+fn queued(
+    kind: JobKind,
+    name: &str,
+    path: Option<String>,
+    bytes_total: Option<u64>,
+) -> job::ActiveModel {
     job::ActiveModel {
         kind: Set(kind),
         name: Set(name.to_owned()),
@@ -42,14 +54,17 @@ pub async fn create(
         attempt: Set(0),
         validator: Set(None),
         mode: Set(DownloadMode::Fetch),
+        claimed_by: Set(None),
+        lease_until: Set(None),
+        cancel_requested_by: Set(None),
         ..Default::default()
     }
-    .insert(db)
-    .await
 }
 
 /// Creates a queued download of the entry `src`, named `name`, writing
-/// the partial file `partial`.
+/// the partial file `partial`, resuming what it holds under `validator`.
+/// An entry has one active download at most: a second one is refused
+/// with a unique-constraint error (see [`is_duplicate`]).
 pub async fn create_download(
     db: &DatabaseConnection,
     name: &str,
@@ -57,19 +72,26 @@ pub async fn create_download(
     partial: &str,
     mode: DownloadMode,
     bytes_total: Option<u64>,
+    validator: Option<String>,
 ) -> Result<job::Model, DbErr> {
-    let mut row: job::ActiveModel = create(
-        db,
+    let mut row = queued(
         JobKind::Download,
         name,
         Some(partial.to_owned()),
         bytes_total,
-    )
-    .await?
-    .into();
+    );
     row.src = Set(Some(src.to_owned()));
     row.mode = Set(mode);
-    row.update(db).await
+    row.validator = Set(validator);
+    row.insert(db).await
+}
+
+/// True for the error of a second active download of one entry.
+pub fn is_duplicate(error: &DbErr) -> bool {
+    matches!(
+        error.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
 }
 
 /// Creates a queued inspection of the bytes `sha256` (`bytes` long) at
@@ -82,17 +104,9 @@ pub async fn create_inspection(
     sha256: &str,
     bytes: u64,
 ) -> Result<job::Model, DbErr> {
-    let mut row: job::ActiveModel = create(
-        db,
-        JobKind::Inspect,
-        name,
-        Some(path.to_owned()),
-        Some(bytes),
-    )
-    .await?
-    .into();
+    let mut row = queued(JobKind::Inspect, name, Some(path.to_owned()), Some(bytes));
     row.sha256 = Set(Some(sha256.to_owned()));
-    row.update(db).await
+    row.insert(db).await
 }
 
 /// The newest download of the entry `src`.
@@ -132,22 +146,6 @@ pub async fn active_downloads(db: &DatabaseConnection) -> Result<Vec<job::Model>
         .filter(job::Column::Status.is_in([JobStatus::Queued, JobStatus::Running]))
         .all(db)
         .await
-}
-
-/// Marks this queued job running, if it still is queued; returns it then.
-pub async fn claim(db: &DatabaseConnection, id: i64) -> Result<Option<job::Model>, DbErr> {
-    let claimed = Jobs::update_many()
-        .col_expr(job::Column::Status, Expr::value(JobStatus::Running))
-        .col_expr(job::Column::StartedAt, Expr::value(clock::now_epoch()))
-        .filter(job::Column::Id.eq(id))
-        .filter(job::Column::Status.eq(JobStatus::Queued))
-        .exec(db)
-        .await?;
-    if claimed.rows_affected == 1 {
-        get(db, id).await
-    } else {
-        Ok(None)
-    }
 }
 
 /// Records the attempt a download is on.
@@ -241,49 +239,6 @@ pub async fn latest_per_name(
     Ok(latest)
 }
 
-/// Marks the oldest queued job of the first of `kinds` that has one
-/// running and returns it. Safe against other workers: only one
-/// `UPDATE … WHERE status = 'queued'` wins.
-pub async fn claim_next(
-    db: &DatabaseConnection,
-    kinds: &[JobKind],
-) -> Result<Option<job::Model>, DbErr> {
-    for &kind in kinds {
-        if let Some(job) = claim_next_of(db, kind).await? {
-            return Ok(Some(job));
-        }
-    }
-    Ok(None)
-}
-
-async fn claim_next_of(
-    db: &DatabaseConnection,
-    kind: JobKind,
-) -> Result<Option<job::Model>, DbErr> {
-    loop {
-        let Some(candidate) = Jobs::find()
-            .filter(job::Column::Kind.eq(kind))
-            .filter(job::Column::Status.eq(JobStatus::Queued))
-            .order_by_asc(job::Column::Id)
-            .one(db)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let claimed = Jobs::update_many()
-            .col_expr(job::Column::Status, Expr::value(JobStatus::Running))
-            .col_expr(job::Column::StartedAt, Expr::value(clock::now_epoch()))
-            .col_expr(job::Column::BytesDone, Expr::value(0i64))
-            .filter(job::Column::Id.eq(candidate.id))
-            .filter(job::Column::Status.eq(JobStatus::Queued))
-            .exec(db)
-            .await?;
-        if claimed.rows_affected == 1 {
-            return get(db, candidate.id).await;
-        }
-    }
-}
-
 /// Records progress (absolute byte counts).
 pub async fn progress(
     db: &DatabaseConnection,
@@ -318,12 +273,20 @@ pub async fn finish(
     id: i64,
     outcome: &Outcome,
 ) -> Result<Option<job::Model>, DbErr> {
-    let now = clock::now_epoch();
-    let mut update = Jobs::update_many()
-        .col_expr(job::Column::FinishedAt, Expr::value(now))
-        .filter(job::Column::Id.eq(id))
-        .filter(job::Column::Status.is_in([JobStatus::Queued, JobStatus::Running]));
-    update = match outcome {
+    ending(id, outcome)
+        .filter(job::Column::Status.is_in([JobStatus::Queued, JobStatus::Running]))
+        .exec(db)
+        .await?;
+    get(db, id).await
+}
+
+/// The update that writes `outcome` on the job `id`, its lease released.
+fn ending(id: i64, outcome: &Outcome) -> sea_orm::UpdateMany<Jobs> {
+    let update = Jobs::update_many()
+        .col_expr(job::Column::FinishedAt, Expr::value(clock::now_epoch()))
+        .col_expr(job::Column::LeaseUntil, Expr::value(Option::<f64>::None))
+        .filter(job::Column::Id.eq(id));
+    match outcome {
         Outcome::Completed { sha256, bytes } => update
             .col_expr(job::Column::Status, Expr::value(JobStatus::Completed))
             .col_expr(job::Column::Sha256, Expr::value(sha256.clone()))
@@ -335,21 +298,28 @@ pub async fn finish(
         Outcome::Cancelled(reason) => update
             .col_expr(job::Column::Status, Expr::value(JobStatus::Cancelled))
             .col_expr(job::Column::Error, Expr::value(reason.clone())),
-    };
-    update.exec(db).await?;
-    get(db, id).await
+    }
 }
 
-/// Puts jobs a crash left `running` back in the queue; returns how many.
-pub async fn requeue_interrupted(db: &DatabaseConnection) -> Result<u64, DbErr> {
-    let result = Jobs::update_many()
-        .col_expr(job::Column::Status, Expr::value(JobStatus::Queued))
-        .col_expr(job::Column::BytesDone, Expr::value(0i64))
-        .col_expr(job::Column::StartedAt, Expr::value(Option::<f64>::None))
+/// Writes how the run of job `id` that `node` claimed ended; returns the
+/// row afterwards, or `None` when the job is no longer this node's to end
+/// (another replica took it over after the lease ran out, or it ended
+/// meanwhile): then its run leaves no trace.
+pub async fn finish_claimed(
+    db: &DatabaseConnection,
+    node: &Node,
+    id: i64,
+    outcome: &Outcome,
+) -> Result<Option<job::Model>, DbErr> {
+    let ended = ending(id, outcome)
         .filter(job::Column::Status.eq(JobStatus::Running))
+        .filter(job::Column::ClaimedBy.eq(node.id()))
         .exec(db)
         .await?;
-    Ok(result.rows_affected)
+    if ended.rows_affected == 0 {
+        return Ok(None);
+    }
+    get(db, id).await
 }
 
 /// The wire form of a job row.

@@ -236,10 +236,7 @@ impl TestApp {
     pub async fn live(&self) -> LiveStream {
         let response = self.get("/events/live").await;
         assert_eq!(response.status(), StatusCode::OK);
-        LiveStream {
-            body: Box::pin(response.bytes_stream()),
-            buffer: String::new(),
-        }
+        LiveStream::from_response(response)
     }
 
     /// Writes a file into the image root.
@@ -357,6 +354,14 @@ pub struct LiveStream {
 }
 
 impl LiveStream {
+    /// Reads the answer to `GET /events/live`.
+    pub fn from_response(response: Response) -> Self {
+        LiveStream {
+            body: Box::pin(response.bytes_stream()),
+            buffer: String::new(),
+        }
+    }
+
     /// The next `(event, data)`; keep-alive comments are skipped.
     pub async fn next_event(&mut self) -> Option<(String, String)> {
         loop {

@@ -28,6 +28,15 @@ pub struct Model {
     /// Downloads: fetch, or update (re-resolve a rolling entry). Hash
     /// jobs have the column's default, `fetch`.
     pub mode: DownloadMode,
+    /// The replica (`BTY_NODE_ID`) that claimed the job, while it runs.
+    pub claimed_by: Option<String>,
+    /// Until when that claim holds without a heartbeat: seconds since the
+    /// epoch by the database's clock. Past it, another replica may take
+    /// the job over (PostgreSQL).
+    pub lease_until: Option<f64>,
+    /// Who asked, on another replica, to cancel the job while it ran (the
+    /// actor as JSON); the replica running it stops it.
+    pub cancel_requested_by: Option<String>,
 }
 
 /// The two kinds of download job, stored as `fetch` and `update`.

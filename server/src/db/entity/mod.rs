@@ -5,8 +5,10 @@ pub mod catalog_entry;
 pub mod event;
 pub mod image_inspection;
 pub mod job;
+pub mod login_failure;
 pub mod operator;
 pub mod session;
+pub mod storage_upload;
 
 #[cfg(test)]
 mod tests {

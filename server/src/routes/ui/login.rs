@@ -75,7 +75,7 @@ async fn login(
         source_ip: source_ip.clone(),
         token: None,
     };
-    if let Some(wait) = state.login_throttle.wait_for(&address) {
+    if let Some(wait) = state.login_throttle.wait_for(&address).await? {
         let error =
             format!("Too many failed logins from this address; try again in {wait} seconds.");
         let mut response =
@@ -93,7 +93,9 @@ async fn login(
         None => false,
     };
     let Some(account) = account.filter(|_| verified) else {
-        state.login_throttle.record_failure(&address);
+        if let Err(error) = state.login_throttle.record_failure(&address).await {
+            tracing::error!(%error, "failed login not counted");
+        }
         let event = NewEvent {
             kind: "auth.login.failed",
             subject_kind: "auth",
@@ -106,7 +108,9 @@ async fn login(
         return render_login(&state, username, error, StatusCode::OK).await;
     };
 
-    state.login_throttle.record_success(&address);
+    if let Err(error) = state.login_throttle.record_success(&address).await {
+        tracing::warn!(%error, "failed logins not cleared after a success");
+    }
     let token = sessions::create(&state.db, account.id, source_ip).await?;
     let event = NewEvent {
         kind: "auth.login.succeeded",

@@ -8,7 +8,10 @@ mod tokens;
 
 use std::sync::Arc;
 
-use app::{ssr::PageDataHandle, App};
+use app::{
+    ssr::{PageDataHandle, ServingNode},
+    App,
+};
 use axum::{
     body::Body,
     http::StatusCode,
@@ -115,10 +118,15 @@ fn page_operations(listing: &AxumRouteListing) -> Vec<(HttpMethod, Operation)> {
         .collect()
 }
 
-/// What every rendered page gets as context: the page data service.
+/// What every rendered page gets as context: the page data service, and
+/// the name of this replica for the footer.
 fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
     let handle = PageDataHandle(Arc::new(Pages(state.clone())));
-    move || provide_context(handle.clone())
+    let node = ServingNode(state.node.id().to_owned());
+    move || {
+        provide_context(handle.clone());
+        provide_context(node.clone());
+    }
 }
 
 fn shell(

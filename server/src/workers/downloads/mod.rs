@@ -29,6 +29,7 @@ use self::{
 use super::{
     hashes::HashWorkers,
     jobs::{self, Outcome},
+    leases,
     pool::JobPool,
 };
 use crate::{
@@ -102,10 +103,26 @@ impl DownloadWorkers {
         }
     }
 
-    /// Starts the worker tasks on the core's task tracker.
+    /// Starts the worker tasks, and their leases' heartbeat, on the core's
+    /// task tracker.
     pub fn start(&self) {
         let count = self.core.settings.catalog_max_parallel;
         super::pool::spawn_workers(&self.core, count, self, Self::work);
+        let workers = self.clone();
+        self.core.tasks.spawn(async move {
+            workers.inner.pool.keep_leases(&workers.core).await;
+        });
+    }
+
+    /// Wakes a worker: a download was queued (on another replica).
+    pub fn wake(&self) {
+        self.inner.pool.wake();
+    }
+
+    /// Stops the download job `id` if it runs here, on behalf of `by` (who
+    /// asked on another replica); false when it does not.
+    pub fn stop_here(&self, id: i64, by: Actor) -> bool {
+        self.inner.pool.cancel(id, by)
     }
 
     /// Queues a download (or, with `update`, a re-download of a rolling
@@ -150,7 +167,10 @@ impl DownloadWorkers {
                 return Ok(latest);
             }
             let bytes = self.cache.size_of(&sha);
-            let created = self.create(&entry, false, Some(bytes)).await?;
+            let created = match self.create(&entry, false, Some(bytes)).await? {
+                Queued::New(row) => row,
+                Queued::Active(row) => return Ok(row),
+            };
             events::requested(core, actor, &subject, false).await;
             let outcome = Outcome::Completed {
                 sha256: sha.clone(),
@@ -164,19 +184,25 @@ impl DownloadWorkers {
             return Ok(row);
         }
         let size = entry.size_bytes.and_then(|s| u64::try_from(s).ok());
-        let row = self.create(&entry, update, size).await?;
+        let row = match self.create(&entry, update, size).await? {
+            Queued::New(row) => row,
+            Queued::Active(row) => return Ok(row),
+        };
         events::requested(core, actor, &subject, update).await;
         core.live.job(&jobs::to_wire(&row));
         self.inner.pool.wake();
         Ok(row)
     }
 
+    /// Queues a download of `entry`; or, when another replica queued one
+    /// a moment ago (the database holds one active download per entry),
+    /// that one.
     async fn create(
         &self,
         entry: &catalog_entry::Model,
         update: bool,
         size: Option<u64>,
-    ) -> Result<job::Model, DbErr> {
+    ) -> Result<Queued, DbErr> {
         let db = &self.core.db;
         let partial = self.cache.partial_path(&entry.bty_image_ref);
         let mode = if update {
@@ -196,13 +222,19 @@ impl DownloadWorkers {
             &partial.display().to_string(),
             mode,
             size,
+            carried,
         )
-        .await?;
-        if carried.is_none() {
-            return Ok(created);
+        .await;
+        match created {
+            Ok(row) => Ok(Queued::New(row)),
+            Err(error) if jobs::is_duplicate(&error) => {
+                match jobs::latest_download(db, &entry.src).await? {
+                    Some(active) if active.status.is_active() => Ok(Queued::Active(active)),
+                    _ => Err(error),
+                }
+            }
+            Err(error) => Err(error),
         }
-        jobs::set_validator(db, created.id, carried.as_deref()).await?;
-        Ok(jobs::get(db, created.id).await?.unwrap_or(created))
     }
 
     /// Cancels the newest download of the entry `key` names: a queued one
@@ -236,7 +268,7 @@ impl DownloadWorkers {
                 Ok(row)
             }
             JobStatus::Running => {
-                self.inner.pool.cancel(latest.id, by);
+                self.inner.pool.cancel_anywhere(core, latest.id, by).await?;
                 Ok(latest)
             }
             _ => Ok(latest),
@@ -271,11 +303,15 @@ impl DownloadWorkers {
             Some(row) => row,
             None => {
                 let size = entry.size_bytes.and_then(|s| u64::try_from(s).ok());
-                let row = self.create(&entry, false, size).await?;
-                let subject = subject_of(&entry);
-                events::requested(core, &Actor::system(), &subject, false).await;
-                core.live.job(&jobs::to_wire(&row));
-                row
+                match self.create(&entry, false, size).await? {
+                    Queued::New(row) => {
+                        let subject = subject_of(&entry);
+                        events::requested(core, &Actor::system(), &subject, false).await;
+                        core.live.job(&jobs::to_wire(&row));
+                        row
+                    }
+                    Queued::Active(row) => row,
+                }
             }
         };
         let partial = job
@@ -285,7 +321,7 @@ impl DownloadWorkers {
             .unwrap_or_else(|| self.cache.partial_path(&entry.bty_image_ref));
         if job.status == JobStatus::Queued {
             // Claimed here unless a worker just took it: either way it runs.
-            if let Some(claimed) = jobs::claim(&core.db, job.id).await? {
+            if let Some(claimed) = leases::claim(&core.db, &core.node, job.id).await? {
                 let workers = self.clone();
                 core.tasks.spawn(async move {
                     workers.run(claimed).await;
@@ -294,6 +330,13 @@ impl DownloadWorkers {
         }
         Ok(Some((receiver, partial)))
     }
+}
+
+/// A download queued by [`DownloadWorkers::create`].
+enum Queued {
+    New(job::Model),
+    /// The entry's active download, which another replica queued.
+    Active(job::Model),
 }
 
 /// The wire `DownloadState` of a job row.

@@ -47,13 +47,21 @@ impl DownloadWorkers {
             Err(Stopped::Cancelled) => Finished::Failed("the download was cancelled".into()),
             Err(Stopped::Failed(error)) => Finished::Failed(error.clone()),
         };
-        let cancelled_by = self.inner.pool.ended(job.id);
-        if core.shutdown.is_cancelled() {
-            // Left `running` with its partial file: the next start resumes it.
-            let stopping = Finished::Failed("the server is stopping".into());
-            self.inner.fills.end(&subject.src, stopping);
+        let stopped = self.inner.pool.ended(job.id);
+        if core.shutdown.is_cancelled() || stopped.lease_lost {
+            // Left `running` with its partial file: the next start (or the
+            // replica that took it over) resumes it.
+            let why = if stopped.lease_lost {
+                "another replica took the download over"
+            } else {
+                "the server is stopping"
+            };
+            self.inner
+                .fills
+                .end(&subject.src, Finished::Failed(why.into()));
             return;
         }
+        let cancelled_by = stopped.cancelled_by;
         let update = job.mode == DownloadMode::Update;
         let outcome = match &result {
             Ok(done) => Outcome::Completed {
@@ -69,9 +77,16 @@ impl DownloadWorkers {
         if matches!(result, Err(Stopped::Cancelled)) {
             remove_partial(&job).await;
         }
-        match jobs::finish(&core.db, job.id, &outcome).await {
+        match jobs::finish_claimed(&core.db, &core.node, job.id, &outcome).await {
             Ok(Some(row)) => core.live.job(&jobs::to_wire(&row)),
-            Ok(None) => {}
+            Ok(None) => {
+                // Taken over meanwhile: the replica running it now ends it.
+                let why = "another replica took the download over";
+                self.inner
+                    .fills
+                    .end(&subject.src, Finished::Failed(why.into()));
+                return;
+            }
             Err(error) => {
                 tracing::error!(%error, job = job.id, "download outcome not recorded");
             }

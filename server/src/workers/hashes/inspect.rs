@@ -89,11 +89,13 @@ impl HashWorkers {
         let core = &self.core;
         let token = self.inner.pool.started(core, job.id);
         let result = self.inspection_job(&job, &token).await;
-        let cancelled_by = self.inner.pool.ended(job.id);
-        if core.shutdown.is_cancelled() {
-            // Left `running`: the next start puts it back in the queue.
+        let stopped = self.inner.pool.ended(job.id);
+        if core.shutdown.is_cancelled() || stopped.lease_lost {
+            // Left `running`: the next start (or the replica that took it
+            // over) runs it again.
             return;
         }
+        let cancelled_by = stopped.cancelled_by;
         let sha256 = job.sha256.clone().unwrap_or_default();
         let bytes = job
             .bytes_total
@@ -112,7 +114,7 @@ impl HashWorkers {
             Ok(None) => (Outcome::Cancelled(None), None),
             Err(error) => (Outcome::Failed(error), None),
         };
-        let row = match jobs::finish(&core.db, job.id, &outcome).await {
+        let row = match jobs::finish_claimed(&core.db, &core.node, job.id, &outcome).await {
             Ok(Some(row)) => row,
             Ok(None) => return,
             Err(error) => {

@@ -89,10 +89,15 @@ impl HashWorkers {
         }
     }
 
-    /// Starts the worker tasks on the core's task tracker.
+    /// Starts the worker tasks, and their leases' heartbeat, on the core's
+    /// task tracker.
     pub fn start(&self) {
         let count = self.core.settings.hash_max_parallel;
         super::pool::spawn_workers(&self.core, count, self, Self::work);
+        let workers = self.clone();
+        self.core.tasks.spawn(async move {
+            workers.inner.pool.keep_leases(&workers.core).await;
+        });
     }
 
     /// Queues a hash of the image `name` unless one is queued or running, or
@@ -188,7 +193,7 @@ impl HashWorkers {
                 Ok(job)
             }
             JobStatus::Running => {
-                self.inner.pool.cancel(latest.id, by);
+                self.inner.pool.cancel_anywhere(core, latest.id, by).await?;
                 Ok(jobs::to_wire(&latest))
             }
             _ => Ok(jobs::to_wire(&latest)),
@@ -198,6 +203,12 @@ impl HashWorkers {
     /// Wakes a worker: new work is queued.
     pub fn wake(&self) {
         self.inner.pool.wake();
+    }
+
+    /// Stops the job `id` if it runs here, on behalf of `by` (who asked on
+    /// another replica); false when it does not.
+    pub fn stop_here(&self, id: i64, by: Actor) -> bool {
+        self.inner.pool.cancel(id, by)
     }
 
     async fn work(self) {
@@ -216,17 +227,19 @@ impl HashWorkers {
         let token = self.inner.pool.started(core, job.id);
         let path = core.settings.image_root().join(&job.name);
         let result = hash_job(core, &job, &path, &token).await;
-        let cancelled_by = self.inner.pool.ended(job.id);
-        if core.shutdown.is_cancelled() {
-            // Left `running`: the next start puts it back in the queue.
+        let stopped = self.inner.pool.ended(job.id);
+        if core.shutdown.is_cancelled() || stopped.lease_lost {
+            // Left `running`: the next start (or the replica that took it
+            // over) runs it again.
             return;
         }
+        let cancelled_by = stopped.cancelled_by;
         let outcome = match result {
             Ok(Some((digest, before))) => self.complete(&job.name, &path, digest, before).await,
             Ok(None) => Outcome::Cancelled(None),
             Err(error) => Outcome::Failed(error),
         };
-        let row = match jobs::finish(&core.db, job.id, &outcome).await {
+        let row = match jobs::finish_claimed(&core.db, &core.node, job.id, &outcome).await {
             Ok(Some(row)) => row,
             Ok(None) => return,
             Err(error) => {

@@ -5,7 +5,8 @@
 //! writing, or renamed in), else once it has stopped changing; vanished
 //! files lose their row and are never offered again. It holds the catalog
 //! service, which writes the rows, and the hash workers' handle, which it
-//! wakes; the hash workers hold its [`Reconciler`] handle in turn.
+//! wakes; the hash workers hold its [`Reconciler`] handle in turn. Among
+//! replicas sharing one root, only the one that leads reconciles it.
 
 mod watch;
 
@@ -71,6 +72,9 @@ pub struct ImageRootReconciler {
     pub hashes: HashWorkers,
     /// Its own handle: what the watch saw complete.
     pub handle: Reconciler,
+    /// Whether this replica reconciles the root: always when alone on its
+    /// database; among replicas, the one that leads (`cluster::leader`).
+    pub leading: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Reconciler {
@@ -139,6 +143,8 @@ impl ImageRootReconciler {
         let _watcher = watcher;
         let ReconcilerInbox(mut inbox) = inbox;
         let urgent = &self.handle.shared.urgent;
+        let mut leading = self.leading.clone();
+        let mut leadership_open = true;
         // The start-up pass (in `startup`) may have left files to settle, and
         // its report does not reach this loop: look again soon regardless.
         let mut recheck = Some(tokio::time::Instant::now());
@@ -153,6 +159,18 @@ impl ImageRootReconciler {
                 _ = self.core.shutdown.cancelled() => return,
                 poke = inbox.recv() => if poke.is_none() { return },
                 _ = settle => {}
+                changed = leading.changed(), if leadership_open => {
+                    if changed.is_err() {
+                        leadership_open = false;
+                        continue;
+                    }
+                    if !*leading.borrow_and_update() {
+                        continue;
+                    }
+                    // A new leader looks at once: changes since the last
+                    // leader's pass went unreconciled.
+                    urgent.store(true, Ordering::Release);
+                }
             }
             let quiet = tokio::time::sleep(DEBOUNCE);
             tokio::pin!(quiet);
@@ -177,7 +195,11 @@ impl ImageRootReconciler {
 
     /// Makes the `local` rows match the image root; queues hashes for files
     /// whose digest is unknown.
+    /// A replica that does not lead does nothing.
     pub async fn reconcile(&self) -> Result<Report, DbErr> {
+        if !*self.leading.borrow() {
+            return Ok(Report::default());
+        }
         let catalog = &self.catalog;
         let _root = catalog.lock_image_root().await;
         let root = self.core.settings.image_root();
@@ -377,6 +399,9 @@ mod tests {
             attempt: 0,
             validator: None,
             mode: DownloadMode::Fetch,
+            claimed_by: None,
+            lease_until: None,
+            cancel_requested_by: None,
         }
     }
 
