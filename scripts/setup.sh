@@ -64,6 +64,7 @@ command -v gzip >/dev/null || missing+=(gzip)
 command -v xz >/dev/null || missing+=(xz-utils)
 command -v zstd >/dev/null || missing+=(zstd)
 command -v bzip2 >/dev/null || missing+=(bzip2)
+[[ -x /usr/sbin/nginx ]] || missing+=(nginx)
 if ((${#missing[@]})); then
   say "installing Debian packages: ${missing[*]} (chromium takes about a minute)"
   export DEBIAN_FRONTEND=noninteractive

@@ -3,7 +3,9 @@
 #   setup, rustfmt, clippy (server and browser side), cargo test (SQLite, then
 #   the integration tests again on PostgreSQL), a build of the site and
 #   server, the end-to-end test in headless Chromium against the built
-#   binary, and last the cluster tests (two replicas on one PostgreSQL).
+#   binary, the cluster tests (two replicas on one PostgreSQL, Garage,
+#   nginx), and the end-to-end test again through nginx in front of two
+#   replicas (its tally is added to the first's).
 #
 #   scripts/test.sh                       (E2E_PROFILE=dev for a debug build)
 #
@@ -177,6 +179,18 @@ if ((e2e_rc == 0)); then
   scripts/garage.sh stop "$pg_dir/garage"
   rm -rf "$pg_dir"
   pg_dir=
+  step "end-to-end test again, through nginx in front of two replicas on PostgreSQL"
+  set +e
+  scripts/e2e-balanced.sh "$BIN" "$TARGET_DIR/site" 2>&1 | tee "${TMPDIR:-/tmp}/bty-e2e-balanced.out"
+  e2e_rc=${PIPESTATUS[0]}
+  set -e
+  balanced=$(grep -E '^e2e: [0-9]+ passed, [0-9]+ failed' "${TMPDIR:-/tmp}/bty-e2e-balanced.out" | tail -n 1 || true)
+  rm -f "${TMPDIR:-/tmp}/bty-e2e-balanced.out"
+  ((e2e_rc == 0)) || [[ $balanced =~ [1-9][0-9]*\ failed ]] || balanced="e2e: 0 passed, 1 failed"
+  # One tally for both runs, in the same form as the first's.
+  passed=$(($(sed -nE 's/^e2e: ([0-9]+) passed.*/\1/p' <<<"$summary") + $(sed -nE 's/^e2e: ([0-9]+) passed.*/\1/p' <<<"${balanced:-e2e: 0 passed}")))
+  failed=$(($(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$summary") + $(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"${balanced:-e2e: 0 passed, 0 failed}")))
+  summary="e2e: $passed passed, $failed failed"
   finish_step
 fi
 

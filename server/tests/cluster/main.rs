@@ -1,6 +1,7 @@
 //! Cluster tests: two `bty-web` processes (replicas) on one PostgreSQL
 //! database, sharing one state directory (image root and download cache),
-//! driven over HTTP; one is killed with SIGKILL where a test says so.
+//! driven over HTTP, directly or through nginx (`balancer`); one is killed
+//! with SIGKILL where a test says so.
 //!
 //! They need a PostgreSQL server: `BTY_TEST_POSTGRES_URL` (as for the `api`
 //! tests on PostgreSQL); without it every test fails and says so. Plain
@@ -20,6 +21,8 @@ mod replicas;
 #[allow(dead_code)]
 mod upstream_files;
 
+mod balanced;
+mod balancer;
 mod downloads;
 mod image_root;
 mod live;
