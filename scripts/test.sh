@@ -26,7 +26,7 @@ case $E2E_PROFILE in
   *) echo "E2E_PROFILE must be release or dev, not '$E2E_PROFILE'" >&2; exit 2 ;;
 esac
 
-STEPS=10
+STEPS=11
 step_no=0
 step_name=
 step_start=$SECONDS

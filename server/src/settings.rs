@@ -5,7 +5,7 @@ use std::{net::IpAddr, path::PathBuf};
 
 use clap::Parser;
 
-use crate::outbound::Rule;
+use crate::outbound::Rules;
 
 /// Default upload cap: 200 GiB, as the reference.
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 200 * 1024 * 1024 * 1024;
@@ -107,12 +107,12 @@ pub struct Settings {
     pub oras_password: Option<String>,
 
     /// Outbound allow list: only these places are fetched from (comma-separated rules: a host, *.domain, an IP or CIDR, any of them with :port, a :port alone, http:// or https://, or a combination such as https://*.lab:8443) [default: anything the built-in rules and BTY_OUTBOUND_DENY do not refuse].
-    #[arg(long, env = "BTY_OUTBOUND_ALLOW", value_delimiter = ',', value_parser = Rule::parse)]
-    pub outbound_allow: Vec<Rule>,
+    #[arg(long, env = "BTY_OUTBOUND_ALLOW", default_value = "", hide_default_value = true, value_parser = Rules::parse)]
+    pub outbound_allow: Rules,
 
     /// Outbound deny list: never fetched from, even when allowed (rules as for BTY_OUTBOUND_ALLOW); without an allow list, link-local, unspecified and cloud metadata addresses and names are refused too.
-    #[arg(long, env = "BTY_OUTBOUND_DENY", value_delimiter = ',', value_parser = Rule::parse)]
-    pub outbound_deny: Vec<Rule>,
+    #[arg(long, env = "BTY_OUTBOUND_DENY", default_value = "", hide_default_value = true, value_parser = Rules::parse)]
+    pub outbound_deny: Rules,
 
     /// The built site (pkg/bty-web.css and each page's .js and .wasm, see app::Bundle).
     #[arg(long, env = "BTY_SITE_ROOT", default_value = "target/site")]
@@ -429,10 +429,19 @@ mod tests {
             ":8080",
         ])
         .expect("valid rules");
-        let shown = |rules: &[Rule]| rules.iter().map(Rule::to_string).collect::<Vec<_>>();
+        let shown = |Rules(rules): &Rules| rules.iter().map(|r| r.to_string()).collect::<Vec<_>>();
         assert_eq!(shown(&settings.outbound_deny), ["127.0.0.1:8080", "*.lab"]);
         assert_eq!(shown(&settings.outbound_allow), [":8080"]);
-        assert!(parse(&[]).expect("defaults").outbound_allow.is_empty());
+        assert_eq!(
+            parse(&[]).expect("defaults").outbound_allow,
+            Rules::default()
+        );
+        let empty =
+            parse(&["--outbound-allow", "", "--outbound-deny", " , "]).expect("empty lists");
+        assert_eq!(
+            (empty.outbound_allow, empty.outbound_deny),
+            Default::default()
+        );
         let error = parse(&["--outbound-deny", "10.0.0.0/8,bad host"]).expect_err("invalid");
         let message = error.to_string();
         assert!(message.contains("--outbound-deny"), "{message}");

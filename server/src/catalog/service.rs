@@ -11,8 +11,9 @@ use std::sync::{Arc, Mutex};
 
 use app::model::{CatalogView, SourceKind};
 use sea_orm::{
-    sea_query::Expr, ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, Set,
+    sea_query::{Expr, OnConflict},
+    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    Set,
 };
 
 use super::{
@@ -138,8 +139,20 @@ impl Catalog {
             return Ok(());
         };
         set_stamp(&mut row, stamp, sidecar_sha);
-        row.insert(&self.core.db).await?;
-        self.changed();
+        // Another replica sharing the image root may have recorded the
+        // file first (its upload, or its reconciler before a failover):
+        // its row stands, and the next pass compares stamps as usual.
+        let inserted = CatalogEntries::insert(row)
+            .on_conflict(
+                OnConflict::column(catalog_entry::Column::BtyImageRef)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&self.core.db)
+            .await?;
+        if inserted > 0 {
+            self.changed();
+        }
         Ok(())
     }
 
@@ -189,7 +202,17 @@ impl Catalog {
         row.format = Set(detect_format(name).map(str::to_owned));
         set_stamp(&mut row, stamp, Some(sha256.to_owned()));
         if is_new {
-            row.insert(&self.core.db).await?;
+            // A replica sharing the image root may insert the row between
+            // the read above and here (its reconciler saw the renamed
+            // file): the upload's digest and stamp win.
+            CatalogEntries::insert(row)
+                .on_conflict(
+                    OnConflict::column(catalog_entry::Column::BtyImageRef)
+                        .update_columns(LOCAL_FILE_COLUMNS)
+                        .to_owned(),
+                )
+                .exec_without_returning(&self.core.db)
+                .await?;
         } else {
             row.update(&self.core.db).await?;
         }
@@ -286,6 +309,16 @@ fn new_local_row(name: &str) -> Option<catalog_entry::ActiveModel> {
 
 /// The file's stamp, and `sha256`, the digest computed for it as stamped
 /// (or none, and then no hashed stamp either).
+/// What an upload's [`Catalog::record_hashed_file`] sets on a `local` row.
+const LOCAL_FILE_COLUMNS: [catalog_entry::Column; 6] = [
+    catalog_entry::Column::Format,
+    catalog_entry::Column::SizeBytes,
+    catalog_entry::Column::FileMtimeNs,
+    catalog_entry::Column::DiskImageSha,
+    catalog_entry::Column::HashedSize,
+    catalog_entry::Column::HashedMtimeNs,
+];
+
 fn set_stamp(row: &mut catalog_entry::ActiveModel, stamp: FileStamp, sha256: Option<String>) {
     let hashed = sha256.is_some();
     row.size_bytes = Set(Some(stamp.size));
@@ -316,5 +349,54 @@ impl ViewCache {
                 *slot = Some((built_at, view));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{live::Live, node::Node, settings::Settings};
+
+    const SHA: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+    async fn catalog() -> (Catalog, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings::for_state_dir(dir.path());
+        let db = crate::db::connect("sqlite::memory:").await.unwrap();
+        let node = Node::new(&settings, 0, false);
+        let core = Core::new(settings, db, node, Live::default()).unwrap();
+        (Catalog::new(core), dir)
+    }
+
+    /// Replicas sharing an image root record the same file: whoever comes
+    /// second finds the row there, and neither fails.
+    #[tokio::test]
+    async fn a_file_recorded_twice_keeps_one_row_and_an_uploads_digest_wins() {
+        let (catalog, _dir) = catalog().await;
+        let stamp = FileStamp {
+            size: 10,
+            mtime_ns: 1,
+        };
+        catalog
+            .add_local_file("disk.img", stamp, None)
+            .await
+            .unwrap();
+        catalog
+            .add_local_file("disk.img", stamp, None)
+            .await
+            .unwrap();
+        assert_eq!(catalog.local_entries().await.unwrap().len(), 1);
+
+        catalog
+            .record_hashed_file("disk.img", stamp, SHA)
+            .await
+            .unwrap();
+        catalog
+            .add_local_file("disk.img", stamp, None)
+            .await
+            .unwrap();
+        let rows = catalog.local_entries().await.unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].disk_image_sha.as_deref(), Some(SHA));
     }
 }

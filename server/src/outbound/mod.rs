@@ -23,7 +23,7 @@ use reqwest::{
 };
 use serde::Serialize;
 
-pub use self::policy::{Policy, Refused, Rule, RuleError};
+pub use self::policy::{Policy, Refused, Rule, RuleError, Rules};
 
 /// How long a connection may take to open.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -146,21 +146,6 @@ pub enum SendError {
     /// The network or the upstream failed (the message has the causes).
     #[error("{}", with_causes(.0))]
     Http(reqwest::Error),
-}
-
-impl SendError {
-    /// The refusal, if the policy refused.
-    pub fn refused(&self) -> Option<&Refused> {
-        match self {
-            SendError::Refused(refused) => Some(refused),
-            SendError::Http(_) => None,
-        }
-    }
-
-    /// A connection could not be made (refused, reset, TLS, DNS).
-    pub fn is_connect(&self) -> bool {
-        matches!(self, SendError::Http(error) if error.is_connect())
-    }
 }
 
 impl From<reqwest::Error> for SendError {

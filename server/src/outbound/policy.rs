@@ -165,6 +165,31 @@ impl fmt::Display for Rule {
     }
 }
 
+/// A comma-separated list of rules, as a setting holds it. Empty items
+/// are skipped, so an empty value (`BTY_OUTBOUND_ALLOW=`) is no list and a
+/// trailing comma is harmless.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Rules(pub Vec<Rule>);
+
+impl Rules {
+    /// Parses `a,b,c`; the error names the first rule that does not parse.
+    pub fn parse(list: &str) -> Result<Rules, RuleError> {
+        list.split(',')
+            .filter(|item| !item.trim().is_empty())
+            .map(Rule::parse)
+            .collect::<Result<Vec<_>, _>>()
+            .map(Rules)
+    }
+}
+
+impl FromStr for Rules {
+    type Err = RuleError;
+
+    fn from_str(list: &str) -> Result<Self, Self::Err> {
+        Rules::parse(list)
+    }
+}
+
 /// `host[:port]`, `[v6]:port`, a bare IPv6 address or range, or `:port`.
 fn split_host_port(rest: &str) -> Result<(Option<&str>, Option<&str>), &'static str> {
     if rest.is_empty() {
@@ -379,14 +404,14 @@ pub struct Policy {
 impl Default for Policy {
     /// No lists: only the built-in rules.
     fn default() -> Self {
-        Policy::new(Vec::new(), Vec::new())
+        Policy::new(Rules::default(), Rules::default())
     }
 }
 
 impl Policy {
     /// A policy over the operator's lists; an empty allow list is no allow
     /// list.
-    pub fn new(allow: Vec<Rule>, deny: Vec<Rule>) -> Self {
+    pub fn new(Rules(allow): Rules, Rules(deny): Rules) -> Self {
         let built_in = BUILT_IN_RULES
             .iter()
             .filter_map(|rule| Rule::parse(rule).ok())
@@ -467,11 +492,13 @@ fn shown(url: &Url) -> String {
 mod tests {
     use super::*;
 
-    fn rules(items: &[&str]) -> Vec<Rule> {
-        items
-            .iter()
-            .map(|item| Rule::parse(item).expect(item))
-            .collect()
+    fn rules(items: &[&str]) -> Rules {
+        Rules(
+            items
+                .iter()
+                .map(|item| Rule::parse(item).expect(item))
+                .collect(),
+        )
     }
 
     fn url(text: &str) -> Url {
@@ -533,6 +560,15 @@ mod tests {
         for item in BUILT_IN_RULES {
             Rule::parse(item).expect(item);
         }
+    }
+
+    #[test]
+    fn a_list_skips_empty_items_and_names_a_bad_one() {
+        assert_eq!(Rules::parse(""), Ok(Rules::default()));
+        assert_eq!(Rules::parse(" , "), Ok(Rules::default()));
+        assert_eq!(Rules::parse("a.lab, :25,"), Ok(rules(&["a.lab", ":25"])));
+        let error = Rules::parse("a.lab,bad host,:0").expect_err("invalid");
+        assert_eq!(error.item, "bad host");
     }
 
     #[test]
@@ -621,7 +657,7 @@ mod tests {
 
     #[test]
     fn a_deny_rule_with_a_port_refuses_that_port_only_by_address_or_name() {
-        let policy = Policy::new(Vec::new(), rules(&["127.0.0.1:41234"]));
+        let policy = Policy::new(Rules::default(), rules(&["127.0.0.1:41234"]));
         assert_eq!(
             decide(&policy, "http://127.0.0.1:41234/x.img", None),
             deny("127.0.0.1:41234")
@@ -649,7 +685,7 @@ mod tests {
     #[test]
     fn names_schemes_ports_and_ranges_match_as_written() {
         let policy = Policy::new(
-            Vec::new(),
+            Rules::default(),
             rules(&[
                 "*.bad.example",
                 "evil.example",
@@ -678,7 +714,7 @@ mod tests {
             assert_eq!(decide(&policy, text, Some(ip)), Ok(()), "{text}");
         }
         // A name rule never matches a URL that names an address.
-        let policy = Policy::new(Vec::new(), rules(&["localhost"]));
+        let policy = Policy::new(Rules::default(), rules(&["localhost"]));
         assert_eq!(decide(&policy, "http://127.0.0.1/", None), Ok(()));
         assert_eq!(
             decide(&policy, "http://localhost/", None),
@@ -716,13 +752,13 @@ mod tests {
         );
         assert_eq!(decide(&policy, "http://images.other/x", None), NOT_ALLOWED);
         // An allow list replaces the built-in rules: what it names is reached.
-        let policy = Policy::new(rules(&["169.254.0.0/16"]), Vec::new());
+        let policy = Policy::new(rules(&["169.254.0.0/16"]), Rules::default());
         assert_eq!(decide(&policy, "http://169.254.1.1/x", None), Ok(()));
     }
 
     #[test]
     fn refusals_name_the_rule_the_list_and_the_address_without_secrets() {
-        let policy = Policy::new(Vec::new(), rules(&["127.0.0.1:41234"]));
+        let policy = Policy::new(Rules::default(), rules(&["127.0.0.1:41234"]));
         let refused = policy
             .check_address(
                 &url("http://user:pw@localhost:41234/x.img?X-Signature=s#f"),
@@ -743,7 +779,7 @@ mod tests {
         assert!(refused
             .to_string()
             .ends_with("http://169.254.169.254/latest connects to 169.254.169.254:80"));
-        let policy = Policy::new(rules(&[":5000"]), Vec::new());
+        let policy = Policy::new(rules(&[":5000"]), Rules::default());
         let refused = policy
             .check_url(&url("https://images.lab/x"))
             .expect_err("refused");

@@ -40,7 +40,7 @@ fn port_of(upstream: &FileUpstream) -> u16 {
 }
 
 async fn app_denying(rule: &str) -> TestApp {
-    app_with(|settings| settings.outbound_deny = vec![rule.parse().expect("a valid rule")]).await
+    app_with(|settings| settings.outbound_deny = rule.parse().expect("a valid rule")).await
 }
 
 async fn app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
@@ -273,7 +273,7 @@ async fn an_oras_registry_whose_token_realm_points_at_a_denied_port_is_refused()
     let registry = registry_with_realm(realm.clone()).await;
     let host = registry.trim_start_matches("http://").to_owned();
     let app = app_with(|settings| {
-        settings.outbound_deny = vec![rule.parse().expect("rule")];
+        settings.outbound_deny = rule.parse().expect("rule");
         settings.oras_insecure_registries = vec![host.clone()];
     })
     .await;
@@ -316,8 +316,7 @@ async fn an_allow_list_admits_only_what_it_names() {
     let allowed = FileUpstream::start(content(5000, 7)).await;
     let other = FileUpstream::start(content(5000, 8)).await;
     let rule = rule_for(&allowed);
-    let app =
-        app_with(|settings| settings.outbound_allow = vec![rule.parse().expect("rule")]).await;
+    let app = app_with(|settings| settings.outbound_allow = rule.parse().expect("rule")).await;
 
     let url = other.url("/other.img");
     let detail = refused_add(&app, &url).await;

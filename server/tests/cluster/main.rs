@@ -28,3 +28,4 @@ mod image_root;
 mod live;
 mod sessions;
 mod storage;
+mod uploads;
