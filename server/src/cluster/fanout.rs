@@ -230,6 +230,11 @@ async fn receive(core: &Core, workers: &Workers, payload: &str) {
 }
 
 async fn relay(core: &Core, workers: &Workers, batch: Batch) -> Result<(), DbErr> {
+    // The catalog first: a download's end, relayed below, sends its
+    // readers here to the cache, which the catalog must already show.
+    if batch.catalog {
+        core.live.catalog_changed_elsewhere();
+    }
     if !batch.jobs.is_empty() {
         let rows = Jobs::find()
             .filter(job::Column::Id.is_in(batch.jobs.iter().copied()))
@@ -245,9 +250,6 @@ async fn relay(core: &Core, workers: &Workers, batch: Batch) -> Result<(), DbErr
             core.live.relay_event(&event);
         }
     }
-    if batch.catalog {
-        core.live.catalog_changed_elsewhere();
-    }
     if let Some(usage) = &batch.cache {
         core.live.relay_cache(usage);
     }
@@ -255,8 +257,12 @@ async fn relay(core: &Core, workers: &Workers, batch: Batch) -> Result<(), DbErr
 }
 
 /// What a job another replica changed asks of this one: a queued one wakes
-/// the workers of its kind; a cancel asked for one running here stops it.
+/// the workers of its kind; a cancel asked for one running here stops it;
+/// a download's readers here follow its progress.
 fn react(core: &Core, workers: &Workers, row: &job::Model) {
+    if row.kind == JobKind::Download {
+        workers.downloads.relay_fill(row);
+    }
     match row.status {
         JobStatus::Queued => match row.kind {
             JobKind::Download => workers.downloads.wake(),

@@ -278,3 +278,55 @@ async fn a_cancel_asked_of_the_replica_a_download_does_not_run_on_stops_it() {
         "a cancel leaves nothing: {leftovers:?}"
     );
 }
+
+/// The path `GET /images` offers for `name`, on `replica`.
+async fn offered_path(replica: &Replica, name: &str) -> String {
+    let images = replica.json("/images").await;
+    let url = images
+        .as_array()
+        .expect("a list")
+        .iter()
+        .find(|image| image["name"] == name)
+        .and_then(|image| image["url"].as_str())
+        .unwrap_or_else(|| panic!("{name} is not offered: {images}"))
+        .to_owned();
+    let start = url.find("/images/").expect("a byte route");
+    url[start..].to_owned()
+}
+
+#[tokio::test]
+async fn an_uncached_image_asked_of_both_replicas_streams_through_both_from_one_transfer() {
+    let cluster = Cluster::new().await;
+    let mut a = cluster.start("replica-a").await;
+    let mut b = cluster.start("replica-b").await;
+    b.cookie = Some(a.login().await);
+    let bytes = content(2 * MIB, 29);
+    let upstream = FileUpstream::start(bytes.clone()).await;
+    upstream.throttle(Some(Duration::from_millis(20)));
+    let name = add_url(&a, &upstream.url("/streamed.img")).await;
+    let path = offered_path(&b, &name).await;
+
+    let (from_a, from_b) = tokio::join!(a.get(&path), b.get(&path));
+    for (response, node) in [(from_a, "replica-a"), (from_b, "replica-b")] {
+        let status = response.status();
+        let body = response.bytes().await.expect("the whole body");
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{node}: {}",
+            String::from_utf8_lossy(&body)
+        );
+        assert!(
+            body == bytes,
+            "{node} sent the upstream's bytes ({} bytes)",
+            body.len()
+        );
+    }
+    assert_eq!(upstream.gets().len(), 1, "one upstream transfer");
+    let rows = Jobs::find()
+        .filter(job::Column::Kind.eq(JobKind::Download))
+        .all(&cluster.db)
+        .await
+        .expect("job rows");
+    assert_eq!(rows.len(), 1, "one job: {rows:?}");
+}

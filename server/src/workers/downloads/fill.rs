@@ -49,6 +49,11 @@ impl Fills {
             .clone()
     }
 
+    /// The channel of the fill of `src` if anyone follows or runs it here.
+    pub fn followed(&self, src: &str) -> Option<watch::Sender<Fill>> {
+        self.0.lock().ok()?.get(src).cloned()
+    }
+
     /// Ends the fill of `src`: its readers see the outcome.
     pub fn end(&self, src: &str, outcome: Finished) {
         let sender = self.0.lock().ok().and_then(|mut f| f.remove(src));

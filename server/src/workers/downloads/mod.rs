@@ -23,7 +23,7 @@ use tokio::sync::watch;
 
 use self::{
     events::Subject,
-    fill::{Fill, Fills},
+    fill::{Fill, Fills, Finished},
     source::is_pinned,
 };
 use super::{
@@ -117,6 +117,53 @@ impl DownloadWorkers {
     /// Wakes a worker: a download was queued (on another replica).
     pub fn wake(&self) {
         self.inner.pool.wake();
+    }
+
+    /// A download another replica runs changed: readers here that follow
+    /// it (a stream-through tailing the partial file in the shared cache)
+    /// see its progress, a start over, and its end.
+    pub fn relay_fill(&self, row: &job::Model) {
+        let Some(src) = row.src.as_deref() else {
+            return;
+        };
+        if row.claimed_by.as_deref() == Some(self.core.node.id()) {
+            // Run here: the runner feeds its readers itself.
+            return;
+        }
+        let fills = &self.inner.fills;
+        let written = u64::try_from(row.bytes_done).unwrap_or_default();
+        let total = row.bytes_total.and_then(|total| u64::try_from(total).ok());
+        let progress = |fill: &mut Fill| {
+            if written < fill.written {
+                fill.generation += 1;
+            }
+            // Bytes on record: the partial file exists (a total alone may
+            // be the catalog's, known before the upstream answered).
+            fill.responded |= written > 0;
+            fill.written = written;
+            fill.total = total.or(fill.total);
+        };
+        match row.status {
+            JobStatus::Running => {
+                if let Some(sender) = fills.followed(src) {
+                    sender.send_modify(progress);
+                }
+            }
+            JobStatus::Completed => {
+                if let Some(sender) = fills.followed(src) {
+                    sender.send_modify(progress);
+                    fills.end(src, Finished::Completed);
+                }
+            }
+            JobStatus::Failed | JobStatus::Cancelled => {
+                let why = row
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| format!("the download was {}", row.status.as_str()));
+                fills.end(src, Finished::Failed(why));
+            }
+            JobStatus::Queued => {}
+        }
     }
 
     /// Stops the download job `id` if it runs here, on behalf of `by` (who
