@@ -86,8 +86,10 @@ scripts/setup.sh
 step "cargo fmt --all -- --check"
 cargo fmt --all -- --check
 
-step "cargo clippy --all-targets (app, server, migration)"
+step "cargo clippy --all-targets (app, server, migration; and the cluster tests)"
 cargo clippy --all-targets -- -D warnings
+# `--all-targets` leaves out the targets with `test = false`.
+cargo clippy -p server --test cluster -- -D warnings
 
 step "cargo clippy, browser side (app/hydrate + frontend, wasm32)"
 cargo clippy -p app -p frontend --features app/hydrate --target wasm32-unknown-unknown \

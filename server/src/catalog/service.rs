@@ -377,14 +377,10 @@ mod tests {
             size: 10,
             mtime_ns: 1,
         };
-        catalog
-            .add_local_file("disk.img", stamp, None)
-            .await
-            .unwrap();
-        catalog
-            .add_local_file("disk.img", stamp, None)
-            .await
-            .unwrap();
+        for _ in 0..2 {
+            let recorded = catalog.add_local_file("disk.img", stamp, None).await;
+            recorded.expect("a second record of the same file is no error");
+        }
         assert_eq!(catalog.local_entries().await.unwrap().len(), 1);
 
         catalog

@@ -19,15 +19,13 @@ use crate::{
 
 const MIB: usize = 1024 * 1024;
 
-/// Adds `url` by URL (unpinned); returns the entry's name.
-async fn add_url(replica: &Replica, url: &str) -> String {
-    let response = replica
-        .post_json("/catalog/entries", &json!({"image_url": url}))
-        .await;
-    let status = response.status();
-    let body: Value = response.json().await.expect("JSON");
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    body["name"].as_str().expect("name").to_owned()
+/// Every download job row.
+async fn download_jobs(cluster: &Cluster) -> Vec<job::Model> {
+    Jobs::find()
+        .filter(job::Column::Kind.eq(JobKind::Download))
+        .all(&cluster.db)
+        .await
+        .expect("job rows")
 }
 
 async fn download_state(replica: &Replica, name: &str) -> Option<Value> {
@@ -52,15 +50,13 @@ fn job_of<'a>(
 #[tokio::test]
 async fn one_download_runs_once_on_two_replicas_and_its_progress_is_live_on_both() {
     let cluster = Cluster::new().await;
-    let mut a = cluster.start("replica-a").await;
-    let mut b = cluster.start("replica-b").await;
-    b.cookie = Some(a.login().await);
+    let (a, b) = cluster.logged_in_pair().await;
     let bytes = content(4 * MIB, 21);
     let total = bytes.len() as u64;
     let upstream = FileUpstream::start(bytes.clone()).await;
     // 64 chunks, 40 ms apart: progress reports have time to show.
     upstream.throttle(Some(Duration::from_millis(40)));
-    let name = add_url(&a, &upstream.url("/disk.img")).await;
+    let name = a.add_url(&upstream.url("/disk.img")).await;
     let mut live_a = a.live().await;
     let mut live_b = b.live().await;
 
@@ -110,25 +106,19 @@ async fn one_download_runs_once_on_two_replicas_and_its_progress_is_live_on_both
     }
     let cached = std::fs::read(cluster.cache_dir().join(&sha)).expect("the cached image");
     assert!(cached == bytes, "the cached bytes are the upstream's");
-    let rows = Jobs::find()
-        .filter(job::Column::Kind.eq(JobKind::Download))
-        .all(&cluster.db)
-        .await
-        .expect("job rows");
+    let rows = download_jobs(&cluster).await;
     assert_eq!(rows.len(), 1, "one job row");
 }
 
 #[tokio::test]
 async fn a_download_whose_replica_is_killed_is_finished_by_the_other_after_its_lease() {
     let cluster = Cluster::new().await;
-    let mut a = cluster.start("replica-a").await;
-    let mut b = cluster.start("replica-b").await;
-    b.cookie = Some(a.login().await);
+    let (a, b) = cluster.logged_in_pair().await;
     let bytes = content(8 * MIB, 22);
     let upstream = FileUpstream::start(bytes.clone()).await;
     // 128 chunks, 40 ms apart: about five seconds, most of it after the kill.
     upstream.throttle(Some(Duration::from_millis(40)));
-    let name = add_url(&a, &upstream.url("/big.img")).await;
+    let name = a.add_url(&upstream.url("/big.img")).await;
     let response = a
         .post_json("/catalog/downloads", &json!({"name": name}))
         .await;
@@ -201,13 +191,11 @@ async fn runner_of_the_download(cluster: &Cluster) -> String {
 #[tokio::test]
 async fn a_download_asked_of_both_replicas_at_once_is_one_job() {
     let cluster = Cluster::new().await;
-    let mut a = cluster.start("replica-a").await;
-    let mut b = cluster.start("replica-b").await;
-    b.cookie = Some(a.login().await);
+    let (a, b) = cluster.logged_in_pair().await;
     let bytes = content(2 * MIB, 23);
     let upstream = FileUpstream::start(bytes.clone()).await;
     upstream.throttle(Some(Duration::from_millis(20)));
-    let name = add_url(&a, &upstream.url("/twice.img")).await;
+    let name = a.add_url(&upstream.url("/twice.img")).await;
     let body = json!({"name": name});
     let (on_a, on_b) = tokio::join!(
         a.post_json("/catalog/downloads", &body),
@@ -221,11 +209,7 @@ async fn a_download_asked_of_both_replicas_at_once_is_one_job() {
             .filter(|state| state["status"] == "completed")
     })
     .await;
-    let rows = Jobs::find()
-        .filter(job::Column::Kind.eq(JobKind::Download))
-        .all(&cluster.db)
-        .await
-        .expect("job rows");
+    let rows = download_jobs(&cluster).await;
     assert_eq!(rows.len(), 1, "one job: {rows:?}");
     assert_eq!(upstream.gets().len(), 1);
     assert_eq!(
@@ -241,13 +225,11 @@ async fn a_download_asked_of_both_replicas_at_once_is_one_job() {
 #[tokio::test]
 async fn a_cancel_asked_of_the_replica_a_download_does_not_run_on_stops_it() {
     let cluster = Cluster::new().await;
-    let mut a = cluster.start("replica-a").await;
-    let mut b = cluster.start("replica-b").await;
-    b.cookie = Some(a.login().await);
+    let (a, b) = cluster.logged_in_pair().await;
     let bytes = content(8 * MIB, 24);
     let upstream = FileUpstream::start(bytes).await;
     upstream.throttle(Some(Duration::from_millis(40)));
-    let name = add_url(&a, &upstream.url("/stopped.img")).await;
+    let name = a.add_url(&upstream.url("/stopped.img")).await;
     let response = a
         .post_json("/catalog/downloads", &json!({"name": name}))
         .await;
@@ -297,13 +279,11 @@ async fn offered_path(replica: &Replica, name: &str) -> String {
 #[tokio::test]
 async fn an_uncached_image_asked_of_both_replicas_streams_through_both_from_one_transfer() {
     let cluster = Cluster::new().await;
-    let mut a = cluster.start("replica-a").await;
-    let mut b = cluster.start("replica-b").await;
-    b.cookie = Some(a.login().await);
+    let (a, b) = cluster.logged_in_pair().await;
     let bytes = content(2 * MIB, 29);
     let upstream = FileUpstream::start(bytes.clone()).await;
     upstream.throttle(Some(Duration::from_millis(20)));
-    let name = add_url(&a, &upstream.url("/streamed.img")).await;
+    let name = a.add_url(&upstream.url("/streamed.img")).await;
     let path = offered_path(&b, &name).await;
 
     let (from_a, from_b) = tokio::join!(a.get(&path), b.get(&path));
@@ -323,10 +303,6 @@ async fn an_uncached_image_asked_of_both_replicas_streams_through_both_from_one_
         );
     }
     assert_eq!(upstream.gets().len(), 1, "one upstream transfer");
-    let rows = Jobs::find()
-        .filter(job::Column::Kind.eq(JobKind::Download))
-        .all(&cluster.db)
-        .await
-        .expect("job rows");
+    let rows = download_jobs(&cluster).await;
     assert_eq!(rows.len(), 1, "one job: {rows:?}");
 }

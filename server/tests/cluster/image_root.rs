@@ -39,9 +39,7 @@ fn hashed_events_for(events: &[Value], name: &str) -> usize {
 async fn a_dropped_file_is_listed_on_both_replicas_and_the_reconciler_fails_over() {
     let cluster = Cluster::new().await;
     // Started first, so it leads.
-    let mut a = cluster.start("replica-a").await;
-    let mut b = cluster.start("replica-b").await;
-    b.cookie = Some(a.login().await);
+    let (mut a, b) = cluster.logged_in_pair().await;
 
     let first = b"dropped while replica-a leads".repeat(1000);
     std::fs::write(cluster.image_root().join("first.img"), &first).expect("drop a file");

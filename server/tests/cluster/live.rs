@@ -4,25 +4,14 @@
 
 use std::time::{Duration, Instant};
 
-use reqwest::StatusCode;
 use sea_orm::ConnectionTrait;
 use serde_json::{json, Value};
 
 use crate::{
     helpers::LiveStream,
-    replicas::{Cluster, Replica},
+    replicas::Cluster,
     upstream_files::{content, FileUpstream},
 };
-
-/// Adds `url` on `replica`; returns the entry's name.
-async fn add_url(replica: &Replica, url: &str) -> String {
-    let response = replica
-        .post_json("/catalog/entries", &json!({"image_url": url}))
-        .await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let body: Value = response.json().await.expect("JSON");
-    body["name"].as_str().expect("name").to_owned()
-}
 
 /// Reads `live` until it has shown both the `catalog.entry.added` event of
 /// `name` and a catalog page listing it.
@@ -50,13 +39,11 @@ async fn wait_for_added_entry(live: &mut LiveStream, name: &str) {
 #[tokio::test]
 async fn an_entry_added_on_one_replica_is_live_on_the_other_within_a_second() {
     let cluster = Cluster::new().await;
-    let mut a = cluster.start("replica-a").await;
-    let mut b = cluster.start("replica-b").await;
-    b.cookie = Some(a.login().await);
+    let (a, b) = cluster.logged_in_pair().await;
     let upstream = FileUpstream::start(content(1000, 3)).await;
     let mut live_b = b.live().await;
 
-    let name = add_url(&a, &upstream.url("/added-on-a.img")).await;
+    let name = a.add_url(&upstream.url("/added-on-a.img")).await;
     let added = Instant::now();
     tokio::time::timeout(
         Duration::from_secs(1),
@@ -70,9 +57,7 @@ async fn an_entry_added_on_one_replica_is_live_on_the_other_within_a_second() {
 #[tokio::test]
 async fn when_the_link_between_replicas_breaks_streams_get_a_fresh_snapshot() {
     let cluster = Cluster::new().await;
-    let mut a = cluster.start("replica-a").await;
-    let mut b = cluster.start("replica-b").await;
-    b.cookie = Some(a.login().await);
+    let (a, b) = cluster.logged_in_pair().await;
     let upstream = FileUpstream::start(content(1000, 4)).await;
     let mut live_b = b.live().await;
 
@@ -99,7 +84,7 @@ async fn when_the_link_between_replicas_breaks_streams_get_a_fresh_snapshot() {
     );
 
     // Listening again: changes on one replica reach the other.
-    let name = add_url(&a, &upstream.url("/after-the-cut.img")).await;
+    let name = a.add_url(&upstream.url("/after-the-cut.img")).await;
     tokio::time::timeout(
         Duration::from_secs(5),
         wait_for_added_entry(&mut live_b, &name),

@@ -70,6 +70,14 @@ impl Cluster {
         self.state_dir.path().join("cache")
     }
 
+    /// `replica-a` and `replica-b`, sharing one session (made on `a`).
+    pub async fn logged_in_pair(&self) -> (Replica, Replica) {
+        let mut a = self.start("replica-a").await;
+        let mut b = self.start("replica-b").await;
+        b.cookie = Some(a.login().await);
+        (a, b)
+    }
+
     /// Starts the replica `node` and waits until it answers `/healthz`.
     pub async fn start(&self, node: &str) -> Replica {
         let log_path = self.state_dir.path().join(format!("{node}.log"));
@@ -239,6 +247,17 @@ impl Replica {
             .as_array()
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// Adds `url` by URL (unpinned) here; returns the entry's name.
+    pub async fn add_url(&self, url: &str) -> String {
+        let response = self
+            .post_json("/catalog/entries", &serde_json::json!({"image_url": url}))
+            .await;
+        let status = response.status();
+        let body: Value = response.json().await.expect("JSON");
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["name"].as_str().expect("name").to_owned()
     }
 
     /// Opens the live stream and reads its snapshot.
