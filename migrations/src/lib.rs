@@ -12,6 +12,7 @@ mod m20261204_000010_cache_policy;
 mod m20261204_000020_cluster_leases;
 mod m20261204_000021_cluster_login_failures;
 mod m20261204_000022_storage_uploads;
+mod m20261204_000023_cache_reservations;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000020_cluster_leases::Migration),
             Box::new(m20261204_000021_cluster_login_failures::Migration),
             Box::new(m20261204_000022_storage_uploads::Migration),
+            Box::new(m20261204_000023_cache_reservations::Migration),
         ]
     }
 }

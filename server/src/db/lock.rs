@@ -17,6 +17,8 @@ pub enum LockKey {
     StartUp = 0x6274_7901,
     /// The image root's reconciler.
     ImageRoot = 0x6274_7902,
+    /// A room decision in the shared download cache.
+    CacheRoom = 0x6274_7903,
 }
 
 /// A held advisory lock; dropping it (or its process dying) releases it.

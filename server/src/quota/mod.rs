@@ -1,7 +1,9 @@
 //! The download cache's quota (`BTY_CACHE_MAX_BYTES`) and free-space floor
 //! (`BTY_CACHE_MIN_FREE_BYTES`). Before a download writes, and again as its
 //! file grows, it reserves the room its bytes will take ([`Reservation`]);
-//! two downloads never count the same free bytes. To make room, cached
+//! two downloads never count the same free bytes, also on replicas sharing
+//! the cache (each reservation is on its job row, and a decision holds a
+//! PostgreSQL advisory lock). To make room, cached
 //! images go least recently used first, never one pinned in the cache
 //! (`keep_cached`), one being read now ([`crate::cache::Readers`]), or the
 //! bytes an update replaces before the new ones are verified; the image
@@ -27,13 +29,23 @@ use std::{
     time::{Duration, Instant},
 };
 
-use app::components::format::format_bytes;
+use app::{
+    components::format::format_bytes,
+    model::{JobKind, JobStatus},
+};
+use sea_orm::{sea_query::Expr, ColumnTrait, DbErr, EntityTrait, QueryFilter};
 
 use self::plan::{plan, Candidate, Limits, Shortfall, Space};
 use crate::{
     cache::{self, Cache, ReadKey, Scan},
     catalog::Catalog,
-    db::entity::catalog_entry,
+    db::{
+        entity::{
+            catalog_entry,
+            job::{self, Entity as Jobs},
+        },
+        lock::{LockKey, SessionLock},
+    },
     plumbing::Core,
 };
 
@@ -145,16 +157,26 @@ impl CacheQuota {
     async fn make_room(&self, ask: &Reservation, total: u64) -> Result<(), NoRoom> {
         let limits = self.limits();
         let _deciding = self.inner.deciding.lock().await;
+        // Replicas sharing the cache decide one at a time too.
+        let _shared = SessionLock::acquire(&self.core.db, LockKey::CacheRoom)
+            .await
+            .map_err(|error| NoRoom(format!("could not lock the shared cache: {error}")))?;
         for _ in 0..PASSES {
             let scan = cache::scan_now(&self.cache.dir()).await;
             let (others, written) = self.outstanding(ask, &scan);
+            let others =
+                others.saturating_add(self.reserved_elsewhere(&scan).await.map_err(|error| {
+                    NoRoom(format!(
+                        "could not read the other replicas' reservations: {error}"
+                    ))
+                })?);
             let need = total.saturating_sub(written);
             let space = Space {
                 used: scan.bytes.saturating_add(others),
                 free: scan.free_bytes.map(|free| free.saturating_sub(others)),
             };
             if plan(limits, space, need, Vec::new()).is_ok() {
-                self.hold(ask, total);
+                self.hold(ask, total).await;
                 return Ok(());
             }
             let shas: Vec<String> = scan.images.iter().map(|i| i.sha256.clone()).collect();
@@ -211,7 +233,7 @@ impl CacheQuota {
                 self.cache.changed().await;
             }
             if evicted_all {
-                self.hold(ask, total);
+                self.hold(ask, total).await;
                 return Ok(());
             }
         }
@@ -235,7 +257,35 @@ impl CacheQuota {
         (others, written(&ask.partial))
     }
 
-    fn hold(&self, ask: &Reservation, total: u64) {
+    /// What downloads other replicas run will still write into the shared
+    /// cache (nothing when it is this replica's alone).
+    async fn reserved_elsewhere(&self, scan: &Scan) -> Result<u64, DbErr> {
+        if !self.core.node.shared {
+            return Ok(0);
+        }
+        let rows = Jobs::find()
+            .filter(job::Column::Kind.eq(JobKind::Download))
+            .filter(job::Column::Status.eq(JobStatus::Running))
+            .filter(job::Column::ClaimedBy.ne(self.core.node.id()))
+            .filter(job::Column::ReservedBytes.is_not_null())
+            .all(&self.core.db)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let reserved = u64::try_from(row.reserved_bytes.unwrap_or_default()).unwrap_or(0);
+                let written = row
+                    .path
+                    .as_ref()
+                    .and_then(|path| scan.partials.get(Path::new(path)))
+                    .copied()
+                    .unwrap_or(0);
+                reserved.saturating_sub(written)
+            })
+            .sum())
+    }
+
+    async fn hold(&self, ask: &Reservation, total: u64) {
         ask.reserved.store(total, Ordering::SeqCst);
         if let Ok(mut reserved) = self.inner.reserved.lock() {
             reserved.insert(
@@ -245,6 +295,18 @@ impl CacheQuota {
                     bytes: total,
                 },
             );
+        }
+        if self.core.node.shared {
+            // For the other replicas' decisions; their lock is still ours.
+            let bytes = i64::try_from(total).unwrap_or(i64::MAX);
+            let recorded = Jobs::update_many()
+                .col_expr(job::Column::ReservedBytes, Expr::value(bytes))
+                .filter(job::Column::Id.eq(ask.job))
+                .exec(&self.core.db)
+                .await;
+            if let Err(error) = recorded {
+                tracing::warn!(%error, job = ask.job, "a reservation was not shared");
+            }
         }
     }
 

@@ -26,6 +26,7 @@ mod balancer;
 mod downloads;
 mod image_root;
 mod live;
+mod quota;
 mod sessions;
 mod storage;
 mod uploads;

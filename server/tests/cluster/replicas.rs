@@ -80,6 +80,11 @@ impl Cluster {
 
     /// Starts the replica `node` and waits until it answers `/healthz`.
     pub async fn start(&self, node: &str) -> Replica {
+        self.start_with(node, &[]).await
+    }
+
+    /// [`Cluster::start`] with more settings, as `(variable, value)`.
+    pub async fn start_with(&self, node: &str, settings: &[(&str, &str)]) -> Replica {
         let log_path = self.state_dir.path().join(format!("{node}.log"));
         let log = std::fs::File::create(&log_path).expect("log file");
         let mut command = Command::new(env!("CARGO_BIN_EXE_bty-web"));
@@ -99,6 +104,7 @@ impl Cluster {
             .env("BTY_JOB_LEASE_SECONDS", LEASE_SECONDS.to_string())
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
+            .envs(settings.iter().copied())
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log file"))
             .stderr(log)

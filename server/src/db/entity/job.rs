@@ -37,6 +37,10 @@ pub struct Model {
     /// Who asked, on another replica, to cancel the job while it ran (the
     /// actor as JSON); the replica running it stops it.
     pub cancel_requested_by: Option<String>,
+    /// The bytes a running download reserved in the download cache (its
+    /// partial file's size when complete), for the other replicas' room
+    /// decisions.
+    pub reserved_bytes: Option<i64>,
 }
 
 /// The two kinds of download job, stored as `fetch` and `update`.

@@ -402,6 +402,7 @@ mod tests {
             claimed_by: None,
             lease_until: None,
             cancel_requested_by: None,
+            reserved_bytes: None,
         }
     }
 
