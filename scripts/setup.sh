@@ -14,7 +14,8 @@
 #     qemu-utils (qemu-img makes the qcow2 fixtures of the inspection tests),
 #     fdisk (sfdisk writes their MBR and GPT disks) and the compressors the
 #     inspection tests and scripts/bench-inspect.sh run (gzip, xz-utils,
-#     zstd, bzip2);
+#     zstd, bzip2), and nginx (the load balancer of the cluster tests and
+#     of the second end-to-end run; its own service is disabled likewise);
 #   - the Rust toolchain pinned in rust-toolchain.toml, its rustfmt and clippy,
 #     and the wasm32-unknown-unknown target for the browser bundle;
 #   - wasm-bindgen-cli at exactly the version of `wasm-bindgen` in Cargo.lock;
@@ -75,6 +76,11 @@ if ((${#missing[@]})); then
   # own use of that service is never touched on later runs.
   if [[ " ${missing[*]} " == *" docker-registry "* ]] && [[ -d /run/systemd/system ]]; then
     as_root systemctl disable --now docker-registry.service >/dev/null 2>&1 || true
+  fi
+  # Likewise nginx's own site on :80: the tests start nginx with their own
+  # configuration (deploy/nginx-bty-web.conf) on a loopback port.
+  if [[ " ${missing[*]} " == *" nginx "* ]] && [[ -d /run/systemd/system ]]; then
+    as_root systemctl disable --now nginx.service >/dev/null 2>&1 || true
   fi
 fi
 
