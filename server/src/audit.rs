@@ -4,7 +4,7 @@
 use app::model::{Event, EventsFilter};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    QuerySelect, Set, TransactionTrait,
 };
 use serde_json::Value;
 
@@ -92,10 +92,33 @@ pub async fn record(db: &DatabaseConnection, live: &Live, actor: &Actor, new: Ne
         details: Set(details.map(|d| d.to_string())),
         ..Default::default()
     };
-    match row.insert(db).await {
-        Ok(model) => live.event(&to_wire(model)),
-        Err(error) => tracing::error!(%error, kind = new.kind, "audit event not recorded"),
+    let recorded = match live.peer_node() {
+        // Other replicas hear of it in the same transaction that writes it.
+        Some(node) => insert_and_publish(db, node, row).await.map(|model| {
+            live.relay_event(&to_wire(model));
+        }),
+        None => row
+            .insert(db)
+            .await
+            .map(|model| live.event(&to_wire(model))),
+    };
+    if let Err(error) = recorded {
+        tracing::error!(%error, kind = new.kind, "audit event not recorded");
     }
+}
+
+/// Inserts `row` and publishes it to the other replicas, in one
+/// transaction.
+async fn insert_and_publish(
+    db: &DatabaseConnection,
+    node: &str,
+    row: event::ActiveModel,
+) -> Result<event::Model, DbErr> {
+    let txn = db.begin().await?;
+    let model = row.insert(&txn).await?;
+    crate::cluster::fanout::notify_event_in(&txn, node, model.id).await?;
+    txn.commit().await?;
+    Ok(model)
 }
 
 /// Text as the log can keep it: a NUL (which a client can put in a name,

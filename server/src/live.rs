@@ -51,6 +51,8 @@ pub struct Live {
     catalog_generation: Arc<AtomicU64>,
     /// Set when other replicas share the database: they hear of changes.
     peers: Option<mpsc::UnboundedSender<PeerChange>>,
+    /// This replica's name, when other replicas hear of its changes.
+    node: Option<Arc<str>>,
 }
 
 impl Default for Live {
@@ -61,6 +63,7 @@ impl Default for Live {
             catalog_dirty: Arc::new(Notify::new()),
             catalog_generation: Arc::new(AtomicU64::new(0)),
             peers: None,
+            node: None,
         }
     }
 }
@@ -68,13 +71,21 @@ impl Default for Live {
 impl Live {
     /// A hub whose changes also go to other replicas, through the outbox
     /// returned beside it.
-    pub fn with_peers() -> (Self, PeerOutbox) {
+    pub fn with_peers(node: &str) -> (Self, PeerOutbox) {
         let (sender, outbox) = mpsc::unbounded_channel();
         let live = Live {
             peers: Some(sender),
+            node: Some(node.into()),
             ..Live::default()
         };
         (live, outbox)
+    }
+
+    /// This replica's name when other replicas hear of its changes (which
+    /// a writer may then publish in its own transaction, see
+    /// `cluster::fanout::notify_in`); `None` for a replica alone.
+    pub fn peer_node(&self) -> Option<&str> {
+        self.node.as_deref()
     }
 
     fn tell_peers(&self, change: PeerChange) {
@@ -137,7 +148,8 @@ impl Live {
         self.send(live_event::JOB, job);
     }
 
-    /// Another replica recorded an event.
+    /// An event for this replica's streams only: another replica's, or
+    /// one this replica already published in the transaction that wrote it.
     pub fn relay_event(&self, event: &Event) {
         self.send(live_event::EVENT, event);
     }

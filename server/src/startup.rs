@@ -102,7 +102,7 @@ impl Application {
         // hash workers hold the reconciler's handle (to wake it), the
         // reconciler holds the hash workers' handle (to queue hashes).
         let (live, outbox) = if node.shared {
-            let (live, outbox) = Live::with_peers();
+            let (live, outbox) = Live::with_peers(node.id());
             (live, Some(outbox))
         } else {
             (Live::default(), None)

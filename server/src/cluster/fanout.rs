@@ -127,12 +127,29 @@ pub async fn publish(core: Core, mut outbox: PeerOutbox) {
 }
 
 async fn notify(core: &Core, payload: &str) -> Result<(), DbErr> {
+    send_notification(&core.db, payload).await
+}
+
+async fn send_notification(db: &impl ConnectionTrait, payload: &str) -> Result<(), DbErr> {
     let statement = Statement::from_sql_and_values(
         DbBackend::Postgres,
         "SELECT pg_notify($1, $2)",
         [CHANNEL.into(), payload.into()],
     );
-    core.db.execute_raw(statement).await.map(|_| ())
+    db.execute_raw(statement).await.map(|_| ())
+}
+
+/// Publishes the audit event `id` that replica `node` is writing, on the
+/// writer's transaction `txn`: PostgreSQL delivers it when, and only if,
+/// the row commits, so no replica misses an event that was written.
+pub async fn notify_event_in(txn: &impl ConnectionTrait, node: &str, id: i64) -> Result<(), DbErr> {
+    let batch = Batch {
+        node: node.to_owned(),
+        events: vec![id],
+        ..Batch::default()
+    };
+    let payload = serde_json::to_string(&batch).map_err(|e| DbErr::Custom(e.to_string()))?;
+    send_notification(txn, &payload).await
 }
 
 /// The workers a peer's changes wake or stop.

@@ -92,3 +92,45 @@ async fn when_the_link_between_replicas_breaks_streams_get_a_fresh_snapshot() {
     .await
     .expect("changes flow again");
 }
+
+#[tokio::test]
+async fn an_audit_event_is_announced_to_the_replicas_with_its_row_and_its_writer() {
+    let cluster = Cluster::new().await;
+    let (a, _b) = cluster.logged_in_pair().await;
+    let upstream = FileUpstream::start(content(1000, 5)).await;
+    let mut listener = sea_orm::sqlx::postgres::PgListener::connect(&cluster.database_url)
+        .await
+        .expect("listen");
+    listener.listen("bty_changes").await.expect("LISTEN");
+
+    let name = a.add_url(&upstream.url("/announced.img")).await;
+    let added = a.events_of_kind("catalog.entry.added").await;
+    let id = added
+        .iter()
+        .find(|e| e["details"]["name"] == name)
+        .and_then(|e| e["id"].as_i64())
+        .expect("the event's id");
+    // Its notification comes alone, from replica-a, naming that row; the
+    // row is there by the time it arrives.
+    let found = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let notification = listener.recv().await.expect("a notification");
+            let batch: Value = serde_json::from_str(notification.payload()).expect("JSON");
+            if batch["events"] == json!([id]) {
+                return batch;
+            }
+        }
+    })
+    .await
+    .expect("the event's notification");
+    assert_eq!(found["node"], "replica-a");
+    let row = cluster
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            format!("SELECT kind FROM events WHERE id = {id}"),
+        ))
+        .await
+        .expect("query");
+    assert!(row.is_some(), "the announced event is in the table");
+}
