@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::{
     clock,
+    cluster::fanout::Announced,
     db::entity::event::{self, Entity as Events},
     live::Live,
 };
@@ -116,7 +117,7 @@ async fn insert_and_publish(
 ) -> Result<event::Model, DbErr> {
     let txn = db.begin().await?;
     let model = row.insert(&txn).await?;
-    crate::cluster::fanout::notify_event_in(&txn, node, model.id).await?;
+    crate::cluster::fanout::notify_in(&txn, node, Announced::Event(model.id)).await?;
     txn.commit().await?;
     Ok(model)
 }

@@ -143,7 +143,9 @@ impl Live {
         self.tell_peers(PeerChange::Catalog);
     }
 
-    /// Another replica changed a job: to this replica's streams only.
+    /// A job for this replica's streams only: another replica changed it,
+    /// or this one announced its change in the writing transaction
+    /// (`jobs::finish`).
     pub fn relay_job(&self, job: &Job) {
         self.send(live_event::JOB, job);
     }

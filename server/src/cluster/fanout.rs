@@ -139,15 +139,29 @@ async fn send_notification(db: &impl ConnectionTrait, payload: &str) -> Result<(
     db.execute_raw(statement).await.map(|_| ())
 }
 
-/// Publishes the audit event `id` that replica `node` is writing, on the
+/// A row whose change its writer announces in its own transaction.
+#[derive(Clone, Copy, Debug)]
+pub enum Announced {
+    Event(i64),
+    Job(i64),
+}
+
+/// Publishes the change `announced` that replica `node` is writing, on the
 /// writer's transaction `txn`: PostgreSQL delivers it when, and only if,
-/// the row commits, so no replica misses an event that was written.
-pub async fn notify_event_in(txn: &impl ConnectionTrait, node: &str, id: i64) -> Result<(), DbErr> {
-    let batch = Batch {
+/// the write commits, so no replica misses a change that was made.
+pub async fn notify_in(
+    txn: &impl ConnectionTrait,
+    node: &str,
+    announced: Announced,
+) -> Result<(), DbErr> {
+    let mut batch = Batch {
         node: node.to_owned(),
-        events: vec![id],
         ..Batch::default()
     };
+    match announced {
+        Announced::Event(id) => batch.events.push(id),
+        Announced::Job(id) => batch.jobs.push(id),
+    }
     let payload = serde_json::to_string(&batch).map_err(|e| DbErr::Custom(e.to_string()))?;
     send_notification(txn, &payload).await
 }

@@ -6,11 +6,12 @@ use std::collections::HashMap;
 use app::model::{Job, JobKind, JobStatus};
 use sea_orm::{
     sea_query::Expr, ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 
 use crate::{
     clock,
+    cluster::fanout::{self, Announced},
     db::entity::job::{self, DownloadMode, Entity as Jobs},
     node::Node,
 };
@@ -268,16 +269,39 @@ pub enum Outcome {
 
 /// Writes the terminal state of a running (or queued) job; returns the row
 /// as it is afterwards. A job that already ended keeps its first ending.
+/// With other replicas, the ending is announced to them in the same
+/// transaction (`node`'s name): the caller shows the row on this
+/// replica's streams only (`Live::relay_job`).
 pub async fn finish(
     db: &DatabaseConnection,
+    node: &Node,
     id: i64,
     outcome: &Outcome,
 ) -> Result<Option<job::Model>, DbErr> {
-    ending(id, outcome)
-        .filter(job::Column::Status.is_in([JobStatus::Queued, JobStatus::Running]))
-        .exec(db)
-        .await?;
+    let ending = ending(id, outcome)
+        .filter(job::Column::Status.is_in([JobStatus::Queued, JobStatus::Running]));
+    end_and_announce(db, node, id, ending).await?;
     get(db, id).await
+}
+
+/// Runs `ending` on the job `id`, announcing it to the other replicas in
+/// the same transaction when it ended the job; whether it did.
+async fn end_and_announce(
+    db: &DatabaseConnection,
+    node: &Node,
+    id: i64,
+    ending: sea_orm::UpdateMany<Jobs>,
+) -> Result<bool, DbErr> {
+    if !node.shared {
+        return Ok(ending.exec(db).await?.rows_affected > 0);
+    }
+    let txn = db.begin().await?;
+    let ended = ending.exec(&txn).await?.rows_affected > 0;
+    if ended {
+        fanout::notify_in(&txn, node.id(), Announced::Job(id)).await?;
+    }
+    txn.commit().await?;
+    Ok(ended)
 }
 
 /// The update that writes `outcome` on the job `id`, its lease released.
@@ -304,19 +328,17 @@ fn ending(id: i64, outcome: &Outcome) -> sea_orm::UpdateMany<Jobs> {
 /// Writes how the run of job `id` that `node` claimed ended; returns the
 /// row afterwards, or `None` when the job is no longer this node's to end
 /// (another replica took it over after the lease ran out, or it ended
-/// meanwhile): then its run leaves no trace.
+/// meanwhile): then its run leaves no trace. Announced as by [`finish`].
 pub async fn finish_claimed(
     db: &DatabaseConnection,
     node: &Node,
     id: i64,
     outcome: &Outcome,
 ) -> Result<Option<job::Model>, DbErr> {
-    let ended = ending(id, outcome)
+    let ending = ending(id, outcome)
         .filter(job::Column::Status.eq(JobStatus::Running))
-        .filter(job::Column::ClaimedBy.eq(node.id()))
-        .exec(db)
-        .await?;
-    if ended.rows_affected == 0 {
+        .filter(job::Column::ClaimedBy.eq(node.id()));
+    if !end_and_announce(db, node, id, ending).await? {
         return Ok(None);
     }
     get(db, id).await

@@ -223,11 +223,11 @@ impl DownloadWorkers {
                 sha256: sha.clone(),
                 bytes,
             };
-            let row = jobs::finish(&core.db, created.id, &outcome)
+            let row = jobs::finish(&core.db, &core.node, created.id, &outcome)
                 .await?
                 .unwrap_or(created);
             events::completed(core, &subject, &sha, bytes, None).await;
-            core.live.job(&jobs::to_wire(&row));
+            core.live.relay_job(&jobs::to_wire(&row));
             return Ok(row);
         }
         let size = entry.size_bytes.and_then(|s| u64::try_from(s).ok());
@@ -304,10 +304,10 @@ impl DownloadWorkers {
         match latest.status {
             JobStatus::Queued => {
                 let _guard = self.inner.enqueue.lock().await;
-                let row = jobs::finish(&core.db, latest.id, &Outcome::Cancelled(None))
+                let row = jobs::finish(&core.db, &core.node, latest.id, &Outcome::Cancelled(None))
                     .await?
                     .unwrap_or(latest);
-                core.live.job(&jobs::to_wire(&row));
+                core.live.relay_job(&jobs::to_wire(&row));
                 if row.status == JobStatus::Cancelled {
                     remove_partial(&row).await;
                     events::cancelled(core, &by, &job_subject(&row)).await;

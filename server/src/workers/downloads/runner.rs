@@ -78,7 +78,7 @@ impl DownloadWorkers {
             remove_partial(&job).await;
         }
         match jobs::finish_claimed(&core.db, &core.node, job.id, &outcome).await {
-            Ok(Some(row)) => core.live.job(&jobs::to_wire(&row)),
+            Ok(Some(row)) => core.live.relay_job(&jobs::to_wire(&row)),
             Ok(None) => {
                 // Taken over meanwhile: the replica running it now ends it.
                 let why = "another replica took the download over";

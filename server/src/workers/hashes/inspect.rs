@@ -122,7 +122,7 @@ impl HashWorkers {
                 return;
             }
         };
-        core.live.job(&jobs::to_wire(&row));
+        core.live.relay_job(&jobs::to_wire(&row));
         match (&outcome, inspection) {
             (Outcome::Completed { sha256, .. }, Some(inspection)) => {
                 events::image_inspected(core, &job.name, sha256, &inspection).await;

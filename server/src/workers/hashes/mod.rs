@@ -136,7 +136,7 @@ impl HashWorkers {
             Some(stamp.bytes()),
         )
         .await?;
-        let row = match known {
+        let (row, announced) = match known {
             // Recorded as a job completed at once, as the reference does.
             Some(sha256) => {
                 // Bytes known from before inspections existed get theirs.
@@ -147,14 +147,18 @@ impl HashWorkers {
                     sha256,
                     bytes: stamp.bytes(),
                 };
-                jobs::finish(&core.db, created.id, &outcome)
-                    .await?
-                    .unwrap_or(created)
+                let row = jobs::finish(&core.db, &core.node, created.id, &outcome).await?;
+                // Its ending was announced to the other replicas with it.
+                (row.unwrap_or(created), true)
             }
-            None => created,
+            None => (created, false),
         };
         let job = jobs::to_wire(&row);
-        core.live.job(&job);
+        if announced {
+            core.live.relay_job(&job);
+        } else {
+            core.live.job(&job);
+        }
         if job.status.is_active() {
             self.inner.pool.wake();
         }
@@ -177,11 +181,11 @@ impl HashWorkers {
             .ok_or_else(|| HashError::NoJob(name.to_owned()))?;
         match latest.status {
             JobStatus::Queued => {
-                let row = jobs::finish(&core.db, latest.id, &Outcome::Cancelled(None))
+                let row = jobs::finish(&core.db, &core.node, latest.id, &Outcome::Cancelled(None))
                     .await?
                     .unwrap_or(latest);
                 let job = jobs::to_wire(&row);
-                core.live.job(&job);
+                core.live.relay_job(&job);
                 if job.status == JobStatus::Cancelled {
                     match job.kind {
                         JobKind::Inspect => {
@@ -247,7 +251,7 @@ impl HashWorkers {
                 return;
             }
         };
-        core.live.job(&jobs::to_wire(&row));
+        core.live.relay_job(&jobs::to_wire(&row));
         match &outcome {
             Outcome::Completed { sha256, bytes } => {
                 core.metrics.add_hashed(*bytes);
