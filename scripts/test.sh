@@ -80,6 +80,19 @@ trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# tally OUTPUT STATUS: "PASSED FAILED" from the last `e2e: P passed, F failed`
+# line of the file OUTPUT; a run that failed (STATUS not 0) counts at least
+# one failure, also when it printed no tally.
+tally() {
+  local line passed=0 failed=0
+  line=$(grep -E '^e2e: [0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1 || true)
+  if [[ $line =~ ^e2e:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+    passed=${BASH_REMATCH[1]} failed=${BASH_REMATCH[2]}
+  fi
+  (($2 == 0 || failed > 0)) || failed=1
+  echo "$passed $failed"
+}
+
 step "setup (install what is missing)"
 scripts/setup.sh
 
@@ -148,18 +161,12 @@ BASE_URL=$base BTY_IMAGE_ROOT=$state/images BTY_ADMIN_PASSWORD=$password \
   BTY_RELEASE_CATALOG_URL=$release_url node end2end/tests/e2e.mjs 2>&1 | tee "$work/e2e.out"
 e2e_rc=$?
 set -e
-summary=$(grep -E '^e2e: [0-9]+ passed, [0-9]+ failed' "$work/e2e.out" | tail -n 1 || true)
 if ! kill -0 "$server" 2>/dev/null; then
   echo "bty-web exited during the end-to-end test" >&2
   e2e_rc=1
 fi
-if ((e2e_rc != 0)); then
-  e2e_failed=1
-  passed=$(sed -nE 's/^e2e: ([0-9]+) passed.*/\1/p' <<<"$summary")
-  failed=$(sed -nE 's/^e2e: [0-9]+ passed, ([0-9]+) failed.*/\1/p' <<<"$summary")
-  ((${failed:-0} > 0)) || failed=1
-  summary="e2e: ${passed:-0} passed, $failed failed"
-fi
+((e2e_rc == 0)) || e2e_failed=1
+read -r passed failed < <(tally "$work/e2e.out" "$e2e_rc")
 finish_step
 stop_process "$server" 10
 server=
@@ -182,22 +189,20 @@ if ((e2e_rc == 0)); then
   rm -rf "$pg_dir"
   pg_dir=
   step "end-to-end test again, through nginx in front of two replicas on PostgreSQL"
+  balanced_out=$(mktemp "${TMPDIR:-/tmp}/bty-e2e-balanced.XXXXXX")
   set +e
-  scripts/e2e-balanced.sh "$BIN" "$TARGET_DIR/site" 2>&1 | tee "${TMPDIR:-/tmp}/bty-e2e-balanced.out"
-  e2e_rc=${PIPESTATUS[0]}
+  scripts/e2e-balanced.sh "$BIN" "$TARGET_DIR/site" 2>&1 | tee "$balanced_out"
+  e2e_rc=$?
   set -e
-  balanced=$(grep -E '^e2e: [0-9]+ passed, [0-9]+ failed' "${TMPDIR:-/tmp}/bty-e2e-balanced.out" | tail -n 1 || true)
-  rm -f "${TMPDIR:-/tmp}/bty-e2e-balanced.out"
-  ((e2e_rc == 0)) || [[ $balanced =~ [1-9][0-9]*\ failed ]] || balanced="e2e: 0 passed, 1 failed"
   # One tally for both runs, in the same form as the first's.
-  passed=$(($(sed -nE 's/^e2e: ([0-9]+) passed.*/\1/p' <<<"$summary") + $(sed -nE 's/^e2e: ([0-9]+) passed.*/\1/p' <<<"${balanced:-e2e: 0 passed}")))
-  failed=$(($(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$summary") + $(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"${balanced:-e2e: 0 passed, 0 failed}")))
-  summary="e2e: $passed passed, $failed failed"
+  read -r more_passed more_failed < <(tally "$balanced_out" "$e2e_rc")
+  rm -f "$balanced_out"
+  passed=$((passed + more_passed)) failed=$((failed + more_failed))
   finish_step
 fi
 
 echo
 echo "==== time per step ===="
 printf '%s\n' "${timings[@]}"
-echo "$summary"
+echo "e2e: $passed passed, $failed failed"
 ((e2e_rc == 0)) || exit 1

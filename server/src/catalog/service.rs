@@ -307,8 +307,6 @@ fn new_local_row(name: &str) -> Option<catalog_entry::ActiveModel> {
     })
 }
 
-/// The file's stamp, and `sha256`, the digest computed for it as stamped
-/// (or none, and then no hashed stamp either).
 /// What an upload's [`Catalog::record_hashed_file`] sets on a `local` row.
 const LOCAL_FILE_COLUMNS: [catalog_entry::Column; 6] = [
     catalog_entry::Column::Format,
@@ -319,6 +317,8 @@ const LOCAL_FILE_COLUMNS: [catalog_entry::Column; 6] = [
     catalog_entry::Column::HashedMtimeNs,
 ];
 
+/// The file's stamp, and `sha256`, the digest computed for it as stamped
+/// (or none, and then no hashed stamp either).
 fn set_stamp(row: &mut catalog_entry::ActiveModel, stamp: FileStamp, sha256: Option<String>) {
     let hashed = sha256.is_some();
     row.size_bytes = Set(Some(stamp.size));
